@@ -1,0 +1,127 @@
+/**
+ * The one delivery path. Every send of every journey and channel is one call of `deliver`:
+ * ledger look-up (a retried or replayed step returns its recorded outcome), policy decision,
+ * render, claim, provider call, ledger completion. Idempotent under Temporal retries.
+ */
+import { log as activityLog } from '@temporalio/activity';
+import type { Database } from '../store/db.js';
+import { releaseGrant, type CapRule } from '../store/frequency-grants.js';
+import {
+  claimSend,
+  completeSend,
+  findLedgerEntry,
+  outcomeOf,
+  recordDecision,
+  releaseClaim,
+  type LedgerDoc,
+} from '../store/ledger.js';
+import { loadProfile, type Profile } from '../store/profiles.js';
+import { addSuppression } from '../store/suppressions.js';
+import type { DeliveryOutcome, DeliveryRequest } from '../workflows/sdk/types.js';
+import { decide } from './policy.js';
+import type { AudienceChange } from './providers/audience-webhook.js';
+import type { EmailMessage } from './providers/email.js';
+import { PermanentDeliveryError, type ChannelProvider, type Receipt } from './providers/provider.js';
+import type { SmsMessage } from './providers/sms.js';
+import { TemplateError, type TemplateRenderer } from './templates.js';
+
+export interface Providers {
+  email: ChannelProvider<EmailMessage>;
+  sms: ChannelProvider<SmsMessage>;
+  audience: ChannelProvider<AudienceChange>;
+}
+
+export interface DeliveryDeps {
+  db: Database;
+  providers: Providers;
+  templates: TemplateRenderer;
+  capRule: CapRule;
+}
+
+export interface DeliveryActivities {
+  deliver(request: DeliveryRequest): Promise<DeliveryOutcome>;
+}
+
+const SENT: DeliveryOutcome = { delivered: true, reason: 'sent' };
+
+export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities {
+  const { ledger, grants, suppressions } = deps.db.collections;
+
+  /** Resolves the request to one provider call, rendering templates where the channel has them. */
+  async function prepare(request: DeliveryRequest, profile: Profile | undefined): Promise<() => Promise<Receipt>> {
+    const key = request.idempotencyKey;
+    if (request.channel === 'audience') {
+      const change = { audience: request.audience, action: request.action, userId: request.userId, email: profile?.email, phone: profile?.phone };
+      return () => deps.providers.audience.send(change, key);
+    }
+    const context = { profile: profile?.traits ?? {}, event: request.data, journey: { id: request.journeyId, step: request.stepId } };
+    const rendered = await deps.templates.render(request.template, request.channel, context);
+    if (rendered.channel === 'email') {
+      const { subject, html, text } = rendered;
+      return () => deps.providers.email.send({ to: profile!.email!, subject, html, text }, key);
+    }
+    return () => deps.providers.sms.send({ to: profile!.phone!, body: rendered.body }, key);
+  }
+
+  /** A claim still 'sending' means an earlier attempt died inside the provider call. */
+  async function settleInterruptedSend(request: DeliveryRequest, entry: LedgerDoc): Promise<DeliveryOutcome | undefined> {
+    if (deps.providers[request.channel].idempotent) return undefined; // safe to call again
+    const outcome = { delivered: false, reason: 'unknown-outcome' };
+    await completeSend(ledger, entry._id, outcome, { detail: 'an earlier attempt died during the provider call; not sent again' });
+    return outcome;
+  }
+
+  async function deliver(request: DeliveryRequest): Promise<DeliveryOutcome> {
+    const key = request.idempotencyKey;
+    const prior = await findLedgerEntry(ledger, key);
+    if (prior?.status === 'done') return outcomeOf(prior);
+    if (prior) {
+      const settled = await settleInterruptedSend(request, prior);
+      if (settled) return settled;
+      await releaseClaim(ledger, key);
+    }
+
+    const profile = await loadProfile(deps.db.collections.profiles, request.userId);
+    const decision = await decide(deps.db, deps.capRule, request, profile, new Date());
+    if (!decision.allowed) return recordDecision(ledger, request, decision.outcome);
+    const failWithoutSending = async (outcome: DeliveryOutcome, detail: string) => {
+      if (decision.holdsGrant) await releaseGrant(grants, key);
+      return recordDecision(ledger, request, outcome, detail);
+    };
+
+    let send: () => Promise<Receipt>;
+    try {
+      send = await prepare(request, profile);
+    } catch (err) {
+      if (!(err instanceof TemplateError)) throw err;
+      activityLog.error('template failed to render', { key, error: err.message });
+      return failWithoutSending({ delivered: false, reason: 'failed:render' }, err.message);
+    }
+
+    const claim = await claimSend(ledger, request);
+    if (!claim.claimed) {
+      // Another attempt of this very step is sending or has sent: never send twice.
+      return claim.existing?.status === 'done' ? outcomeOf(claim.existing) : { delivered: false, reason: 'unknown-outcome' };
+    }
+    try {
+      const receipt = await send();
+      await completeSend(ledger, key, SENT, { providerMessageId: receipt.providerMessageId });
+      return SENT;
+    } catch (err) {
+      if (!(err instanceof PermanentDeliveryError)) {
+        await releaseClaim(ledger, key); // certainly not sent: let Temporal's retry try again
+        throw err;
+      }
+      if (decision.holdsGrant) await releaseGrant(grants, key);
+      if (err.suppress) {
+        const channel = request.channel;
+        await addSuppression(suppressions, { userId: request.userId, channel, reason: err.suppress, source: `provider:${err.code}` });
+      }
+      const outcome = { delivered: false, reason: `failed:${err.code}` };
+      await completeSend(ledger, key, outcome, { detail: err.message });
+      return outcome;
+    }
+  }
+
+  return { deliver };
+}

@@ -1,0 +1,29 @@
+/** Builds the worker's activities from configuration: the providers, the templates, the policy. */
+import type { Config } from '../config.js';
+import type { Database } from '../store/db.js';
+import { createDeliveryActivities, type DeliveryActivities } from './delivery-activities.js';
+import { createAudienceWebhookProvider } from './providers/audience-webhook.js';
+import { createEmailProvider } from './providers/email.js';
+import { createSmsProvider } from './providers/sms.js';
+import { createTemplateRenderer } from './templates.js';
+
+export interface Activities extends DeliveryActivities {}
+
+export function createActivities(config: Config, db: Database): { activities: Activities; close(): void } {
+  const email = createEmailProvider({ smtpUrl: config.SMTP_URL, from: config.EMAIL_FROM });
+  const sms = createSmsProvider({
+    accountSid: config.TWILIO_ACCOUNT_SID,
+    authToken: config.TWILIO_AUTH_TOKEN,
+    from: config.TWILIO_FROM,
+    apiBaseUrl: config.TWILIO_API_BASE_URL,
+    statusCallbackUrl: config.TWILIO_STATUS_CALLBACK_URL,
+  });
+  const audience = createAudienceWebhookProvider({ url: config.AUDIENCE_WEBHOOK_URL, secret: config.AUDIENCE_WEBHOOK_SECRET });
+  const activities = createDeliveryActivities({
+    db,
+    providers: { email, sms, audience },
+    templates: createTemplateRenderer(),
+    capRule: config.FREQUENCY_CAP,
+  });
+  return { activities, close: () => email.close() };
+}

@@ -1,0 +1,40 @@
+/** Email through nodemailer's pooled SMTP transport, reused across sends by the worker. */
+import { createHash } from 'node:crypto';
+import nodemailer from 'nodemailer';
+import { PermanentDeliveryError, type ChannelProvider } from './provider.js';
+
+export interface EmailMessage {
+  to: string;
+  subject: string;
+  html: string;
+  text: string;
+}
+
+export interface EmailConfig {
+  /** e.g. smtp://user:pass@mail.example.com:587 */
+  smtpUrl: string;
+  from: string;
+}
+
+export function createEmailProvider(config: EmailConfig): ChannelProvider<EmailMessage> & { close(): void } {
+  const transport = nodemailer.createTransport({ url: config.smtpUrl, pool: true } as nodemailer.TransportOptions);
+  const domain = config.from.replace(/^.*@/, '').replace(/>.*$/, '') || 'throughline.local';
+  return {
+    idempotent: false,
+    async send(message, idempotencyKey) {
+      // The same step always carries the same Message-ID, so receivers and our logs can tie it back.
+      const messageId = `<${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)}@${domain}>`;
+      try {
+        const info = await transport.sendMail({ from: config.from, messageId, ...message });
+        return { providerMessageId: info.messageId };
+      } catch (err) {
+        const code = (err as { responseCode?: number }).responseCode;
+        if (code !== undefined && code >= 500) {
+          throw new PermanentDeliveryError(`smtp-${code}`, (err as Error).message, 'hard-bounce');
+        }
+        throw err;
+      }
+    },
+    close: () => transport.close(),
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * What happens to an accepted event: claimed once per (source, messageId), then identify merges
+ * traits into the profile and track is routed to journeys. The claim is marked processed only after
+ * the effects are durable, so an event that failed half way is processed in full when it is retried.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../store/db.js';
+import { claimInboundEvent, markInboundEventProcessed } from '../store/inbound-events.js';
+import { mergeTraits } from '../store/profiles.js';
+import type { Router } from './router.js';
+import type { IdentifyPayload, TrackPayload } from './segment-schema.js';
+
+export type IngestResult = 'accepted' | 'duplicate';
+
+export interface Ingestion {
+  track(source: string, payload: TrackPayload): Promise<IngestResult>;
+  identify(source: string, payload: IdentifyPayload): Promise<IngestResult>;
+}
+
+/** Journeys follow a person; before we know who they are, the anonymous id stands in. */
+function journeyUserId(payload: { userId?: string; anonymousId?: string }): string {
+  return payload.userId ?? `anonymous:${payload.anonymousId}`;
+}
+
+export function createIngestion(db: Database, route: Router): Ingestion {
+  const { inboundEvents, profiles } = db.collections;
+
+  async function once(source: string, messageId: string, effect: () => Promise<void>): Promise<IngestResult> {
+    if (!(await claimInboundEvent(inboundEvents, source, messageId))) return 'duplicate';
+    await effect();
+    await markInboundEventProcessed(inboundEvents, source, messageId);
+    return 'accepted';
+  }
+
+  return {
+    track(source, payload) {
+      const messageId = payload.messageId ?? randomUUID();
+      return once(source, messageId, () =>
+        route({
+          messageId,
+          event: payload.event,
+          userId: journeyUserId(payload),
+          timestamp: payload.timestamp ?? new Date().toISOString(),
+          properties: payload.properties,
+        }),
+      );
+    },
+    identify(source, payload) {
+      return once(source, payload.messageId ?? randomUUID(), () => mergeTraits(profiles, journeyUserId(payload), payload.traits));
+    },
+  };
+}

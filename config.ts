@@ -1,0 +1,70 @@
+/**
+ * Configuration from the environment, validated once at start-up so a typo fails loudly with the
+ * variable's name. Every process (worker, ingestion server, CLI) reads the same variables.
+ */
+import { z } from 'zod';
+import type { CapRule } from './store/frequency-grants.js';
+
+const DURATION = /^(\d+)\s*(s|m|h|d)$/;
+const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** "3/24h": at most 3 marketing messages per user in any rolling 24 hours, across channels. */
+export function parseCapRule(text: string): CapRule {
+  const [limit, window] = text.split('/');
+  const match = DURATION.exec(window?.trim() ?? '');
+  if (!limit || !/^\d+$/.test(limit.trim()) || !match) {
+    throw new Error(`frequency cap "${text}" is not of the form N/<number><s|m|h|d>, e.g. 3/24h`);
+  }
+  return {
+    name: 'marketing-all-channels',
+    limit: Number(limit),
+    windowMs: Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS],
+  };
+}
+
+const EnvSchema = z.object({
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('throughline'),
+  MONGODB_URL: z.string().default('mongodb://127.0.0.1:27017/'),
+  MONGODB_DATABASE: z.string().default('throughline'),
+  SMTP_URL: z.string().default('smtp://127.0.0.1:25'),
+  EMAIL_FROM: z.string().default('Throughline <journeys@throughline.local>'),
+  TWILIO_ACCOUNT_SID: z.string().default('AC00000000000000000000000000000000'),
+  TWILIO_AUTH_TOKEN: z.string().default('unset'),
+  TWILIO_FROM: z.string().default('+15005550006'),
+  TWILIO_API_BASE_URL: z.url().optional(),
+  TWILIO_STATUS_CALLBACK_URL: z.url().optional(),
+  AUDIENCE_WEBHOOK_URL: z.url().default('http://127.0.0.1:8089/audiences'),
+  AUDIENCE_WEBHOOK_SECRET: z.string().startsWith('whsec_').default('whsec_dGhyb3VnaGxpbmUtZGV2ZWxvcG1lbnQtc2VjcmV0'),
+  FREQUENCY_CAP: z.string().default('3/24h').transform(parseCapRule),
+  /** Comma-separated Segment write keys this server accepts; each key names its source. */
+  WRITE_KEYS: z.string().default('dev-write-key').transform((keys) => keys.split(',').map((k) => k.trim()).filter(Boolean)),
+  ADMIN_TOKEN: z.string().min(16).optional(),
+  /** JSON: per-journey setting overrides, e.g. {"cartAbandonment":{"reminderDelay":"10s"}}. */
+  JOURNEY_SETTINGS: z
+    .string()
+    .default('{}')
+    .transform((text, ctx) => {
+      try {
+        return z.record(z.string(), z.record(z.string(), z.union([z.string(), z.number()]))).parse(JSON.parse(text));
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `not a JSON object of per-journey settings: ${(err as Error).message}` });
+        return z.NEVER;
+      }
+    }),
+  HTTP_HOST: z.string().default('127.0.0.1'),
+  HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+});
+
+export type Config = z.output<typeof EnvSchema>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration: ${problems}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,130 @@
+/**
+ * The embedded stack: a running Temporal and a MongoDB-wire database for the demo, the tests and CI.
+ * TEMPORAL_ADDRESS / MONGODB_URL point at servers you run; otherwise the Temporal CLI dev server and
+ * FerretDB (SQLite backend) are installed if needed and started on free ports, their state kept under
+ * the data folder so a restart keeps journeys in flight.
+ */
+import { Connection } from '@temporalio/client';
+import getPort from 'get-port';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { SEARCH_ATTRIBUTES } from '../client/search-attributes.js';
+import { dataDir as defaultDataDir } from './paths.js';
+import { startProcess, waitForPort, type ManagedProcess } from './processes.js';
+import { ensureFerretDb, ensureTemporalCli } from './tools.js';
+
+export interface StackOptions {
+  /** Where SQLite files and logs go; the default keeps state across runs. */
+  dataDir?: string;
+  /** Run the Temporal dev server without its web UI. */
+  headless?: boolean;
+  log: Logger;
+}
+
+export interface Stack {
+  temporalAddress: string;
+  mongoUrl: string;
+  /** The Temporal web UI, when this stack started one. */
+  temporalUiUrl?: string;
+  stop(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const { log } = options;
+  const dir = options.dataDir ?? defaultDataDir;
+  const started: ManagedProcess[] = [];
+  const stop = async () => {
+    await Promise.all(started.map((p) => p.stop()));
+  };
+  try {
+    const [temporal, mongo] = await Promise.all([
+      process.env.TEMPORAL_ADDRESS
+        ? { address: process.env.TEMPORAL_ADDRESS }
+        : startTemporal(dir, options.headless ?? true, log, started),
+      process.env.MONGODB_URL ? { url: process.env.MONGODB_URL } : startFerretDb(dir, log, started),
+    ]);
+    return { temporalAddress: temporal.address, temporalUiUrl: 'uiUrl' in temporal ? temporal.uiUrl : undefined, mongoUrl: mongo.url, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function startTemporal(
+  dir: string,
+  headless: boolean,
+  log: Logger,
+  started: ManagedProcess[],
+): Promise<{ address: string; uiUrl?: string }> {
+  const cli = await ensureTemporalCli(log);
+  await mkdir(path.join(dir, 'temporal'), { recursive: true });
+  const port = await getPort({ host: HOST });
+  const uiPort = await getPort({ host: HOST });
+  const args = [
+    'server', 'start-dev',
+    '--ip', HOST,
+    '--port', String(port),
+    '--db-filename', path.join(dir, 'temporal', 'temporal.sqlite'),
+    '--sqlite-pragma', 'journal_mode=WAL',
+    '--sqlite-pragma', 'synchronous=OFF',
+    '--log-level', 'warn',
+    ...SEARCH_ATTRIBUTES.flatMap((a) => ['--search-attribute', `${a.name}=${a.kind}`]),
+    ...(headless ? ['--headless'] : ['--ui-port', String(uiPort)]),
+  ];
+  log.info({ port }, 'starting the Temporal dev server');
+  const proc = await startProcess('temporal', cli, args, path.join(dir, 'logs'));
+  started.push(proc);
+  await waitForPort(proc, HOST, port);
+  const address = `${HOST}:${port}`;
+  await waitForTemporal(address);
+  const uiUrl = headless ? undefined : `http://${HOST}:${uiPort}`;
+  if (uiUrl) log.info(`Temporal web UI: ${uiUrl}`);
+  return { address, uiUrl };
+}
+
+/** The gRPC port opens before the default namespace is ready; wait until the namespace answers. */
+async function waitForTemporal(address: string): Promise<void> {
+  const connection = await Connection.connect({ address });
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await connection.workflowService.describeNamespace({ namespace: 'default' });
+        return;
+      } catch (err) {
+        if (attempt >= 100) throw err;
+        await sleep(200);
+      }
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
+async function startFerretDb(dir: string, log: Logger, started: ManagedProcess[]): Promise<{ url: string }> {
+  const binary = await ensureFerretDb(log);
+  const sqliteDir = path.join(dir, 'ferretdb');
+  await mkdir(sqliteDir, { recursive: true });
+  const port = await getPort({ host: HOST });
+  const debugPort = await getPort({ host: HOST });
+  log.info({ port }, 'starting FerretDB (MongoDB wire protocol, SQLite backend)');
+  const proc = await startProcess(
+    'ferretdb',
+    binary,
+    [
+      '--handler=sqlite',
+      `--sqlite-url=file:${sqliteDir}/`,
+      `--listen-addr=${HOST}:${port}`,
+      `--debug-addr=${HOST}:${debugPort}`,
+      '--telemetry=disable',
+      '--log-level=warn',
+    ],
+    path.join(dir, 'logs'),
+  );
+  started.push(proc);
+  await waitForPort(proc, HOST, port);
+  return { url: `mongodb://${HOST}:${port}/` };
+}

@@ -1,0 +1,93 @@
+/**
+ * Throughline wired together on a running stack with local stand-ins for the outside world: an SMTP
+ * sink, a Twilio stand-in and an audience webhook receiver. The demo runs on it, and so do the tests,
+ * so both exercise the same wiring a production deployment uses (only the provider URLs differ).
+ */
+import type { Client } from '@temporalio/client';
+import { randomBytes } from 'node:crypto';
+import { loadConfig, type Config } from '../config.js';
+import { createIngestion } from '../client/ingestion.js';
+import { createRouter } from '../client/router.js';
+import { buildServer } from '../client/server.js';
+import { connectTemporal } from '../client/temporal.js';
+import { openDatabase, type Database } from '../store/db.js';
+import { journeys } from '../workflows/journeys/index.js';
+import { startWorker, type RunningWorker } from '../worker.js';
+import { startAudienceReceiver, type AudienceReceiver } from './audience-receiver.js';
+import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from './smtp-sink.js';
+import { startTwilioStandIn, type TwilioStandIn } from './twilio-standin.js';
+
+export interface LocalSystemOptions {
+  temporalAddress: string;
+  mongoUrl: string;
+  /** A database and task queue of its own keep concurrent systems (test files) apart. */
+  database?: string;
+  taskQueue?: string;
+  journeySettings?: Record<string, Record<string, string | number>>;
+  frequencyCap?: string;
+  workflowBundlePath?: string;
+  smtp?: SmtpSinkOptions;
+  /** false: start no worker in this process (a test runs workers as child processes). */
+  startWorker?: boolean;
+}
+
+export interface LocalSystem {
+  config: Config;
+  /** The same configuration as environment variables, for worker processes started separately. */
+  env: Record<string, string>;
+  db: Database;
+  temporal: Client;
+  smtp: SmtpSink;
+  twilio: TwilioStandIn;
+  audiences: AudienceReceiver;
+  worker?: RunningWorker;
+  httpUrl: string;
+  writeKey: string;
+  adminToken: string;
+  close(): Promise<void>;
+}
+
+export async function startLocalSystem(options: LocalSystemOptions): Promise<LocalSystem> {
+  const smtp = await startSmtpSink(options.smtp);
+  const twilio = await startTwilioStandIn();
+  const audiences = await startAudienceReceiver(`whsec_${randomBytes(24).toString('base64')}`);
+  const writeKey = `wk_${randomBytes(8).toString('hex')}`;
+  const adminToken = randomBytes(16).toString('hex');
+  const env: Record<string, string> = {
+    TEMPORAL_ADDRESS: options.temporalAddress,
+    TEMPORAL_TASK_QUEUE: options.taskQueue ?? 'throughline',
+    MONGODB_URL: options.mongoUrl,
+    MONGODB_DATABASE: options.database ?? 'throughline',
+    SMTP_URL: smtp.url,
+    TWILIO_ACCOUNT_SID: twilio.accountSid,
+    TWILIO_AUTH_TOKEN: twilio.authToken,
+    TWILIO_API_BASE_URL: twilio.url,
+    AUDIENCE_WEBHOOK_URL: audiences.url,
+    AUDIENCE_WEBHOOK_SECRET: audiences.secret,
+    FREQUENCY_CAP: options.frequencyCap ?? '3/24h',
+    WRITE_KEYS: writeKey,
+    ADMIN_TOKEN: adminToken,
+    JOURNEY_SETTINGS: JSON.stringify(options.journeySettings ?? {}),
+    HTTP_PORT: '0',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  };
+  const config = loadConfig(env);
+  const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE);
+  const temporal = await connectTemporal(config);
+  const worker =
+    options.startWorker === false ? undefined : await startWorker(config, { db, workflowBundlePath: options.workflowBundlePath });
+  const route = createRouter({ client: temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys, settings: config.JOURNEY_SETTINGS });
+  const server = buildServer({ ingestion: createIngestion(db, route), db, writeKeys: config.WRITE_KEYS, adminToken });
+  const httpUrl = await server.listen({ host: '127.0.0.1', port: 0 });
+
+  return {
+    config, env, db, temporal, smtp, twilio, audiences, worker, httpUrl, writeKey, adminToken,
+    async close() {
+      await server.close();
+      await worker?.shutdown();
+      await temporal.connection.close();
+      await db.close();
+      await Promise.all([smtp.close(), twilio.close(), audiences.close()]);
+    },
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * Child processes of the embedded stack. Every process started here is stopped when this process
+ * exits, on Ctrl-C / SIGTERM too, so no server outlives the demo or the test run.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const running = new Set<ChildProcess>();
+let handlersInstalled = false;
+
+function installExitHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  // 'exit' handlers must be synchronous: a signal is all that can still be sent.
+  process.once('exit', () => {
+    for (const child of running) child.kill('SIGKILL');
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      for (const child of running) child.kill('SIGTERM');
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  }
+}
+
+export interface ManagedProcess {
+  readonly name: string;
+  readonly logFile: string;
+  readonly child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function startProcess(
+  name: string,
+  command: string,
+  args: string[],
+  logDir: string,
+): Promise<ManagedProcess> {
+  installExitHandlers();
+  await mkdir(logDir, { recursive: true });
+  const logFile = path.join(logDir, `${name}.log`);
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return {
+    name,
+    logFile,
+    child,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const forced = sleep(10_000).then(() => child.kill('SIGKILL'));
+      await Promise.race([exited, forced]);
+      await exited;
+    },
+  };
+}
+
+async function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Waits until the process accepts TCP connections, failing early (with its log) if it dies first. */
+export async function waitForPort(proc: ManagedProcess, host: string, port: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
+      throw new Error(`${proc.name} exited before it was ready; its log (${proc.logFile}):\n${await tail(proc.logFile)}`);
+    }
+    if (await canConnect(host, port)) return;
+    await sleep(100);
+  }
+  throw new Error(`${proc.name} did not listen on ${host}:${port} within ${timeoutMs} ms; log: ${proc.logFile}`);
+}
+
+async function tail(file: string): Promise<string> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text.split('\n').slice(-20).join('\n');
+}

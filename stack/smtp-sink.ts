@@ -1,0 +1,56 @@
+/**
+ * A real SMTP server (smtp-server) that parses what arrives (mailparser). The demo's mail catcher
+ * and the tests' mailbox. `respond` lets a test answer a message the way a receiving MTA might.
+ */
+import { simpleParser, type ParsedMail } from 'mailparser';
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import { waitUntil } from './wait-until.js';
+
+export interface SmtpSink {
+  url: string;
+  messages: ParsedMail[];
+  waitForMessages(count: number, timeoutMs?: number): Promise<ParsedMail[]>;
+  close(): Promise<void>;
+}
+
+export interface SmtpSinkOptions {
+  /**
+   * Called once a message has fully arrived, before the server answers. Return an SMTP code to
+   * reject it (e.g. 550, 451); throwing or never resolving models a server that dies before answering.
+   */
+  respond?: (message: ParsedMail) => Promise<number | undefined> | number | undefined;
+}
+
+export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
+  const messages: ParsedMail[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, _session, callback) {
+      simpleParser(stream)
+        .then(async (message) => {
+          const code = await options.respond?.(message);
+          if (code && code >= 400) {
+            callback(Object.assign(new Error(`rejected by the test mailbox (${code})`), { responseCode: code }));
+            return;
+          }
+          messages.push(message);
+          callback();
+        })
+        .catch((err: Error) => callback(err));
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.server.address() as AddressInfo;
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    messages,
+    async waitForMessages(count, timeoutMs = 30_000) {
+      await waitUntil(() => messages.length >= count, timeoutMs, `${count} email(s) at the SMTP sink`);
+      return messages;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

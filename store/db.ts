@@ -1,0 +1,51 @@
+/**
+ * MongoDB access shared by ingestion and delivery. Written for the intersection of MongoDB and
+ * FerretDB: no transactions, no TTL or partial indexes, and no reliance on atomic read-modify-write;
+ * where a decision must be race-free it rests on a unique-key insert, the one atomic step both offer.
+ */
+import { MongoClient, MongoServerError, type Collection, type Db } from 'mongodb';
+import type { GrantDoc } from './frequency-grants.js';
+import type { InboundEventDoc } from './inbound-events.js';
+import type { LedgerDoc } from './ledger.js';
+import type { ProfileDoc } from './profiles.js';
+import type { SuppressionDoc } from './suppressions.js';
+
+export interface Collections {
+  profiles: Collection<ProfileDoc>;
+  inboundEvents: Collection<InboundEventDoc>;
+  ledger: Collection<LedgerDoc>;
+  suppressions: Collection<SuppressionDoc>;
+  grants: Collection<GrantDoc>;
+}
+
+export interface Database {
+  client: MongoClient;
+  db: Db;
+  collections: Collections;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(url: string, name: string): Promise<Database> {
+  // Fail fast when the server is gone: callers retry (Temporal activities) or answer 503 (ingestion).
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5_000, connectTimeoutMS: 5_000 });
+  await client.connect();
+  const db = client.db(name);
+  const collections: Collections = {
+    profiles: db.collection('profiles'),
+    inboundEvents: db.collection('inbound_events'),
+    ledger: db.collection('ledger'),
+    suppressions: db.collection('suppressions'),
+    grants: db.collection('frequency_grants'),
+  };
+  await Promise.all([
+    collections.ledger.createIndex({ userId: 1, at: 1 }),
+    collections.suppressions.createIndex({ userId: 1, channel: 1 }),
+    collections.grants.createIndex({ idempotencyKey: 1 }, { unique: true }),
+    collections.grants.createIndex({ rule: 1, userId: 1, seq: -1 }),
+  ]);
+  return { client, db, collections, close: () => client.close() };
+}
+
+export function isDuplicateKey(err: unknown): boolean {
+  return err instanceof MongoServerError && err.code === 11000;
+}

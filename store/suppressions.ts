@@ -1,0 +1,37 @@
+import type { Collection } from 'mongodb';
+
+export type SuppressionChannel = '*' | 'email' | 'sms' | 'audience';
+
+export type SuppressionReason = 'unsubscribe' | 'hard-bounce' | 'complaint' | 'sms-stop' | 'manual' | 'erasure';
+
+/** Lifting sets `liftedAt`; a suppression is never deleted, so its history stays explainable. */
+export interface SuppressionDoc {
+  userId: string;
+  channel: SuppressionChannel;
+  reason: SuppressionReason;
+  source: string;
+  createdAt: Date;
+  liftedAt?: Date;
+}
+
+/** These hold even for transactional messages: the address is dead or the person asked to be erased. */
+const BLOCKS_TRANSACTIONAL: readonly SuppressionReason[] = ['hard-bounce', 'erasure', 'complaint'];
+
+export async function addSuppression(
+  suppressions: Collection<SuppressionDoc>,
+  entry: Omit<SuppressionDoc, 'createdAt'>,
+): Promise<void> {
+  await suppressions.insertOne({ ...entry, createdAt: new Date() });
+}
+
+export async function findActiveSuppression(
+  suppressions: Collection<SuppressionDoc>,
+  userId: string,
+  channel: Exclude<SuppressionChannel, '*'>,
+  transactional: boolean,
+): Promise<SuppressionDoc | undefined> {
+  const active = await suppressions
+    .find({ userId, channel: { $in: ['*', channel] }, liftedAt: { $exists: false } })
+    .toArray();
+  return active.find((s) => !transactional || BLOCKS_TRANSACTIONAL.includes(s.reason));
+}

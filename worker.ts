@@ -1,0 +1,63 @@
+/**
+ * The Throughline worker: runs journey workflows and the delivery activities. Stateless: run as many
+ * as you need against the same Temporal namespace, task queue and MongoDB.
+ */
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createActivities } from './activities/index.js';
+import { logger } from './client/logger.js';
+import { loadConfig, type Config } from './config.js';
+import { openDatabase, type Database } from './store/db.js';
+
+export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+
+export interface RunningWorker {
+  worker: Worker;
+  /** Resolves when the worker has stopped (after shutdown() or a fatal error). */
+  done: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts a worker. `workflowBundle` (a prebuilt bundle's path) skips bundling the workflow code at
+ * start-up, as tests and production deployments do.
+ */
+export async function startWorker(
+  config: Config,
+  options: { db?: Database; workflowBundlePath?: string } = {},
+): Promise<RunningWorker> {
+  const db = options.db ?? (await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE));
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const { activities, close } = createActivities(config, db);
+  const workflowSource: Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> = options.workflowBundlePath
+    ? { workflowBundle: { codePath: options.workflowBundlePath } }
+    : { workflowsPath };
+  const worker = await Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    activities,
+    ...workflowSource,
+  });
+  const done = worker.run().finally(async () => {
+    close();
+    await connection.close();
+    if (!options.db) await db.close();
+  });
+  return {
+    worker,
+    done,
+    async shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  const config = loadConfig();
+  const running = await startWorker(config);
+  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, temporal: config.TEMPORAL_ADDRESS }, 'worker running');
+  await running.done;
+}

@@ -1,0 +1,76 @@
+/**
+ * Data that crosses the boundary between ingestion, journey workflows and delivery activities.
+ * Plain serialisable types only: this file is imported by workflow code and by Node code alike.
+ */
+
+/** A Segment track event as a journey sees it. */
+export interface JourneyEvent {
+  messageId: string;
+  event: string;
+  userId: string;
+  timestamp: string;
+  properties: Record<string, unknown>;
+}
+
+/** Durations in Temporal's notation: '90s', '1h', '24 hours', or milliseconds. */
+export type Duration = string | number;
+
+export type MessageChannel = 'email' | 'sms';
+
+/** 'transactional' bypasses marketing consent and frequency caps; everything else is marketing. */
+export type Category = 'transactional' | 'marketing';
+
+interface RequestBase {
+  /** (workflow id, run id, step id, occurrence): the same on every retry and replay of this step. */
+  idempotencyKey: string;
+  journeyId: string;
+  stepId: string;
+  workflowId: string;
+  userId: string;
+  category: Category;
+  /** Event properties the journey hands to templates. */
+  data: Record<string, unknown>;
+}
+
+export interface MessageRequest extends RequestBase {
+  channel: MessageChannel;
+  template: string;
+}
+
+export interface AudienceRequest extends RequestBase {
+  channel: 'audience';
+  audience: string;
+  action: 'add' | 'remove';
+}
+
+export type DeliveryRequest = MessageRequest | AudienceRequest;
+
+/**
+ * What the delivery path decided. `reason` is the ledger's reason code: 'sent',
+ * 'suppressed:<reason>', 'no-consent', 'no-address', 'capped:<rule>', 'failed:<error>',
+ * 'unknown-outcome'.
+ */
+export interface DeliveryOutcome {
+  delivered: boolean;
+  reason: string;
+}
+
+export interface JourneyInput<S = Record<string, unknown>> {
+  userId: string;
+  entryEvent: JourneyEvent;
+  /** Overrides of the journey's default settings (waits, windows), from configuration. */
+  settings?: Partial<S>;
+}
+
+export interface StepRecord {
+  stepId: string;
+  at: string;
+  outcome: string;
+}
+
+export interface JourneyResult {
+  /** 'completed': ran to its end; 'exited': an exit event ended it early. */
+  status: 'completed' | 'exited';
+  exitEvent?: string;
+  steps: StepRecord[];
+}
