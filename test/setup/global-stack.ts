@@ -1,0 +1,41 @@
+/**
+ * Starts the real stack once per test run (Temporal dev server and FerretDB, or the servers named by
+ * TEMPORAL_ADDRESS / MONGODB_URL) and bundles the workflow code once for every test worker.
+ */
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import type { TestProject } from 'vitest/node';
+import { startStack } from '../../stack/index.js';
+import { workflowsPath } from '../../worker.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    mongoUrl: string;
+    workflowBundlePath: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const log = pino({ level: 'info', transport: undefined });
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'throughline-test-'));
+  const stack = await startStack({ dataDir: dir, headless: true, log });
+  try {
+    const bundlePath = path.join(dir, 'workflow-bundle.js');
+    const { code } = await bundleWorkflowCode({ workflowsPath, logger: undefined });
+    await writeFile(bundlePath, code);
+    project.provide('temporalAddress', stack.temporalAddress);
+    project.provide('mongoUrl', stack.mongoUrl);
+    project.provide('workflowBundlePath', bundlePath);
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+  return async () => {
+    await stack.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // One Temporal dev server and one FerretDB for the whole run; each test file gets its own
+    // database and task queue on them.
+    globalSetup: ['test/setup/global-stack.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 600_000,
+    teardownTimeout: 60_000,
+  },
+});
