@@ -53,6 +53,8 @@ const EnvSchema = z.object({
         return z.NEVER;
       }
     }),
+  /** A prebuilt workflow bundle (see Temporal's production sample); unset: bundle at worker start. */
+  WORKFLOW_BUNDLE: z.string().optional(),
   HTTP_HOST: z.string().default('127.0.0.1'),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

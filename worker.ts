@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createActivities } from './activities/index.js';
 import { logger } from './client/logger.js';
+import { installTemporalLogging } from './client/temporal-logger.js';
 import { loadConfig, type Config } from './config.js';
 import { openDatabase, type Database } from './store/db.js';
 
@@ -27,6 +28,7 @@ export async function startWorker(
   config: Config,
   options: { db?: Database; workflowBundlePath?: string } = {},
 ): Promise<RunningWorker> {
+  installTemporalLogging();
   const db = options.db ?? (await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE));
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const { activities, close } = createActivities(config, db);
@@ -57,7 +59,7 @@ export async function startWorker(
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const config = loadConfig();
-  const running = await startWorker(config);
+  const running = await startWorker(config, { workflowBundlePath: config.WORKFLOW_BUNDLE });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, temporal: config.TEMPORAL_ADDRESS }, 'worker running');
   await running.done;
 }

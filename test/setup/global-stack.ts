@@ -2,7 +2,7 @@
  * Starts the real stack once per test run (Temporal dev server and FerretDB, or the servers named by
  * TEMPORAL_ADDRESS / MONGODB_URL) and bundles the workflow code once for every test worker.
  */
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,12 +20,12 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
-  const log = pino({ level: 'info', transport: undefined });
+  const log = pino({ level: 'info' });
   const dir = await mkdtemp(path.join(os.tmpdir(), 'throughline-test-'));
   const stack = await startStack({ dataDir: dir, headless: true, log });
   try {
     const bundlePath = path.join(dir, 'workflow-bundle.js');
-    const { code } = await bundleWorkflowCode({ workflowsPath, logger: undefined });
+    const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
     await writeFile(bundlePath, code);
     project.provide('temporalAddress', stack.temporalAddress);
     project.provide('mongoUrl', stack.mongoUrl);

@@ -1,0 +1,24 @@
+/** Sends the Temporal SDK's own logs (worker, workflow and activity loggers) through our pino logger. */
+import type { Logger as TemporalLogger, LogLevel, LogMetadata } from '@temporalio/common';
+import { Runtime } from '@temporalio/worker';
+import { logger } from './logger.js';
+
+class PinoTemporalLogger implements TemporalLogger {
+  private readonly pino = logger.child({ component: 'temporal' });
+
+  log(level: LogLevel, message: string, meta?: LogMetadata): void {
+    const method = level.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
+    this.pino[method](meta ?? {}, message);
+  }
+  trace(message: string, meta?: LogMetadata) { this.log('TRACE', message, meta); }
+  debug(message: string, meta?: LogMetadata) { this.log('DEBUG', message, meta); }
+  info(message: string, meta?: LogMetadata) { this.log('INFO', message, meta); }
+  warn(message: string, meta?: LogMetadata) { this.log('WARN', message, meta); }
+  error(message: string, meta?: LogMetadata) { this.log('ERROR', message, meta); }
+}
+
+/** The SDK's runtime is process-wide and installed once, before the first worker or connection. */
+export function installTemporalLogging(): void {
+  if (Runtime._instance) return;
+  Runtime.install({ logger: new PinoTemporalLogger() });
+}

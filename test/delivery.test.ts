@@ -1,0 +1,162 @@
+/**
+ * The delivery activity on its own (inside Temporal's activity context), against FerretDB or MongoDB
+ * and the local SMTP / Twilio / webhook servers: idempotency, the cap under a 50-way race, each class
+ * of provider error, and failing closed when the database is gone.
+ */
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../activities/index.js';
+import { openDatabase } from '../store/db.js';
+import { mergeTraits } from '../store/profiles.js';
+import type { DeliveryRequest, MessageRequest } from '../workflows/sdk/types.js';
+import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
+
+let system: TestSystem;
+const rejections = new Map<string, number>();
+
+beforeAll(async () => {
+  system = await startTestSystem({
+    startWorker: false,
+    frequencyCap: '3/24h',
+    smtp: { respond: rejectionFor },
+  });
+});
+afterAll(() => system?.close());
+
+function rejectionFor(message: { to?: unknown }): number | undefined {
+  for (const [address, code] of rejections) if (JSON.stringify(message.to).includes(address)) return code;
+  return undefined;
+}
+
+async function customer(traits: Record<string, unknown> = {}) {
+  const userId = uniqueId('d');
+  const email = `${userId}@example.com`;
+  await mergeTraits(system.db.collections.profiles, userId, { email, phone: '+15550001111', consent: { sms: true }, ...traits });
+  return { userId, email };
+}
+
+function request(userId: string, overrides: Partial<MessageRequest> = {}): DeliveryRequest {
+  const stepId = overrides.stepId ?? 'cart-reminder-email';
+  return {
+    idempotencyKey: `wf-${userId}/run/${stepId}#1`,
+    journeyId: 'cartAbandonment',
+    stepId,
+    workflowId: `wf-${userId}`,
+    userId,
+    category: 'marketing',
+    data: { products: [{ name: 'Lamp' }] },
+    channel: 'email',
+    template: 'cart-reminder',
+    ...overrides,
+  };
+}
+
+function deliver(req: DeliveryRequest) {
+  const { activities } = createActivities(system.config, system.db);
+  return new MockActivityEnvironment().run(activities.deliver, req);
+}
+
+const mailsTo = (email: string) => system.smtp.messages.filter((m) => JSON.stringify(m.to).includes(email));
+
+describe('idempotency', () => {
+  it('a retried or replayed step finds its ledger entry and does not send again', async () => {
+    const c = await customer();
+    const first = await deliver(request(c.userId));
+    const again = await deliver(request(c.userId));
+    expect(first).toEqual({ delivered: true, reason: 'sent' });
+    expect(again).toEqual(first);
+    expect(mailsTo(c.email)).toHaveLength(1);
+    expect(await system.db.collections.grants.countDocuments({ userId: c.userId })).toBe(1);
+  });
+
+  it('gives every message the same Message-ID on every attempt of a step', async () => {
+    const c = await customer();
+    await deliver(request(c.userId));
+    expect(mailsTo(c.email)[0]?.messageId).toMatch(/^<[0-9a-f]{32}@throughline\.local>$/);
+  });
+});
+
+describe('frequency cap', () => {
+  it('holds when 50 sends for one customer race: exactly 3 go out', async () => {
+    const c = await customer();
+    const outcomes = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => deliver(request(c.userId, { stepId: `promo-${i}`, journeyId: `journey-${i % 5}` }))),
+    );
+    expect(outcomes.filter((o) => o.delivered)).toHaveLength(3);
+    expect(outcomes.filter((o) => o.reason === 'capped:marketing-all-channels')).toHaveLength(47);
+    expect(mailsTo(c.email)).toHaveLength(3);
+  });
+
+  it('transactional messages are not capped', async () => {
+    const c = await customer();
+    for (let i = 0; i < 3; i++) await deliver(request(c.userId, { stepId: `m-${i}` }));
+    const receipt = await deliver(request(c.userId, { stepId: 'receipt', category: 'transactional' }));
+    expect(receipt.reason).toBe('sent');
+    expect((await deliver(request(c.userId, { stepId: 'm-4' }))).reason).toBe('capped:marketing-all-channels');
+  });
+});
+
+describe('provider errors', () => {
+  it('a permanent SMTP rejection fails the send, suppresses the address and frees the cap slot', async () => {
+    const c = await customer();
+    rejections.set(c.email, 550);
+    const outcome = await deliver(request(c.userId));
+    expect(outcome).toEqual({ delivered: false, reason: 'failed:smtp-550' });
+    expect(await system.db.collections.grants.countDocuments({ userId: c.userId })).toBe(0);
+    const suppression = await system.db.collections.suppressions.findOne({ userId: c.userId });
+    expect(suppression).toMatchObject({ channel: 'email', reason: 'hard-bounce', source: 'provider:smtp-550' });
+    rejections.delete(c.email);
+    expect((await deliver(request(c.userId, { stepId: 'next' }))).reason).toBe('suppressed:hard-bounce');
+  });
+
+  it('a transient SMTP error throws for Temporal to retry, and the retry sends', async () => {
+    const c = await customer();
+    rejections.set(c.email, 451);
+    await expect(deliver(request(c.userId))).rejects.toThrow(/451/);
+    expect(await system.db.collections.ledger.countDocuments({ userId: c.userId })).toBe(0);
+    rejections.delete(c.email);
+    expect(await deliver(request(c.userId))).toEqual({ delivered: true, reason: 'sent' });
+    expect(mailsTo(c.email)).toHaveLength(1);
+    expect(await system.db.collections.grants.countDocuments({ userId: c.userId })).toBe(1);
+  });
+
+  it('Twilio 21610 (the recipient sent STOP) suppresses SMS and is not retried', async () => {
+    const phone = '+15559990000';
+    const c = await customer({ phone });
+    system.twilio.failures.set(phone, { status: 400, code: 21610, message: 'Attempt to send to unsubscribed recipient' });
+    const sms = (stepId: string) => request(c.userId, { stepId, channel: 'sms', template: 'cart-reminder-sms' });
+    expect(await deliver(sms('sms-1'))).toEqual({ delivered: false, reason: 'failed:twilio-21610' });
+    expect(await deliver(sms('sms-2'))).toEqual({ delivered: false, reason: 'suppressed:sms-stop' });
+    expect(system.twilio.messages.filter((m) => m.to === phone)).toHaveLength(0);
+  });
+
+  it('a Twilio 5xx is transient', async () => {
+    const phone = '+15559990001';
+    const c = await customer({ phone });
+    system.twilio.failures.set(phone, { status: 503, code: 20503, message: 'Service unavailable' });
+    await expect(deliver(request(c.userId, { channel: 'sms', template: 'cart-reminder-sms' }))).rejects.toThrow();
+    system.twilio.failures.delete(phone);
+    expect((await deliver(request(c.userId, { channel: 'sms', template: 'cart-reminder-sms' }))).reason).toBe('sent');
+  });
+});
+
+describe('fail closed', () => {
+  it('sends nothing when the database cannot be reached, and throws so Temporal retries', async () => {
+    const c = await customer();
+    const unreachable = await openDatabase(system.config.MONGODB_URL, system.config.MONGODB_DATABASE);
+    await unreachable.close();
+    const { activities } = createActivities(system.config, unreachable);
+    await expect(new MockActivityEnvironment().run(activities.deliver, request(c.userId))).rejects.toThrow();
+    expect(mailsTo(c.email)).toHaveLength(0);
+  });
+});
+
+describe('policy', () => {
+  it('records why a message was not sent: no address, no profile, no consent', async () => {
+    const noPhone = await customer({ phone: null });
+    expect((await deliver(request(noPhone.userId, { channel: 'sms', template: 'cart-reminder-sms' }))).reason).toBe('no-address');
+    expect((await deliver(request('nobody-' + uniqueId('x')))).reason).toBe('no-profile');
+    const optedOut = await customer({ consent: { email: false, sms: true } });
+    expect((await deliver(request(optedOut.userId))).reason).toBe('no-consent');
+  });
+});

@@ -1,0 +1,106 @@
+/** The Segment HTTP API's edges: authentication, validation with named fields, nothing changed on error. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postSegment } from '../client/segment-http.js';
+import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
+
+let system: TestSystem;
+beforeAll(async () => {
+  system = await startTestSystem();
+});
+afterAll(() => system?.close());
+
+async function nothingStoredFor(userId: string, messageIds: string[]) {
+  expect(await system.db.collections.profiles.countDocuments({ _id: userId })).toBe(0);
+  const claims = messageIds.map((id) => `${system.writeKey}:${id}`);
+  expect(await system.db.collections.inboundEvents.countDocuments({ _id: { $in: claims } })).toBe(0);
+  const running = system.temporal.workflow.list({ query: `WorkflowId = 'journey/cartAbandonment/${userId}'` });
+  for await (const execution of running) throw new Error(`unexpected workflow ${execution.workflowId}`);
+}
+
+describe('authentication', () => {
+  it('rejects a missing or unknown write key with 401', async () => {
+    const body = { userId: 'u1', event: 'Checkout Started' };
+    expect((await postSegment(system.httpUrl, 'not-a-key', '/v1/track', body)).status).toBe(401);
+    const anonymous = await fetch(new URL('/v1/track', system.httpUrl), { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    expect(anonymous.status).toBe(401);
+  });
+
+  it('accepts the write key in the body, as Segment libraries may send it', async () => {
+    const response = await fetch(new URL('/v1/identify', system.httpUrl), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ writeKey: system.writeKey, userId: uniqueId('body-key'), traits: {} }),
+    });
+    expect(response.status).toBe(200);
+  });
+});
+
+describe('validation', () => {
+  it('a track without an event name: 400 naming the field, nothing stored or started', async () => {
+    const userId = uniqueId('bad');
+    const response = await system.post('/v1/track', { userId, properties: {}, messageId: 'm-bad-1' });
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ error: 'invalid payload', problems: [{ field: 'event' }] });
+    await nothingStoredFor(userId, ['m-bad-1']);
+  });
+
+  it('an event with neither userId nor anonymousId, or a bad timestamp: 400 with each field', async () => {
+    const response = await system.post('/v1/track', { event: 'Checkout Started', timestamp: 'yesterday' });
+    expect(response.status).toBe(400);
+    const fields = (response.body as { problems: Array<{ field: string }> }).problems.map((p) => p.field).sort();
+    expect(fields).toEqual(['timestamp', 'userId']);
+  });
+
+  it('a batch with one malformed event is rejected whole, naming the event by index', async () => {
+    const userId = uniqueId('batch');
+    const response = await system.post('/v1/batch', {
+      batch: [
+        { type: 'identify', userId, traits: { email: `${userId}@example.com` }, messageId: 'm-batch-1' },
+        { type: 'track', userId, event: '', properties: {}, messageId: 'm-batch-2' },
+      ],
+    });
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ problems: [{ field: 'batch.1.event' }] });
+    await nothingStoredFor(userId, ['m-batch-1', 'm-batch-2']);
+  });
+
+  it('malformed JSON: 400', async () => {
+    const response = await fetch(new URL('/v1/track', system.httpUrl), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${system.writeKey}:`).toString('base64')}` },
+      body: '{"userId": ',
+    });
+    expect(response.status).toBe(400);
+  });
+
+  it('trait names that would be MongoDB operators or paths are refused', async () => {
+    const response = await system.post('/v1/identify', { userId: uniqueId('t'), traits: { 'a.b': 1, $set: 2 } });
+    expect(response.status).toBe(400);
+  });
+});
+
+describe('batch', () => {
+  it('applies identify and track in order', async () => {
+    const userId = uniqueId('ok');
+    const response = await system.post('/v1/batch', {
+      batch: [
+        { type: 'identify', userId, traits: { email: `${userId}@example.com` }, messageId: uniqueId('m') },
+        { type: 'track', userId, event: 'Product Viewed', properties: { sku: 'x' }, messageId: uniqueId('m') },
+      ],
+    });
+    expect(response).toMatchObject({ status: 200, body: { success: true, results: ['accepted', 'accepted'] } });
+    expect((await system.db.collections.profiles.findOne({ _id: userId }))?.traits.email).toBe(`${userId}@example.com`);
+  });
+});
+
+describe('unavailable dependencies', () => {
+  it('answers 503 with Retry-After when Temporal cannot take the event, and a retry is processed', async () => {
+    const userId = uniqueId('down');
+    await system.identify(userId, { email: `${userId}@example.com` });
+    const messageId = uniqueId('m');
+    await system.temporal.connection.close();
+    const refused = await system.post('/v1/track', { userId, event: 'Checkout Started', messageId });
+    expect(refused.status).toBe(503);
+    expect(await system.db.collections.inboundEvents.findOne({ _id: `${system.writeKey}:${messageId}` })).toMatchObject({ status: 'received' });
+  });
+});
