@@ -1,6 +1,7 @@
 /** Posts Segment-spec payloads to a Throughline (or any Segment-compatible) HTTP endpoint. */
 export interface SegmentResponse {
   status: number;
+  headers: Headers;
   body: unknown;
 }
 
@@ -20,5 +21,5 @@ export async function postSegment(baseUrl: string, writeKey: string, path: strin
   } catch {
     // not JSON: keep the text
   }
-  return { status: response.status, body };
+  return { status: response.status, headers: response.headers, body };
 }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../activities/index.js';
 import { openDatabase } from '../store/db.js';
 import { mergeTraits } from '../store/profiles.js';
-import type { DeliveryRequest, MessageRequest } from '../workflows/sdk/types.js';
+import type { DeliveryOutcome, DeliveryRequest, MessageRequest } from '../workflows/sdk/types.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
 
 let system: TestSystem;
@@ -51,9 +51,9 @@ function request(userId: string, overrides: Partial<MessageRequest> = {}): Deliv
   };
 }
 
-function deliver(req: DeliveryRequest) {
+function deliver(req: DeliveryRequest): Promise<DeliveryOutcome> {
   const { activities } = createActivities(system.config, system.db);
-  return new MockActivityEnvironment().run(activities.deliver, req);
+  return new MockActivityEnvironment().run(activities.deliver, req) as Promise<DeliveryOutcome>;
 }
 
 const mailsTo = (email: string) => system.smtp.messages.filter((m) => JSON.stringify(m.to).includes(email));

@@ -94,13 +94,14 @@ describe('batch', () => {
 });
 
 describe('unavailable dependencies', () => {
-  it('answers 503 with Retry-After when Temporal cannot take the event, and a retry is processed', async () => {
+  it('answers 503 with Retry-After when Temporal cannot take the event, leaving it open for the retry', async () => {
     const userId = uniqueId('down');
     await system.identify(userId, { email: `${userId}@example.com` });
     const messageId = uniqueId('m');
     await system.temporal.connection.close();
     const refused = await system.post('/v1/track', { userId, event: 'Checkout Started', messageId });
     expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('5');
     expect(await system.db.collections.inboundEvents.findOne({ _id: `${system.writeKey}:${messageId}` })).toMatchObject({ status: 'received' });
   });
 });

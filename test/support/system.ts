@@ -1,11 +1,15 @@
 /** A Throughline system of its own for one test file, on the run's shared Temporal and database server. */
 import { randomBytes } from 'node:crypto';
+import { installTemporalLogging } from '../../client/temporal-logger.js';
 import { inject } from 'vitest';
 import { postSegment } from '../../client/segment-http.js';
 import { ledgerForUser } from '../../store/ledger.js';
 import { startLocalSystem, type LocalSystem, type LocalSystemOptions } from '../../stack/local-system.js';
 import { journeyWorkflowId } from '../../workflows/sdk/definitions.js';
 import type { JourneyResult } from '../../workflows/sdk/types.js';
+
+// Temporal's own logs go through pino at LOG_LEVEL (warn in tests), before any connection exists.
+installTemporalLogging();
 
 export type TestSystem = LocalSystem & {
   track(userId: string, event: string, properties?: Record<string, unknown>, messageId?: string): Promise<unknown>;

@@ -5,6 +5,7 @@
  * step is running: a journey never sits out a long wait after the customer converted.
  */
 import {
+  type ActivityOptions,
   CancellationScope,
   condition,
   isCancellation,
@@ -56,7 +57,7 @@ class JourneyRun implements Journey {
   private readonly steps: StepRecord[] = [];
   private readonly occurrences = new Map<string, number>();
   private readonly audiences = new Set<string>();
-  private readonly delivery: DeliveryActivities;
+  private readonly activityOptions: ActivityOptions;
   private currentStep: string | undefined;
   private exitEvent: JourneyEvent | undefined;
   private readonly body = new CancellationScope();
@@ -69,10 +70,10 @@ class JourneyRun implements Journey {
     this.userId = input.userId;
     this.entryEvent = input.entryEvent;
     this.seenMessageIds.add(input.entryEvent.messageId);
-    this.delivery = proxyActivities<DeliveryActivities>({
+    this.activityOptions = {
       startToCloseTimeout: settings.sendTimeout ?? '1 minute',
       retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
-    });
+    };
   }
 
   /** Signal handler: dedupes by messageId (CDPs and our own retries redeliver), then buffers or exits. */
@@ -165,7 +166,10 @@ class JourneyRun implements Journey {
       userId: this.userId,
       data: this.entryEvent.properties,
     } as DeliveryRequest;
-    const outcome = await this.delivery.deliver(request);
+    // Every send is the same activity type, so the step id is the activity id: replaying a history
+    // against a journey whose sends were reordered then fails instead of mixing up step results.
+    const { deliver } = proxyActivities<DeliveryActivities>({ ...this.activityOptions, activityId: `${stepId}#${occurrence}` });
+    const outcome = await deliver(request);
     this.record(stepId, outcome.reason);
     return outcome;
   }
