@@ -11,7 +11,7 @@ export const USER_ID = defineSearchAttributeKey('ThroughlineUserId', SearchAttri
 
 export const SEARCH_ATTRIBUTES = [{ name: USER_ID.name, kind: 'Keyword' }] as const;
 
-export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<void> {
+export async function registerSearchAttributes(connection: Pick<Connection, 'operatorService'>, namespace: string): Promise<void> {
   const searchAttributes = Object.fromEntries(
     SEARCH_ATTRIBUTES.map((a) => [a.name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
   );

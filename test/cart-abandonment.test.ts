@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitUntil } from '../stack/wait-until.js';
+import { runCli } from './support/cli.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
 
 const checkout = { cart_id: 'cart-1', value: 42.5, currency: 'EUR', products: [{ name: 'Desk lamp' }], cart_url: 'https://shop.example/cart/1' };
@@ -89,6 +90,12 @@ describe('cart abandonment with short waits', () => {
     expect(system.audiences.calls.filter((call) => call.userId === c.userId)).toHaveLength(0);
     await system.track(c.userId, 'Order Completed');
     await system.journeyResult(c.userId);
+
+    // The operator's question, answered by one command.
+    const explained = await runCli(['explain', '--user', c.userId], system.env);
+    expect(explained).toMatch(/cartAbandonment: entered .* on "Order Completed"/);
+    expect(explained).toMatch(/cart-reminder-email +email cart-reminder +suppressed:unsubscribe/);
+    expect(explained).toMatch(/add-to-retargeting +audience add:cart-abandoners +suppressed:unsubscribe/);
   });
 
   it('acts once on a messageId delivered twice', async () => {

@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { logger } from '../../client/logger.js';
+import { logger, stackLogger } from '../../client/logger.js';
 import { startStack } from '../../stack/index.js';
 import { startLocalSystem, type LocalSystem } from '../../stack/local-system.js';
 import { waitUntil } from '../../stack/wait-until.js';
@@ -61,7 +61,7 @@ const SCENARIOS: Scenario[] = [
 
 const outDir = path.dirname(fileURLToPath(import.meta.url));
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'throughline-record-'));
-const stack = await startStack({ dataDir, log: logger });
+const stack = await startStack({ dataDir, log: stackLogger });
 try {
   for (const scenario of SCENARIOS) {
     // A fresh system per scenario, so "wait for the first email" means this scenario's email.

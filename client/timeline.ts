@@ -1,0 +1,82 @@
+/**
+ * A customer's timeline: every journey run (found by the ThroughlineUserId search attribute), each
+ * step it took and, for sends, the delivery decision and its reason from the ledger. Answers "why
+ * did (or didn't) user X get message Y" in one call.
+ */
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import type { Database } from '../store/db.js';
+import { ledgerForUser, type LedgerDoc } from '../store/ledger.js';
+import { stateQuery } from '../workflows/sdk/definitions.js';
+import type { JourneyResult, StepRecord } from '../workflows/sdk/types.js';
+import { USER_ID } from './search-attributes.js';
+
+export interface JourneyRunTimeline {
+  journey: string;
+  workflowId: string;
+  runId: string;
+  status: string;
+  startedAt: Date;
+  closedAt?: Date;
+  exitEvent?: string;
+  currentStep?: string;
+  steps: Array<StepRecord & { ledger?: LedgerDoc }>;
+}
+
+async function stepsOf(client: Client, run: WorkflowExecutionInfo): Promise<Pick<JourneyRunTimeline, 'steps' | 'exitEvent' | 'currentStep'>> {
+  const handle = client.workflow.getHandle(run.workflowId, run.runId);
+  if (run.status.name === 'COMPLETED') {
+    const result = (await handle.result()) as JourneyResult;
+    return { steps: result.steps, exitEvent: result.exitEvent };
+  }
+  if (run.status.name === 'RUNNING') {
+    const state = await handle.query(stateQuery);
+    return { steps: state.steps, currentStep: state.currentStep };
+  }
+  return { steps: [] };
+}
+
+export async function userTimeline(client: Client, db: Database, userId: string): Promise<JourneyRunTimeline[]> {
+  const ledger = await ledgerForUser(db.collections.ledger, userId);
+  const runs: JourneyRunTimeline[] = [];
+  const escaped = userId.replaceAll('"', '\\"');
+  for await (const run of client.workflow.list({ query: `${USER_ID.name} = "${escaped}"` })) {
+    const { steps, exitEvent, currentStep } = await stepsOf(client, run);
+    runs.push({
+      journey: run.type,
+      workflowId: run.workflowId,
+      runId: run.runId,
+      status: run.status.name,
+      startedAt: run.startTime,
+      closedAt: run.closeTime,
+      exitEvent,
+      currentStep,
+      steps: steps.map((step) => ({
+        ...step,
+        ledger: ledger.find((e) => e.workflowId === run.workflowId && e._id.includes(`/${run.runId}/${step.stepId}#`)),
+      })),
+    });
+  }
+  return runs.sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime());
+}
+
+const clock = (date: Date | string) => new Date(date).toISOString().slice(11, 19);
+
+/** Plain text for a terminal: one block per journey run, one line per step. */
+export function formatTimeline(userId: string, runs: JourneyRunTimeline[]): string {
+  const lines = [`${userId}`];
+  if (runs.length === 0) lines.push('  no journeys');
+  for (const run of runs) {
+    const end = run.closedAt
+      ? run.exitEvent
+        ? `left at ${clock(run.closedAt)} on "${run.exitEvent}"`
+        : `${run.status.toLowerCase()} at ${clock(run.closedAt)}`
+      : `in step ${run.currentStep ?? '(starting)'}`;
+    lines.push(`  ${run.journey}: entered ${clock(run.startedAt)}, ${end}`);
+    for (const step of run.steps) {
+      const what = step.ledger ? `${step.ledger.channel} ${step.ledger.subject}` : '';
+      const detail = step.ledger?.detail ? ` (${step.ledger.detail})` : '';
+      lines.push(`    ${clock(step.at)}  ${step.stepId.padEnd(34)} ${what.padEnd(34)} ${step.outcome}${detail}`);
+    }
+  }
+  return lines.join('\n');
+}
