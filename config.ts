@@ -37,7 +37,17 @@ const EnvSchema = z.object({
   TWILIO_STATUS_CALLBACK_URL: z.url().optional(),
   AUDIENCE_WEBHOOK_URL: z.url().default('http://127.0.0.1:8089/audiences'),
   AUDIENCE_WEBHOOK_SECRET: z.string().startsWith('whsec_').default('whsec_dGhyb3VnaGxpbmUtZGV2ZWxvcG1lbnQtc2VjcmV0'),
-  FREQUENCY_CAP: z.string().default('3/24h').transform(parseCapRule),
+  FREQUENCY_CAP: z
+    .string()
+    .default('3/24h')
+    .transform((text, ctx) => {
+      try {
+        return parseCapRule(text);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
   /** Comma-separated Segment write keys this server accepts; each key names its source. */
   WRITE_KEYS: z.string().default('dev-write-key').transform((keys) => keys.split(',').map((k) => k.trim()).filter(Boolean)),
   ADMIN_TOKEN: z.string().min(16).optional(),
