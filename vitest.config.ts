@@ -6,6 +6,7 @@ export default defineConfig({
     // One Temporal dev server and one FerretDB for the whole run; each test file gets its own
     // database and task queue on them.
     globalSetup: ['test/setup/global-stack.ts'],
+    reporters: ['default', './test/setup/summary-reporter.ts'],
     env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
     testTimeout: 120_000,
     hookTimeout: 600_000,
