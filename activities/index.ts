@@ -1,13 +1,16 @@
 /** Builds the worker's activities from configuration: the providers, the templates, the policy. */
 import type { Config } from '../config.js';
 import type { Database } from '../store/db.js';
+import { journeyVersions } from '../workflows/journeys/index.js';
+import { checkTemplates } from '../workflows/sdk/journey.js';
 import { createDeliveryActivities, type DeliveryActivities } from './delivery-activities.js';
+import { createJourneyActivities, type JourneyActivities } from './journey-activities.js';
 import { createAudienceWebhookProvider } from './providers/audience-webhook.js';
 import { createEmailProvider } from './providers/email.js';
 import { createSmsProvider } from './providers/sms.js';
 import { createTemplateRenderer } from './templates.js';
 
-export interface Activities extends DeliveryActivities {}
+export type Activities = DeliveryActivities & JourneyActivities;
 
 export function createActivities(config: Config, db: Database): { activities: Activities; close(): void } {
   const email = createEmailProvider({ smtpUrl: config.SMTP_URL, from: config.EMAIL_FROM });
@@ -19,11 +22,12 @@ export function createActivities(config: Config, db: Database): { activities: Ac
     statusCallbackUrl: config.TWILIO_STATUS_CALLBACK_URL,
   });
   const audience = createAudienceWebhookProvider({ url: config.AUDIENCE_WEBHOOK_URL, secret: config.AUDIENCE_WEBHOOK_SECRET });
-  const activities = createDeliveryActivities({
-    db,
-    providers: { email, sms, audience },
-    templates: createTemplateRenderer(),
-    capRule: config.FREQUENCY_CAP,
-  });
+  const templates = createTemplateRenderer();
+  // A journey that names a template this build lacks fails here, at start-up, not at its first send.
+  for (const journey of journeyVersions) checkTemplates(journey, templates.has);
+  const activities = {
+    ...createDeliveryActivities({ db, providers: { email, sms, audience }, templates, capRule: config.FREQUENCY_CAP }),
+    ...createJourneyActivities(db),
+  };
   return { activities, close: () => email.close() };
 }

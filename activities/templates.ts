@@ -5,39 +5,7 @@
  */
 import { Liquid, type Template } from 'liquidjs';
 import type { MessageChannel } from '../workflows/sdk/types.js';
-
-interface EmailTemplate {
-  channel: 'email';
-  subject: string;
-  html: string;
-  text: string;
-}
-
-interface SmsTemplate {
-  channel: 'sms';
-  body: string;
-}
-
-type TemplateSource = EmailTemplate | SmsTemplate;
-
-export const TEMPLATES: Record<string, TemplateSource> = {
-  'cart-reminder': {
-    channel: 'email',
-    subject: 'You left {{ event.products.size | default: "something" }} item(s) in your cart',
-    html: `<p>Hi {{ profile.first_name | default: "there" }},</p>
-<p>Your cart is waiting{% if event.value %} ({{ event.value }} {{ event.currency | default: "USD" }}){% endif %}.</p>
-<ul>{% for product in event.products %}<li>{{ product.name }}</li>{% endfor %}</ul>
-<p><a href="{{ event.cart_url | default: "https://shop.example.com/cart" }}">Complete your order</a></p>`,
-    text: `Hi {{ profile.first_name | default: "there" }},
-Your cart is waiting{% if event.value %} ({{ event.value }} {{ event.currency | default: "USD" }}){% endif %}.
-{% for product in event.products %}- {{ product.name }}
-{% endfor %}Complete your order: {{ event.cart_url | default: "https://shop.example.com/cart" }}`,
-  },
-  'cart-reminder-sms': {
-    channel: 'sms',
-    body: 'Your cart is still waiting, {{ profile.first_name | default: "friend" }}. Finish checkout: {{ event.cart_url | default: "https://shop.example.com/cart" }} Reply STOP to opt out.',
-  },
-};
+import { TEMPLATES, type TemplateSource } from './template-catalog.js';
 
 export type RenderedMessage =
   | { channel: 'email'; subject: string; html: string; text: string }
@@ -48,6 +16,7 @@ export class TemplateError extends Error {
 }
 
 export interface TemplateRenderer {
+  has(name: string, channel: string): boolean;
   render(name: string, channel: MessageChannel, context: Record<string, unknown>): Promise<RenderedMessage>;
 }
 
@@ -60,6 +29,7 @@ export function createTemplateRenderer(sources: Record<string, TemplateSource> =
     parsed.set(name, compiled);
   }
   return {
+    has: (name, channel) => sources[name]?.channel === channel,
     async render(name, channel, context) {
       const source = sources[name];
       const compiled = parsed.get(name);

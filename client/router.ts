@@ -1,60 +1,125 @@
 /**
- * Which journeys an event starts, advances or ends, derived from the journey definitions. A user's
- * journey instance is addressed by its deterministic workflow id: no look-up, no scan.
+ * Which journeys an event starts, advances or ends, derived from the journey definitions. A
+ * customer's instance is addressed by its deterministic workflow id: no look-up, no scan.
  */
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { eventSignal, journeyWorkflowId } from '../workflows/sdk/definitions.js';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
+import type { Database } from '../store/db.js';
+import { loadProfile } from '../store/profiles.js';
+import { evaluate, scopesOf } from '../workflows/sdk/conditions.js';
+import { eventSignal, JOURNEY_WORKFLOW_TYPE, journeyWorkflowId } from '../workflows/sdk/definitions.js';
 import { eventsHeardBy, type JourneyDefinition } from '../workflows/sdk/journey.js';
-import type { JourneyEvent, JourneyInput } from '../workflows/sdk/types.js';
-import { USER_ID } from './search-attributes.js';
+import { spanMs } from '../workflows/sdk/local-time.js';
+import { JOURNEY, JOURNEY_VERSION, USER_ID } from '../workflows/sdk/search-attributes.js';
+import type { Duration, JourneyEvent, JourneyInput } from '../workflows/sdk/types.js';
 
 export interface RouterOptions {
   client: Client;
+  db: Database;
   taskQueue: string;
+  /** Every version in the build; new entrants get each journey's highest version. */
   journeys: readonly JourneyDefinition[];
-  /** Per-journey overrides of default settings, by journey id. */
-  settings: Record<string, Record<string, string | number>>;
+  /** Per-journey overrides of settings, by journey id. */
+  settings: Record<string, Record<string, Duration>>;
 }
 
 export type Router = (event: JourneyEvent) => Promise<void>;
 
-function indexBy(journeys: readonly JourneyDefinition[], events: (j: JourneyDefinition) => string[]) {
-  const index = new Map<string, JourneyDefinition[]>();
-  for (const journey of journeys) {
-    for (const event of events(journey)) index.set(event, [...(index.get(event) ?? []), journey]);
-  }
-  return index;
+function latestVersions(journeys: readonly JourneyDefinition[]): JourneyDefinition[] {
+  const latest = new Map<string, JourneyDefinition>();
+  for (const j of journeys) if ((latest.get(j.id)?.version ?? 0) < j.version) latest.set(j.id, j);
+  return [...latest.values()];
+}
+
+/** The instance key an event carries for a keyed journey; null when it carries none. */
+function keyOf(journey: JourneyDefinition, event: JourneyEvent): string | undefined | null {
+  if (!journey.entry.key) return undefined;
+  const value = event.properties[journey.entry.key];
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : null;
+}
+
+function withinWindow(journey: JourneyDefinition, event: JourneyEvent): boolean {
+  const { from, until } = journey.entry.window ?? {};
+  const at = Date.parse(event.timestamp);
+  return (!from || at >= Date.parse(from)) && (!until || at < Date.parse(until));
 }
 
 export function createRouter(options: RouterOptions): Router {
-  const { client, taskQueue } = options;
-  const starts = indexBy(options.journeys, (j) => [j.trigger.event]);
-  const heard = indexBy(options.journeys, eventsHeardBy);
+  const { client, taskQueue, db } = options;
+  const latest = latestVersions(options.journeys);
+  const startsOn = (event: string) => latest.filter((j) => j.entry.event === event);
+  // Instances of older versions may wait for events the latest no longer does: listen for all of them.
+  const hearsIt = (event: string) => latest.filter((j) => options.journeys.some((v) => v.id === j.id && eventsHeardBy(v).includes(event)));
+
+  async function admits(journey: JourneyDefinition, event: JourneyEvent): Promise<boolean> {
+    if (!withinWindow(journey, event)) return false;
+    const where = journey.entry.where;
+    if (!where) return true;
+    const profile = scopesOf(where).has('profile') ? (await loadProfile(db.collections.profiles, event.userId))?.traits : undefined;
+    return evaluate(where, { event: event.properties, profile: profile ?? {} });
+  }
+
+  /** Cooldown: the last instance must have closed at least `cooldown` before this event. */
+  async function coolingDown(workflowId: string, cooldown: Duration, event: JourneyEvent): Promise<boolean> {
+    try {
+      const last = await client.workflow.getHandle(workflowId).describe();
+      if (!last.closeTime) return false; // running: the event joins it
+      return Date.parse(event.timestamp) - last.closeTime.getTime() < spanMs(cooldown);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
+  }
+
+  async function start(journey: JourneyDefinition, event: JourneyEvent): Promise<void> {
+    const key = keyOf(journey, event);
+    if (key === null || !(await admits(journey, event))) return;
+    const workflowId = journeyWorkflowId(journey.id, event.userId, key);
+    const reentry = journey.entry.reentry ?? { policy: 'always' };
+    if (reentry.policy === 'cooldown' && (await coolingDown(workflowId, reentry.cooldown, event))) return;
+    const input: JourneyInput = {
+      journeyId: journey.id,
+      version: journey.version,
+      userId: event.userId,
+      ...(key === undefined ? {} : { key }),
+      entryEvent: event,
+      settings: options.settings[journey.id],
+    };
+    try {
+      // One active instance per customer (and key): signalWithStart joins a running one or starts one.
+      await client.workflow.signalWithStart(JOURNEY_WORKFLOW_TYPE, {
+        workflowId,
+        taskQueue,
+        args: [input],
+        signal: eventSignal,
+        signalArgs: [event],
+        workflowIdReusePolicy: reentry.policy === 'never' ? WorkflowIdReusePolicy.REJECT_DUPLICATE : WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        typedSearchAttributes: [
+          { key: USER_ID, value: event.userId },
+          { key: JOURNEY, value: journey.id },
+          { key: JOURNEY_VERSION, value: journey.version },
+        ],
+      });
+    } catch (err) {
+      // Re-entry 'never' and the customer has been through the journey before.
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+
+  async function deliver(journey: JourneyDefinition, event: JourneyEvent): Promise<void> {
+    const key = keyOf(journey, event);
+    if (key === null) return; // a keyed journey's instance cannot be addressed without the key
+    try {
+      await client.workflow.getHandle(journeyWorkflowId(journey.id, event.userId, key)).signal(eventSignal, event);
+    } catch (err) {
+      // The customer is not in this journey (never entered, or already left): nothing to advance.
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  }
 
   return async (event) => {
-    const starting = starts.get(event.event) ?? [];
-    const listening = (heard.get(event.event) ?? []).filter((j) => !starting.includes(j));
-    await Promise.all([
-      // One active instance per user and journey: signalWithStart joins a running one or starts one.
-      ...starting.map((journey) => {
-        const input: JourneyInput = { userId: event.userId, entryEvent: event, settings: options.settings[journey.id] };
-        return client.workflow.signalWithStart(journey.id, {
-          workflowId: journeyWorkflowId(journey.id, event.userId),
-          taskQueue,
-          args: [input],
-          signal: eventSignal,
-          signalArgs: [event],
-          typedSearchAttributes: [{ key: USER_ID, value: event.userId }],
-        });
-      }),
-      ...listening.map(async (journey) => {
-        try {
-          await client.workflow.getHandle(journeyWorkflowId(journey.id, event.userId)).signal(eventSignal, event);
-        } catch (err) {
-          // The user is not in this journey (never entered, or already left): nothing to advance.
-          if (!(err instanceof WorkflowNotFoundError)) throw err;
-        }
-      }),
-    ]);
+    const starting = startsOn(event.event);
+    const listening = hearsIt(event.event).filter((j) => !starting.includes(j));
+    await Promise.all([...starting.map((j) => start(j, event)), ...listening.map((j) => deliver(j, event))]);
   };
 }

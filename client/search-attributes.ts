@@ -1,19 +1,20 @@
 /**
- * Custom search attributes Throughline sets on journey workflows, so that "every journey of user X"
- * is one visibility query. The embedded dev server registers them with flags at start;
- * `registerSearchAttributes` does it on any other Temporal (the CLI's `setup` command calls it).
+ * Registers the search attributes journey workflows carry (workflows/sdk/search-attributes.ts). The
+ * embedded dev server gets them as flags at start; on any other Temporal the CLI's `setup` command
+ * calls this once.
  */
 import type { Connection } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import proto from '@temporalio/proto';
+import { SEARCH_ATTRIBUTES } from '../workflows/sdk/search-attributes.js';
 
-export const USER_ID = defineSearchAttributeKey('ThroughlineUserId', SearchAttributeType.KEYWORD);
-
-export const SEARCH_ATTRIBUTES = [{ name: USER_ID.name, kind: 'Keyword' }] as const;
+const INDEXED_TYPES = {
+  Keyword: proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  Int: proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
+} as const;
 
 export async function registerSearchAttributes(connection: Pick<Connection, 'operatorService'>, namespace: string): Promise<void> {
   const searchAttributes = Object.fromEntries(
-    SEARCH_ATTRIBUTES.map((a) => [a.name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+    SEARCH_ATTRIBUTES.map((a) => [a.name, INDEXED_TYPES[a.kind]]),
   );
   try {
     await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });

@@ -10,7 +10,7 @@ import type { z } from 'zod';
 import { loadConfig } from '../config.js';
 import { openDatabase, type Database } from '../store/db.js';
 import { addSuppression } from '../store/suppressions.js';
-import { journeys } from '../workflows/journeys/index.js';
+import { journeyVersions } from '../workflows/journeys/index.js';
 import { createIngestion, type Ingestion } from './ingestion.js';
 import { logger } from './logger.js';
 import { createRouter } from './router.js';
@@ -113,7 +113,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
   const config = loadConfig();
   const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE);
   const client = await connectTemporal(config);
-  const route = createRouter({ client, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys, settings: config.JOURNEY_SETTINGS });
+  const route = createRouter({ client, db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys: journeyVersions, settings: config.JOURNEY_SETTINGS });
   const app = buildServer({ ingestion: createIngestion(db, route), db, writeKeys: config.WRITE_KEYS, adminToken: config.ADMIN_TOKEN });
   await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
 }

@@ -8,7 +8,7 @@ import type { Database } from '../store/db.js';
 import { ledgerForUser, type LedgerDoc } from '../store/ledger.js';
 import { stateQuery } from '../workflows/sdk/definitions.js';
 import type { JourneyResult, StepRecord } from '../workflows/sdk/types.js';
-import { USER_ID } from './search-attributes.js';
+import { JOURNEY, USER_ID } from '../workflows/sdk/search-attributes.js';
 
 export interface JourneyRunTimeline {
   journey: string;
@@ -42,7 +42,7 @@ export async function userTimeline(client: Client, db: Database, userId: string)
   for await (const run of client.workflow.list({ query: `${USER_ID.name} = "${escaped}"` })) {
     const { steps, exitEvent, currentStep } = await stepsOf(client, run);
     runs.push({
-      journey: run.type,
+      journey: run.typedSearchAttributes.get(JOURNEY) ?? run.type,
       workflowId: run.workflowId,
       runId: run.runId,
       status: run.status.name,

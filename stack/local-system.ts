@@ -11,7 +11,7 @@ import { createRouter } from '../client/router.js';
 import { buildServer } from '../client/server.js';
 import { connectTemporal } from '../client/temporal.js';
 import { openDatabase, type Database } from '../store/db.js';
-import { journeys } from '../workflows/journeys/index.js';
+import { journeyVersions } from '../workflows/journeys/index.js';
 import { startWorker, type RunningWorker } from '../worker.js';
 import { startAudienceReceiver, type AudienceReceiver } from './audience-receiver.js';
 import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from './smtp-sink.js';
@@ -76,7 +76,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
   const temporal = await connectTemporal(config);
   const worker =
     options.startWorker === false ? undefined : await startWorker(config, { db, workflowBundlePath: options.workflowBundlePath });
-  const route = createRouter({ client: temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys, settings: config.JOURNEY_SETTINGS });
+  const route = createRouter({ client: temporal, db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys: journeyVersions, settings: config.JOURNEY_SETTINGS });
   const server = buildServer({ ingestion: createIngestion(db, route), db, writeKeys: config.WRITE_KEYS, adminToken });
   const httpUrl = await server.listen({ host: '127.0.0.1', port: 0 });
 

@@ -9,6 +9,7 @@ import type { InboundEventDoc } from './inbound-events.js';
 import type { LedgerDoc } from './ledger.js';
 import type { ProfileDoc } from './profiles.js';
 import type { SuppressionDoc } from './suppressions.js';
+import type { ConversionRecord } from '../workflows/sdk/types.js';
 
 export interface Collections {
   profiles: Collection<ProfileDoc>;
@@ -16,7 +17,11 @@ export interface Collections {
   ledger: Collection<LedgerDoc>;
   suppressions: Collection<SuppressionDoc>;
   grants: Collection<GrantDoc>;
+  conversions: Collection<ConversionDoc>;
 }
+
+/** A goal reached inside a journey, with the sends credited with it. */
+export type ConversionDoc = ConversionRecord & { _id: string; at: Date };
 
 export interface Database {
   client: MongoClient;
@@ -36,12 +41,14 @@ export async function openDatabase(url: string, name: string): Promise<Database>
     ledger: db.collection('ledger'),
     suppressions: db.collection('suppressions'),
     grants: db.collection('frequency_grants'),
+    conversions: db.collection('conversions'),
   };
   await Promise.all([
     collections.ledger.createIndex({ userId: 1, at: 1 }),
     collections.suppressions.createIndex({ userId: 1, channel: 1 }),
     collections.grants.createIndex({ idempotencyKey: 1 }, { unique: true }),
     collections.grants.createIndex({ rule: 1, userId: 1, seq: -1 }),
+    collections.conversions.createIndex({ journeyId: 1, goal: 1 }),
   ]);
   return { client, db, collections, close: () => client.close() };
 }

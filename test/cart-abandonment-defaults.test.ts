@@ -12,7 +12,7 @@ import { createRouter } from '../client/router.js';
 import { registerSearchAttributes } from '../client/search-attributes.js';
 import { ensureTestServer } from '../stack/tools.js';
 import { waitUntil } from '../stack/wait-until.js';
-import { journeys } from '../workflows/journeys/index.js';
+import { journeyVersions } from '../workflows/journeys/index.js';
 import { journeyWorkflowId } from '../workflows/sdk/definitions.js';
 import type { JourneyResult } from '../workflows/sdk/types.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
@@ -41,7 +41,7 @@ it('reminds after 1 hour, texts 24 hours later, retargets for 7 days', async () 
     workflowBundle: { codePath: inject('workflowBundlePath') },
     activities,
   });
-  const route = createRouter({ client: env.client, taskQueue, journeys, settings: {} });
+  const route = createRouter({ client: env.client, db: system.db, taskQueue, journeys: journeyVersions, settings: {} });
   const userId = uniqueId('default');
   const email = `${userId}@example.com`;
   await system.identify(userId, { email, phone: '+15550102030', consent: { sms: true } });

@@ -156,8 +156,11 @@ describe('cart abandonment with long waits: conversion ends the journey at once'
     expect(result.steps.map((s) => `${s.stepId}:${s.outcome}`)).toEqual([
       'wait-before-reminder:waited',
       'cart-reminder-email:sent',
+      'goal:ordered:converted:Order Completed',
       'exit:exited:Order Completed',
     ]);
+    const conversion = await system.db.collections.conversions.findOne({ userId: c.userId });
+    expect(conversion).toMatchObject({ journeyId: 'cartAbandonment', goal: 'ordered', attributedTo: ['cart-reminder-email'] });
     expect(smsTo(system, c.phone)).toHaveLength(0);
     expect(system.audiences.calls.filter((call) => call.userId === c.userId)).toHaveLength(0);
   });

@@ -1,41 +1,75 @@
-/** Journey definitions: validated at load, every one exported as a workflow, routing derived from them. */
+/** Journey definitions: validated when loaded, versions registered once, events heard derived. */
 import { describe, expect, it } from 'vitest';
-import * as workflows from '../workflows/index.js';
-import { journeys } from '../workflows/journeys/index.js';
-import { defineJourney, eventsHeardBy } from '../workflows/sdk/journey.js';
+import { createTemplateRenderer } from '../activities/templates.js';
+import { journeyVersion, journeyVersions, latestJourneys } from '../workflows/journeys/index.js';
+import { eq } from '../workflows/sdk/conditions.js';
 import { journeyWorkflowId } from '../workflows/sdk/definitions.js';
+import { checkTemplates, defineJourney, eventsHeardBy, type JourneyInputDefinition } from '../workflows/sdk/journey.js';
+import { branch, send, setting, split, wait, waitForEvent } from '../workflows/sdk/steps.js';
 
-const noop = async () => undefined;
+const email = (id: string, template = 'welcome') => send(id, { channel: 'email', template, category: 'marketing' });
+const base: JourneyInputDefinition = { id: 'example', version: 1, description: 'test', entry: { event: 'A' }, steps: [] };
 
-describe('journey registry', () => {
-  it('exports every registered journey as a workflow named by its id', () => {
-    for (const journey of journeys) expect(typeof (workflows as Record<string, unknown>)[journey.id]).toBe('function');
-    expect(Object.keys(workflows).sort()).toEqual(journeys.map((j) => j.id).sort());
+describe('shipped journeys', () => {
+  it('registers each version once and offers the highest to new entrants', () => {
+    expect(latestJourneys().map((j) => `${j.id}@${j.version}`).sort()).toEqual([
+      'browseAbandonment@1',
+      'cartAbandonment@1',
+      'postPurchaseReview@1',
+      'welcomeSeries@2',
+      'winBack@1',
+    ]);
+    expect(journeyVersion('welcomeSeries', 1)?.version).toBe(1);
   });
 
-  it('has unique journey ids', () => {
-    expect(new Set(journeys.map((j) => j.id)).size).toBe(journeys.length);
+  it('name only templates this build has, on the right channel', () => {
+    const templates = createTemplateRenderer();
+    for (const journey of journeyVersions) expect(() => checkTemplates(journey, templates.has)).not.toThrow();
   });
 
-  it('derives what cart abandonment hears from its definition', () => {
-    const cart = journeys.find((j) => j.id === 'cartAbandonment')!;
-    expect(cart.trigger.event).toBe('Checkout Started');
-    expect(eventsHeardBy(cart)).toEqual(['Order Completed']);
+  it('hear exit, goal and awaited events', () => {
+    expect(eventsHeardBy(journeyVersion('cartAbandonment', 1)!)).toEqual(['Order Completed']);
+    expect(eventsHeardBy(journeyVersion('welcomeSeries', 2)!)).toEqual(['Order Completed']);
+    expect(eventsHeardBy(journeyVersion('postPurchaseReview', 1)!)).toEqual(['Order Returned']);
   });
 
-  it('addresses an instance by journey and user, with no look-up', () => {
+  it('address an instance by journey, user and key, with no look-up', () => {
     expect(journeyWorkflowId('cartAbandonment', 'u-1')).toBe('journey/cartAbandonment/u-1');
+    expect(journeyWorkflowId('postPurchaseReview', 'u-1', 'o-9')).toBe('journey/postPurchaseReview/u-1/o-9');
   });
 });
 
-describe('defineJourney', () => {
-  const base = { trigger: { event: 'A' }, exitOn: ['B'], listensFor: [], defaults: {}, run: noop };
+describe('validation names the journey and the step', () => {
+  const fails = (input: Partial<JourneyInputDefinition>, message: RegExp) =>
+    expect(() => defineJourney({ ...base, ...input })).toThrow(message);
 
-  it('rejects an id that cannot be a workflow type', () => {
-    expect(() => defineJourney({ ...base, id: 'cart-abandonment' })).toThrow(/journey "cart-abandonment": id must be/);
+  it('duplicate step ids, also inside branches', () => {
+    fails({ steps: [email('hello'), branch('b', [{ name: 'x', when: eq('profile.a', 1), steps: [email('hello')] }])] }, /journey "example" v1: step "hello": duplicate step id/);
   });
 
-  it('rejects a trigger that is also an exit event', () => {
-    expect(() => defineJourney({ ...base, id: 'loop', exitOn: ['A'] })).toThrow(/journey "loop": the trigger event/);
+  it('split percentages that do not add up to 100', () => {
+    fails({ steps: [split('ab', [{ name: 'A', percent: 50, steps: [] }, { name: 'B', percent: 40, steps: [] }])] }, /step "ab": variant percentages add up to 90, not 100/);
+  });
+
+  it('a waitForEvent without a timeout', () => {
+    fails({ steps: [waitForEvent('w', { event: 'X', timeout: '' })] }, /step "w": waitForEvent needs a timeout/);
+  });
+
+  it('a setting the journey does not define', () => {
+    fails({ steps: [wait('w', setting('nope'))] }, /step "w": refers to setting "nope"/);
+  });
+
+  it('an unknown channel', () => {
+    fails({ steps: [send('s', { channel: 'fax' as 'email', template: 'welcome', category: 'marketing' })] }, /step "s": unknown channel "fax"/);
+  });
+
+  it('an unknown template, when the worker checks', () => {
+    const journey = defineJourney({ ...base, steps: [email('s', 'no-such-template')] });
+    expect(() => checkTemplates(journey, createTemplateRenderer().has)).toThrow(/journey "example" v1: step "s": no email template "no-such-template"/);
+  });
+
+  it('an entry event that is also an exit event, and a bad id', () => {
+    fails({ exitOn: ['A'] }, /the entry event cannot also be an exit event/);
+    fails({ id: 'cart-abandonment' }, /id must be a camelCase identifier/);
   });
 });

@@ -4,24 +4,23 @@
  * point ends the journey at once and takes the customer out of the retargeting audience.
  */
 import { defineJourney } from '../sdk/journey.js';
+import { addToAudience, removeFromAudience, send, setting, wait } from '../sdk/steps.js';
 
 export const cartAbandonment = defineJourney({
   id: 'cartAbandonment',
-  trigger: { event: 'Checkout Started' },
+  version: 1,
+  description: 'Checkout started, no order: email after an hour, SMS after a day, then retarget for a week',
+  entry: { event: 'Checkout Started' },
   exitOn: ['Order Completed'],
-  listensFor: [],
-  defaults: {
-    reminderDelay: '1 hour',
-    orderWindow: '24 hours',
-    retargetFor: '7 days',
-  },
-  async run(journey, settings) {
-    await journey.wait('wait-before-reminder', settings.reminderDelay);
-    await journey.send('cart-reminder-email', { channel: 'email', template: 'cart-reminder', category: 'marketing' });
-    await journey.wait('wait-for-order', settings.orderWindow);
-    await journey.send('cart-reminder-sms', { channel: 'sms', template: 'cart-reminder-sms', category: 'marketing' });
-    await journey.addToAudience('add-to-retargeting', 'cart-abandoners');
-    await journey.wait('retargeting-window', settings.retargetFor);
-    await journey.removeFromAudience('retargeting-ended', 'cart-abandoners');
-  },
+  goals: [{ id: 'ordered', event: 'Order Completed', within: '7 days' }],
+  settings: { reminderDelay: '1 hour', orderWindow: '24 hours', retargetFor: '7 days' },
+  steps: [
+    wait('wait-before-reminder', setting('reminderDelay')),
+    send('cart-reminder-email', { channel: 'email', template: 'cart-reminder', category: 'marketing' }),
+    wait('wait-for-order', setting('orderWindow')),
+    send('cart-reminder-sms', { channel: 'sms', template: 'cart-reminder-sms', category: 'marketing' }),
+    addToAudience('add-to-retargeting', 'cart-abandoners'),
+    wait('retargeting-window', setting('retargetFor')),
+    removeFromAudience('retargeting-ended', 'cart-abandoners'),
+  ],
 });

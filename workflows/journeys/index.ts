@@ -1,5 +1,40 @@
-/** Every journey the product runs. Routing and the worker are derived from this list. */
+/**
+ * Every journey version this build runs. Add a version by adding its definition here; instances keep
+ * the version they entered with, new entrants get the highest. Remove a version once
+ * `npm run cli -- journeys` shows none of its instances in flight.
+ */
 import type { JourneyDefinition } from '../sdk/journey.js';
+import { browseAbandonment } from './browse-abandonment.js';
 import { cartAbandonment } from './cart-abandonment.js';
+import { postPurchaseReview } from './post-purchase-review.js';
+import { welcomeSeriesV1, welcomeSeriesV2 } from './welcome-series.js';
+import { winBack } from './win-back.js';
 
-export const journeys: readonly JourneyDefinition[] = [cartAbandonment];
+export const journeyVersions: readonly JourneyDefinition[] = [
+  cartAbandonment,
+  browseAbandonment,
+  welcomeSeriesV1,
+  welcomeSeriesV2,
+  winBack,
+  postPurchaseReview,
+];
+
+const byKey = new Map<string, JourneyDefinition>();
+for (const journey of journeyVersions) {
+  const key = `${journey.id}@${journey.version}`;
+  if (byKey.has(key)) throw new Error(`journey "${journey.id}" v${journey.version} is defined twice`);
+  byKey.set(key, journey);
+}
+
+export function journeyVersion(id: string, version: number): JourneyDefinition | undefined {
+  return byKey.get(`${id}@${version}`);
+}
+
+/** The version each journey's new entrants get. */
+export function latestJourneys(): JourneyDefinition[] {
+  const latest = new Map<string, JourneyDefinition>();
+  for (const journey of journeyVersions) {
+    if ((latest.get(journey.id)?.version ?? 0) < journey.version) latest.set(journey.id, journey);
+  }
+  return [...latest.values()];
+}

@@ -1,10 +1,12 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { JourneyEvent, StepRecord } from './types.js';
 
-/** Every event for a user's running journey arrives through this one signal. */
+/** Every event for a customer's running journey arrives through this one signal. */
 export const eventSignal = defineSignal<[JourneyEvent]>('event');
 
 export interface JourneyState {
+  journeyId: string;
+  version: number;
   currentStep: string | undefined;
   steps: StepRecord[];
   audiences: string[];
@@ -12,7 +14,10 @@ export interface JourneyState {
 
 export const stateQuery = defineQuery<JourneyState>('state');
 
-/** One instance per journey and user: the id is derived, never looked up. */
-export function journeyWorkflowId(journeyId: string, userId: string): string {
-  return `journey/${journeyId}/${userId}`;
+/** The one workflow type that runs every journey (see sdk/interpreter.ts). */
+export const JOURNEY_WORKFLOW_TYPE = 'journey';
+
+/** One instance per journey and user (or per correlation key): the id is derived, never looked up. */
+export function journeyWorkflowId(journeyId: string, userId: string, key?: string): string {
+  return key === undefined ? `journey/${journeyId}/${userId}` : `journey/${journeyId}/${userId}/${key}`;
 }

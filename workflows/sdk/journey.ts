@@ -1,41 +1,123 @@
 /**
- * The journey SDK: a journey is a definition (entry, exit events, default settings) plus a `run`
- * function written with the step primitives of `JourneyRun`. Each journey becomes one workflow type.
+ * A journey: who enters (trigger event, filter, re-entry, one instance per user or per key), what ends
+ * it (exit events), what counts as success (goals), its settings and its steps. Definitions are data,
+ * checked when they are loaded, so a broken journey fails at start-up with its name and step.
  */
-import type { Journey } from './run.js';
-import type { Duration, JourneyInput, JourneyResult } from './types.js';
+import { scopesOf, type Condition } from './conditions.js';
+import { allSteps, type DurationRef, type Step } from './steps.js';
+import type { Duration } from './types.js';
 
-export type JourneySettings = Record<string, Duration> & { sendTimeout?: Duration };
-
-export interface JourneyDefinition<S extends JourneySettings = JourneySettings> {
-  /** Stable id, also the Temporal workflow type: never rename a journey with instances in flight. */
-  id: string;
-  /** The event that puts a user into the journey. */
-  trigger: { event: string };
-  /** Events that end the journey at once, whatever step it is in. */
-  exitOn: string[];
-  /** Events the journey waits for with `waitForEvent`; routing delivers only declared events. */
-  listensFor: string[];
-  defaults: S;
-  run(journey: Journey, settings: S): Promise<void>;
+export interface Entry {
+  event: string;
+  /** Only events (and customers) matching this enter; `event.*` and `profile.*` fields. */
+  where?: Condition;
+  /** One instance per value of this event property (e.g. 'cart_id') instead of one per user. */
+  key?: string;
+  /** Can a customer enter again after leaving? Default 'always'. */
+  reentry?: { policy: 'always' } | { policy: 'never' } | { policy: 'cooldown'; cooldown: Duration };
+  /** ISO timestamps bounding when the journey accepts entries. */
+  window?: { from?: string; until?: string };
 }
 
-export type JourneyWorkflow = (input: JourneyInput) => Promise<JourneyResult>;
+export interface Goal {
+  id: string;
+  event: string;
+  /** Messages sent within this long before the goal event are credited with it. */
+  within: Duration;
+}
+
+export interface JourneyDefinition {
+  /** Stable id: part of every instance's workflow id. */
+  id: string;
+  /** Instances keep the version they entered with; new entrants get the latest. */
+  version: number;
+  description: string;
+  entry: Entry;
+  /** Events that end the journey at once, whatever step it is in. With `entry.key`, only the instance with the event's key. */
+  exitOn: string[];
+  goals: Goal[];
+  /** Named durations the steps refer to with `setting(name)`; deployments override them. */
+  settings: Record<string, Duration>;
+  /** IANA zone for customers whose profile has none (time-of-day waits). */
+  fallbackTimeZone: string;
+  steps: Step[];
+}
+
+export type JourneyInputDefinition = Omit<JourneyDefinition, 'exitOn' | 'goals' | 'settings' | 'fallbackTimeZone'> &
+  Partial<Pick<JourneyDefinition, 'exitOn' | 'goals' | 'settings' | 'fallbackTimeZone'>>;
 
 const IDENTIFIER = /^[a-z][A-Za-z0-9]*$/;
+const CHANNELS = new Set(['email', 'sms']);
 
-/** Checks a definition when it is loaded, so a broken journey fails at start-up with its name. */
-export function defineJourney<S extends JourneySettings>(definition: JourneyDefinition<S>): JourneyDefinition {
-  const fail = (problem: string) => {
-    throw new Error(`journey "${definition.id}": ${problem}`);
-  };
-  if (!IDENTIFIER.test(definition.id)) fail('id must be a camelCase identifier (it is the workflow type)');
-  if (definition.exitOn.includes(definition.trigger.event)) fail('the trigger event cannot also be an exit event');
-  // The settings type only matters inside `run`; registries and the runtime hold any journey.
-  return definition as unknown as JourneyDefinition;
+export class JourneyDefinitionError extends Error {
+  override name = 'JourneyDefinitionError';
 }
 
-/** The events a journey needs delivered after it started. */
-export function eventsHeardBy(definition: JourneyDefinition): string[] {
-  return [...new Set([...definition.exitOn, ...definition.listensFor])];
+function checkDuration(ref: DurationRef, settings: Record<string, Duration>, fail: (problem: string) => never): void {
+  if (typeof ref === 'object' && !(ref.setting in settings)) fail(`refers to setting "${ref.setting}", which the journey does not define`);
+}
+
+/** Checks everything that can be checked without running the journey. */
+export function defineJourney(input: JourneyInputDefinition): JourneyDefinition {
+  const journey: JourneyDefinition = { exitOn: [], goals: [], settings: {}, fallbackTimeZone: 'UTC', ...input };
+  const where = `journey "${journey.id}" v${journey.version}`;
+  const failJourney = (problem: string): never => {
+    throw new JourneyDefinitionError(`${where}: ${problem}`);
+  };
+  if (!IDENTIFIER.test(journey.id)) failJourney('id must be a camelCase identifier');
+  if (!Number.isInteger(journey.version) || journey.version < 1) failJourney('version must be a positive integer');
+  if (journey.exitOn.includes(journey.entry.event)) failJourney('the entry event cannot also be an exit event');
+  if (journey.entry.where && [...scopesOf(journey.entry.where)].some((s) => s !== 'event' && s !== 'profile')) {
+    failJourney('entry.where may only read event.* and profile.* fields');
+  }
+  const seen = new Set<string>();
+  for (const step of allSteps(journey.steps)) {
+    const fail = (problem: string): never => failJourney(`step "${step.id}": ${problem}`);
+    if (!step.id) failJourney('a step has no id');
+    if (seen.has(step.id)) fail('duplicate step id');
+    seen.add(step.id);
+    switch (step.kind) {
+      case 'wait':
+        checkDuration(step.duration, journey.settings, fail);
+        break;
+      case 'waitForEvent':
+        if (step.timeout === undefined || step.timeout === '') fail('waitForEvent needs a timeout');
+        checkDuration(step.timeout, journey.settings, fail);
+        break;
+      case 'waitUntil':
+        if (!step.date && !step.atLocalTime) fail('waitUntil needs a date field, a local time, or both');
+        if (step.atLocalTime && !/^([01]\d|2[0-3]):[0-5]\d$/.test(step.atLocalTime)) fail(`"${step.atLocalTime}" is not HH:MM`);
+        break;
+      case 'send':
+        if (!CHANNELS.has(step.channel)) fail(`unknown channel "${step.channel}"`);
+        break;
+      case 'split': {
+        const total = step.variants.reduce((sum, v) => sum + v.percent, 0);
+        if (step.variants.some((v) => v.percent <= 0)) fail('every variant needs a positive percentage');
+        if (Math.abs(total - 100) > 1e-9) fail(`variant percentages add up to ${total}, not 100`);
+        if (new Set(step.variants.map((v) => v.name)).size !== step.variants.length) fail('variant names must differ');
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return journey;
+}
+
+/** Templates are the worker's: it checks every journey against them before it starts. */
+export function checkTemplates(journey: JourneyDefinition, hasTemplate: (name: string, channel: string) => boolean): void {
+  for (const step of allSteps(journey.steps)) {
+    if (step.kind === 'send' && !hasTemplate(step.template, step.channel)) {
+      throw new JourneyDefinitionError(
+        `journey "${journey.id}" v${journey.version}: step "${step.id}": no ${step.channel} template "${step.template}"`,
+      );
+    }
+  }
+}
+
+/** The events a running instance needs delivered: exits, goals and the events its steps wait for. */
+export function eventsHeardBy(journey: JourneyDefinition): string[] {
+  const waited = [...allSteps(journey.steps)].flatMap((s) => (s.kind === 'waitForEvent' ? [s.event] : []));
+  return [...new Set([...journey.exitOn, ...journey.goals.map((g) => g.event), ...waited])];
 }

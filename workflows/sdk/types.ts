@@ -55,11 +55,33 @@ export interface DeliveryOutcome {
   reason: string;
 }
 
-export interface JourneyInput<S = Record<string, unknown>> {
+export interface JourneyInput {
+  journeyId: string;
+  /** The version the customer entered; the instance runs it to the end. */
+  version: number;
   userId: string;
+  /** The correlation key (e.g. a cart id) for journeys with one instance per key. */
+  key?: string;
   entryEvent: JourneyEvent;
-  /** Overrides of the journey's default settings (waits, windows), from configuration. */
-  settings?: Partial<S>;
+  /** Overrides of the journey's settings (waits, windows), from configuration. */
+  settings?: Record<string, Duration>;
+}
+
+export interface ProfileSnapshot {
+  timezone?: string;
+  traits: Record<string, unknown>;
+}
+
+export interface ConversionRecord {
+  journeyId: string;
+  version: number;
+  workflowId: string;
+  userId: string;
+  goal: string;
+  event: JourneyEvent;
+  /** Steps taken before the goal, and the sends credited with it (within the goal's window). */
+  steps: StepRecord[];
+  attributedTo: string[];
 }
 
 export interface StepRecord {

@@ -1,0 +1,82 @@
+/**
+ * The message templates (liquid). Variables: `profile` (the customer's traits), `event` (properties of
+ * the event that started the journey), `journey` ({ id, step }). Every email has a plain-text part.
+ */
+export interface EmailTemplate {
+  channel: 'email';
+  subject: string;
+  html: string;
+  text: string;
+}
+
+export interface SmsTemplate {
+  channel: 'sms';
+  body: string;
+}
+
+export type TemplateSource = EmailTemplate | SmsTemplate;
+
+const greeting = '{{ profile.first_name | default: "there" }}';
+
+/** A short email whose HTML part is its text in paragraphs. */
+function simpleEmail(subject: string, paragraphs: string[]): EmailTemplate {
+  return {
+    channel: 'email',
+    subject,
+    html: paragraphs.map((p) => `<p>${p}</p>`).join('\n'),
+    text: paragraphs.join('\n\n'),
+  };
+}
+
+export const TEMPLATES: Record<string, TemplateSource> = {
+  'browse-reminder': simpleEmail('Still thinking about {{ event.name | default: "it" }}?', [
+    `Hi ${greeting},`,
+    '{{ event.name | default: "The product you looked at" }} is still here{% if event.price %} at {{ event.price }} {{ event.currency | default: "USD" }}{% endif %}.',
+    'Take another look: {{ event.url | default: "https://shop.example.com" }}',
+  ]),
+  welcome: simpleEmail('Welcome to the shop, {{ profile.first_name | default: "friend" }}', [
+    `Hi ${greeting},`,
+    'Thanks for signing up. Here is what to expect from us: new arrivals, and nothing you did not ask for.',
+  ]),
+  'welcome-referral': simpleEmail('Your friend was right about us', [
+    `Hi ${greeting},`,
+    'You joined through a friend: you both get 10% off your first order.',
+  ]),
+  'welcome-tips': simpleEmail('Three ways to get the most from the shop', [
+    `Hi ${greeting},`,
+    'Save favourites, set size alerts, and track orders from your account page.',
+  ]),
+  'welcome-first-order': simpleEmail('A little something for your first order', [
+    `Hi ${greeting},`,
+    'Your first order ships free this week.',
+  ]),
+  'winback-a': simpleEmail('We miss you, {{ profile.first_name | default: "friend" }}', [
+    `Hi ${greeting},`,
+    "It has been a while. Here is 15% off to welcome you back.",
+  ]),
+  'winback-b': simpleEmail('15% off, just for you', [
+    `Hi ${greeting},`,
+    "It has been a while. Here is 15% off to welcome you back.",
+  ]),
+  'review-request': simpleEmail('How is your order {{ event.order_id }}?', [
+    `Hi ${greeting},`,
+    'Your order {{ event.order_id }} arrived a few days ago. Would you tell other customers what you think?',
+  ]),
+  'cart-reminder': {
+    channel: 'email',
+    subject: 'You left {{ event.products.size | default: "something" }} item(s) in your cart',
+    html: `<p>Hi {{ profile.first_name | default: "there" }},</p>
+<p>Your cart is waiting{% if event.value %} ({{ event.value }} {{ event.currency | default: "USD" }}){% endif %}.</p>
+<ul>{% for product in event.products %}<li>{{ product.name }}</li>{% endfor %}</ul>
+<p><a href="{{ event.cart_url | default: "https://shop.example.com/cart" }}">Complete your order</a></p>`,
+    text: `Hi {{ profile.first_name | default: "there" }},
+Your cart is waiting{% if event.value %} ({{ event.value }} {{ event.currency | default: "USD" }}){% endif %}.
+{% for product in event.products %}- {{ product.name }}
+{% endfor %}Complete your order: {{ event.cart_url | default: "https://shop.example.com/cart" }}`,
+  },
+  'cart-reminder-sms': {
+    channel: 'sms',
+    body: 'Your cart is still waiting, {{ profile.first_name | default: "friend" }}. Finish checkout: {{ event.cart_url | default: "https://shop.example.com/cart" }} Reply STOP to opt out.',
+  },
+};
+

@@ -1,0 +1,238 @@
+/**
+ * The journey workflow: one small interpreter runs every journey definition, one handler per step
+ * kind (sdk/step-handlers.ts). Deterministic: time comes from the workflow clock, all I/O goes
+ * through activities. Events are buffered from the first moment, so an event that arrives before the
+ * journey reaches its wait is not lost; an exit event cancels whatever step is running.
+ */
+import {
+  type ActivityOptions,
+  CancellationScope,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { DeliveryActivities } from '../../activities/delivery-activities.js';
+import type { JourneyActivities } from '../../activities/journey-activities.js';
+import { evaluate, type Condition, type ConditionScope } from './conditions.js';
+import { spanMs } from './local-time.js';
+import { eventSignal, stateQuery, type JourneyState } from './definitions.js';
+import type { JourneyDefinition } from './journey.js';
+import { STEP } from './search-attributes.js';
+import { JourneyEnded, stepHandlers, type StepRuntime } from './step-handlers.js';
+import type { DurationRef, Step, StepOf } from './steps.js';
+import type {
+  DeliveryOutcome,
+  DeliveryRequest,
+  Duration,
+  JourneyEvent,
+  JourneyInput,
+  JourneyResult,
+  ProfileSnapshot,
+  StepRecord,
+} from './types.js';
+
+const ACTIVITY_DEFAULTS: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
+};
+
+class JourneyRun implements StepRuntime {
+  readonly journeyId: string;
+  readonly userId: string;
+  readonly fallbackTimeZone: string;
+  private readonly inbox: Array<{ event: JourneyEvent; consumed: boolean }> = [];
+  private readonly seenMessageIds = new Set<string>();
+  private readonly steps: StepRecord[] = [];
+  private readonly occurrences = new Map<string, number>();
+  private readonly audiences = new Set<string>();
+  private readonly background: Array<Promise<unknown>> = [];
+  private readonly body = new CancellationScope();
+  private readonly settings: Record<string, Duration>;
+  private readonly activityOptions: ActivityOptions;
+  private lastEvent: JourneyEvent;
+  private currentStep: string | undefined;
+  private exitEvent: JourneyEvent | undefined;
+
+  constructor(
+    private readonly definition: JourneyDefinition,
+    private readonly input: JourneyInput,
+  ) {
+    this.journeyId = definition.id;
+    this.userId = input.userId;
+    this.fallbackTimeZone = definition.fallbackTimeZone;
+    this.lastEvent = input.entryEvent;
+    this.seenMessageIds.add(input.entryEvent.messageId);
+    this.settings = { ...definition.settings, ...input.settings };
+    this.activityOptions = { ...ACTIVITY_DEFAULTS, startToCloseTimeout: this.settings.sendTimeout ?? '1 minute' };
+  }
+
+  /** Signal handler: dedupes by messageId (CDPs and our own retries redeliver), then buffers or exits. */
+  receive(event: JourneyEvent): void {
+    if (this.seenMessageIds.has(event.messageId) || !this.sameInstance(event)) return;
+    this.seenMessageIds.add(event.messageId);
+    for (const goal of this.definition.goals.filter((g) => g.event === event.event)) this.recordGoal(goal, event);
+    if (this.definition.exitOn.includes(event.event)) {
+      this.exitEvent ??= event;
+      this.body.cancel();
+      return;
+    }
+    this.inbox.push({ event, consumed: false });
+  }
+
+  /** In a journey keyed by (say) cart_id, an event about another cart is not this instance's. */
+  private sameInstance(event: JourneyEvent): boolean {
+    const key = this.definition.entry.key;
+    return key === undefined || this.input.key === undefined || String(event.properties[key]) === this.input.key;
+  }
+
+  state(): JourneyState {
+    return {
+      journeyId: this.journeyId,
+      version: this.definition.version,
+      currentStep: this.currentStep,
+      steps: [...this.steps],
+      audiences: [...this.audiences],
+    };
+  }
+
+  async execute(): Promise<JourneyResult> {
+    let result: JourneyResult | undefined;
+    try {
+      if (!this.exitEvent) await this.body.run(() => this.runSteps(this.definition.steps));
+    } catch (err) {
+      if (err instanceof JourneyEnded) result = { status: 'completed', steps: this.steps };
+      else if (!isCancellation(err) || !this.exitEvent) throw err;
+    }
+    if (!this.exitEvent) result ??= { status: 'completed', steps: this.steps };
+    else result = await this.leave(this.exitEvent);
+    await Promise.all(this.background);
+    return result;
+  }
+
+  private async leave(exitEvent: JourneyEvent): Promise<JourneyResult> {
+    this.record('exit', `exited:${exitEvent.event}`);
+    // Leaving audiences must finish even though the journey body was cancelled.
+    await CancellationScope.nonCancellable(async () => {
+      for (const audience of [...this.audiences]) {
+        await this.deliver({ kind: 'audience', id: `exit:leave:${audience}`, audience, action: 'remove' });
+      }
+    });
+    return { status: 'exited', exitEvent: exitEvent.event, steps: this.steps };
+  }
+
+  async runSteps(steps: Step[]): Promise<void> {
+    for (const step of steps) {
+      this.enter(step.id);
+      await (stepHandlers[step.kind] as (s: Step, run: StepRuntime) => Promise<void>)(step, this);
+    }
+  }
+
+  duration(ref: DurationRef): Duration {
+    return typeof ref === 'object' ? this.settings[ref.setting]! : ref;
+  }
+
+  takeEvent(name: string, where: Condition | undefined): JourneyEvent | undefined {
+    const item = this.inbox.find(
+      (i) => !i.consumed && i.event.event === name && (!where || evaluate(where, this.scope({ event: i.event.properties }))),
+    );
+    if (!item) return undefined;
+    item.consumed = true;
+    this.lastEvent = item.event;
+    return item.event;
+  }
+
+  scope(extra: ConditionScope = {}): ConditionScope {
+    return { entry: this.input.entryEvent.properties, event: this.lastEvent.properties, ...extra };
+  }
+
+  async profile(stepId: string): Promise<ProfileSnapshot> {
+    const { profileSnapshot } = this.activities(`${stepId}:profile`);
+    return profileSnapshot(this.userId);
+  }
+
+  async updateProfile(stepId: string, set: Record<string, unknown>): Promise<void> {
+    const { updateProfile } = this.activities(stepId);
+    await updateProfile(this.userId, set);
+  }
+
+  async deliver(step: StepOf<'send'> | StepOf<'audience'>): Promise<DeliveryOutcome> {
+    const info = workflowInfo();
+    const occurrence = this.nextOccurrence(step.id);
+    const what =
+      step.kind === 'send'
+        ? { channel: step.channel, template: step.template, category: step.category }
+        : { channel: 'audience' as const, audience: step.audience, action: step.action, category: 'marketing' as const };
+    const request = {
+      ...what,
+      idempotencyKey: `${info.workflowId}/${info.runId}/${step.id}#${occurrence}`,
+      journeyId: this.journeyId,
+      stepId: step.id,
+      workflowId: info.workflowId,
+      userId: this.userId,
+      data: this.input.entryEvent.properties,
+    } as DeliveryRequest;
+    const outcome = await this.activities(step.id, occurrence).deliver(request);
+    if (step.kind === 'audience' && step.action === 'add' && outcome.delivered) this.audiences.add(step.audience);
+    if (step.kind === 'audience' && step.action === 'remove') this.audiences.delete(step.audience);
+    this.record(step.id, outcome.reason);
+    return outcome;
+  }
+
+  /**
+   * Activities named by step: the step id is the activity id, so replaying a history against a journey
+   * whose steps were reordered fails with both step ids named instead of mixing up step results.
+   */
+  private activities(stepId: string, occurrence = this.nextOccurrence(stepId)) {
+    return proxyActivities<DeliveryActivities & JourneyActivities>({ ...this.activityOptions, activityId: `${stepId}#${occurrence}` });
+  }
+
+  private nextOccurrence(stepId: string): number {
+    const occurrence = (this.occurrences.get(stepId) ?? 0) + 1;
+    this.occurrences.set(stepId, occurrence);
+    return occurrence;
+  }
+
+  private recordGoal(goal: JourneyDefinition['goals'][number], event: JourneyEvent): void {
+    const windowStart = Date.parse(event.timestamp) - spanMs(goal.within);
+    const attributedTo = this.steps
+      .filter((s) => s.outcome === 'sent' && Date.parse(s.at) >= windowStart && !s.stepId.startsWith('exit:'))
+      .map((s) => s.stepId);
+    this.record(`goal:${goal.id}`, `converted:${event.event}`);
+    const { recordConversion } = this.activities(`goal:${goal.id}`);
+    const conversion = {
+      journeyId: this.journeyId,
+      version: this.definition.version,
+      workflowId: workflowInfo().workflowId,
+      userId: this.userId,
+      goal: goal.id,
+      event,
+      steps: [...this.steps],
+      attributedTo,
+    };
+    this.background.push(CancellationScope.nonCancellable(() => recordConversion(conversion)));
+  }
+
+  private enter(stepId: string): void {
+    this.currentStep = stepId;
+    upsertSearchAttributes([{ key: STEP, value: stepId }]);
+  }
+
+  record(stepId: string, outcome: string): void {
+    this.steps.push({ stepId, at: new Date().toISOString(), outcome });
+  }
+}
+
+/** The workflow that runs every instance of the given journey versions. */
+export function journeyWorkflow(versions: readonly JourneyDefinition[]): (input: JourneyInput) => Promise<JourneyResult> {
+  return async function journey(input) {
+    const definition = versions.find((v) => v.id === input.journeyId && v.version === input.version);
+    // A missing version fails the workflow task, which Temporal retries: deploying the version fixes it.
+    if (!definition) throw new Error(`journey "${input.journeyId}" v${input.version} is not in this build`);
+    const run = new JourneyRun(definition, input);
+    setHandler(eventSignal, (event) => run.receive(event));
+    setHandler(stateQuery, () => run.state());
+    return run.execute();
+  };
+}
