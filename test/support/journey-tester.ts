@@ -1,0 +1,115 @@
+/**
+ * Testing a journey with simulated time, for journey authors:
+ *
+ *   const tester = await startJourneyTester();
+ *   const ada = await tester.customer({ email: 'ada@example.com', timezone: 'Europe/Berlin' });
+ *   await ada.track('Signed Up');
+ *   await tester.advance('2 days');
+ *   expect(await ada.emailSubjects()).toEqual([...]);
+ *   expect(await ada.currentStep('welcomeSeries')).toBe('wait-for-first-order');
+ *
+ * Runs on Temporal's time-skipping test server with the real delivery path (database, SMTP server,
+ * Twilio stand-in, audience webhook), routing events exactly as ingestion does.
+ */
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { inject } from 'vitest';
+import { createActivities } from '../../activities/index.js';
+import { createRouter, type Router } from '../../client/router.js';
+import { registerSearchAttributes } from '../../client/search-attributes.js';
+import { stackLogger } from '../../client/logger.js';
+import { ledgerForUser } from '../../store/ledger.js';
+import { mergeTraits } from '../../store/profiles.js';
+import { ensureTestServer } from '../../stack/tools.js';
+import { waitUntil } from '../../stack/wait-until.js';
+import { journeyVersions } from '../../workflows/journeys/index.js';
+import { journeyWorkflowId, stateQuery } from '../../workflows/sdk/definitions.js';
+import type { JourneyDefinition } from '../../workflows/sdk/journey.js';
+import type { Duration, JourneyResult, StepRecord } from '../../workflows/sdk/types.js';
+import { startTestSystem, uniqueId, type TestSystem } from './system.js';
+
+export interface TestCustomer {
+  userId: string;
+  email: string;
+  /** Sends an event as the CDP would; `deployed` routes it as a build with only those versions would. */
+  track(event: string, properties?: Record<string, unknown>, deployed?: readonly JourneyDefinition[]): Promise<void>;
+  emailSubjects(): string[];
+  /** Waits (in real time) until this many emails have arrived for the customer. */
+  waitForEmails(count: number): Promise<string[]>;
+  /** Delivery decisions from the ledger, as "step:reason". */
+  decisions(): Promise<string[]>;
+  currentStep(journeyId: string, key?: string): Promise<string | undefined>;
+  steps(journeyId: string, key?: string): Promise<StepRecord[]>;
+  /** Waits for the instance to finish, skipping simulated time. Await one result at a time. */
+  result(journeyId: string, key?: string): Promise<JourneyResult>;
+}
+
+export interface JourneyTester {
+  system: TestSystem;
+  env: TestWorkflowEnvironment;
+  customer(traits?: Record<string, unknown>, userId?: string): Promise<TestCustomer>;
+  advance(duration: Duration): Promise<void>;
+  now(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function startJourneyTester(options: { settings?: Record<string, Record<string, Duration>> } = {}): Promise<JourneyTester> {
+  const path = await ensureTestServer(stackLogger);
+  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+  await registerSearchAttributes(env.connection, env.namespace ?? 'default');
+  const system = await startTestSystem({ startWorker: false });
+  const taskQueue = uniqueId('journeys');
+  const { activities, close: closeActivities } = createActivities(system.config, system.db);
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+    activities,
+  });
+  const running = worker.run();
+  const routers = new Map<readonly JourneyDefinition[], Router>();
+  const routerFor = (deployed: readonly JourneyDefinition[]) => {
+    if (!routers.has(deployed)) {
+      routers.set(deployed, createRouter({ client: env.client, db: system.db, taskQueue, journeys: deployed, settings: options.settings ?? {} }));
+    }
+    return routers.get(deployed)!;
+  };
+  const now = async () => Number(await env.currentTimeMs());
+
+  return {
+    system,
+    env,
+    now,
+    advance: (duration) => env.sleep(duration),
+    async customer(traits = {}, userId = uniqueId('customer')) {
+      const email = `${userId}@example.com`;
+      await mergeTraits(system.db.collections.profiles, userId, { email, ...traits });
+      const handle = (journeyId: string, key?: string) => env.client.workflow.getHandle(journeyWorkflowId(journeyId, userId, key));
+      const mine = () => system.smtp.messages.filter((m) => JSON.stringify(m.to).includes(email));
+      return {
+        userId,
+        email,
+        async track(event, properties = {}, deployed = journeyVersions) {
+          const timestamp = new Date(await now()).toISOString();
+          await routerFor(deployed)({ messageId: uniqueId('m'), event, userId, timestamp, properties });
+        },
+        emailSubjects: () => mine().map((m) => m.subject ?? ''),
+        async waitForEmails(count) {
+          await waitUntil(() => mine().length >= count, 30_000, `${count} email(s) for ${userId}`);
+          return mine().map((m) => m.subject ?? '');
+        },
+        decisions: async () => (await ledgerForUser(system.db.collections.ledger, userId)).map((e) => `${e.stepId}:${e.reason}`),
+        currentStep: async (journeyId, key) => (await handle(journeyId, key).query(stateQuery)).currentStep,
+        steps: async (journeyId, key) => (await handle(journeyId, key).query(stateQuery)).steps,
+        result: (journeyId, key) => handle(journeyId, key).result() as Promise<JourneyResult>,
+      };
+    },
+    async close() {
+      worker.shutdown();
+      await running;
+      closeActivities();
+      await system.close();
+      await env.teardown();
+    },
+  };
+}
