@@ -2,15 +2,28 @@
  * The operator's CLI. Reads the same environment as the worker and the server (TEMPORAL_ADDRESS,
  * MONGODB_URL, ...).
  *   npm run cli -- explain --user <userId> [--journey <id>]
+ *   npm run cli -- journeys [show <id> [--version N] [--mermaid]]
+ *   npm run cli -- replay [--journey <id>] [--status running] [--since <ISO>] [--query <visibility query>]
  *   npm run cli -- setup
  */
-import type { Connection } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
 import { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../store/db.js';
 import { registerSearchAttributes } from './search-attributes.js';
 import { connectTemporal } from './temporal.js';
 import { formatTimeline, userTimeline } from './timeline.js';
+import { workflowsPath } from '../worker.js';
+import { journeyVersion, journeyVersions, latestJourneys } from '../workflows/journeys/index.js';
+import { JOURNEY_WORKFLOW_TYPE } from '../workflows/sdk/definitions.js';
+import { JOURNEY, JOURNEY_VERSION, STEP } from '../workflows/sdk/search-attributes.js';
+import { allSteps } from '../workflows/sdk/steps.js';
+import { journeyAsMermaid, journeyAsText } from './journey-graph.js';
+import { historyFiles, replayHistories, type WorkflowBuild } from './replay.js';
+import { installTemporalLogging } from './temporal-logger.js';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+
+installTemporalLogging();
 
 const program = new Command('throughline').description('Throughline journey orchestration');
 
@@ -43,5 +56,107 @@ program
       await client.connection.close();
     }
   });
+
+const journeysCommand = program
+  .command('journeys')
+  .description('journeys in this build, their versions, and customers in flight per version')
+  .action(async () => {
+    await withTemporal(async (client) => {
+      for (const journey of latestJourneys()) {
+        const versions = journeyVersions.filter((j) => j.id === journey.id);
+        const inFlight = await Promise.all(versions.map(async (v) => `v${v.version}: ${await countRunning(client, journey.id, v.version)} in flight`));
+        console.log(`${journey.id.padEnd(20)} latest v${journey.version}  ${inFlight.join(', ')}  ${journey.description}`);
+      }
+    });
+  });
+
+journeysCommand
+  .command('show <journeyId>')
+  .description("one journey's steps as a graph, with how many customers wait at each step now")
+  .option('--version <n>', 'a version other than the latest', Number)
+  .option('--mermaid', 'print a Mermaid flowchart instead of text')
+  .action(async (journeyId: string, options: { version?: number; mermaid?: boolean }) => {
+    const journey = options.version
+      ? journeyVersion(journeyId, options.version)
+      : latestJourneys().find((j) => j.id === journeyId);
+    if (!journey) throw new Error(`no journey "${journeyId}"${options.version ? ` v${options.version}` : ''} in this build`);
+    await withTemporal(async (client) => {
+      const counts = new Map<string, number>();
+      for (const step of allSteps(journey.steps)) counts.set(step.id, await countRunning(client, journey.id, journey.version, step.id));
+      console.log(options.mermaid ? journeyAsMermaid(journey, counts) : journeyAsText(journey, counts));
+    });
+  });
+
+program
+  .command('replay')
+  .description('replay histories of journey instances against this build; exits 1 on any nondeterminism')
+  .option('--journey <id>', 'only this journey')
+  .option('--status <status>', 'running, completed, failed, terminated…')
+  .option('--since <iso>', 'instances started at or after this time')
+  .option('--until <iso>', 'instances started before this time')
+  .option('--query <query>', 'a raw visibility query, instead of the options above')
+  .option('--files <dir>', 'replay history JSON files from a folder instead of a server')
+  .action(async (options: { journey?: string; status?: string; since?: string; until?: string; query?: string; files?: string }) => {
+    const build = await workflowBuild();
+    const started = Date.now();
+    let replayed = 0;
+    const failed: string[] = [];
+    const report = async (histories: Parameters<typeof replayHistories>[1]) => {
+      for await (const outcome of replayHistories(build, histories)) {
+        replayed++;
+        if (outcome.error) failed.push(outcome.workflowId);
+        console.log(outcome.error ? `FAIL ${outcome.workflowId}: ${outcome.error}` : `ok   ${outcome.workflowId}`);
+      }
+    };
+    if (options.files) await report(await historyFiles(options.files));
+    else await withTemporal((client) => report(client.workflow.list({ query: options.query ?? visibilityQuery(options) }).intoHistories()));
+    const seconds = (Date.now() - started) / 1000;
+    console.log(`replayed ${replayed} histories in ${seconds.toFixed(1)} s (${(replayed / seconds).toFixed(0)}/s): ${replayed - failed.length} ok, ${failed.length} nondeterministic`);
+    if (failed.length) process.exitCode = 1;
+  });
+
+/** The build to replay against: WORKFLOW_BUNDLE, or this checkout's journeys bundled now. */
+async function workflowBuild(): Promise<WorkflowBuild> {
+  if (process.env.WORKFLOW_BUNDLE) return { workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE } };
+  const started = Date.now();
+  const bundle = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+  console.log(`bundled the journeys in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return { workflowBundle: bundle };
+}
+
+/** Visibility query for journey instances from the CLI's filter options. */
+function visibilityQuery(options: { journey?: string; status?: string; since?: string; until?: string }): string {
+  const status = options.status && options.status[0]!.toUpperCase() + options.status.slice(1).toLowerCase();
+  return [
+    `WorkflowType = '${JOURNEY_WORKFLOW_TYPE}'`,
+    options.journey && `${JOURNEY.name} = '${options.journey}'`,
+    status && `ExecutionStatus = '${status}'`,
+    options.since && `StartTime >= '${new Date(options.since).toISOString()}'`,
+    options.until && `StartTime < '${new Date(options.until).toISOString()}'`,
+  ]
+    .filter(Boolean)
+    .join(' AND ');
+}
+
+async function countRunning(client: Client, journeyId: string, version: number, stepId?: string): Promise<number> {
+  const query = [
+    `${JOURNEY.name} = '${journeyId}'`,
+    `${JOURNEY_VERSION.name} = ${version}`,
+    `ExecutionStatus = 'Running'`,
+    stepId && `${STEP.name} = '${stepId}'`,
+  ]
+    .filter(Boolean)
+    .join(' AND ');
+  return (await client.workflow.count(query)).count;
+}
+
+async function withTemporal<T>(use: (client: Client) => Promise<T>): Promise<T> {
+  const client = await connectTemporal(loadConfig());
+  try {
+    return await use(client);
+  } finally {
+    await client.connection.close();
+  }
+}
 
 await program.parseAsync();

@@ -12,6 +12,7 @@ import { buildServer } from '../client/server.js';
 import { connectTemporal } from '../client/temporal.js';
 import { openDatabase, type Database } from '../store/db.js';
 import { journeyVersions } from '../workflows/journeys/index.js';
+import type { JourneyDefinition } from '../workflows/sdk/journey.js';
 import { startWorker, type RunningWorker } from '../worker.js';
 import { startAudienceReceiver, type AudienceReceiver } from './audience-receiver.js';
 import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from './smtp-sink.js';
@@ -27,6 +28,8 @@ export interface LocalSystemOptions {
   frequencyCap?: string;
   workflowBundlePath?: string;
   smtp?: SmtpSinkOptions;
+  /** The journey versions this deployment routes new entrants with (default: all in the build). */
+  journeys?: readonly JourneyDefinition[];
   /** false: start no worker in this process (a test runs workers as child processes). */
   startWorker?: boolean;
 }
@@ -76,7 +79,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
   const temporal = await connectTemporal(config);
   const worker =
     options.startWorker === false ? undefined : await startWorker(config, { db, workflowBundlePath: options.workflowBundlePath });
-  const route = createRouter({ client: temporal, db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys: journeyVersions, settings: config.JOURNEY_SETTINGS });
+  const route = createRouter({ client: temporal, db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys: options.journeys ?? journeyVersions, settings: config.JOURNEY_SETTINGS });
   const server = buildServer({ ingestion: createIngestion(db, route), db, writeKeys: config.WRITE_KEYS, adminToken });
   const httpUrl = await server.listen({ host: '127.0.0.1', port: 0 });
 

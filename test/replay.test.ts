@@ -1,53 +1,46 @@
 /**
- * Replays every recorded history in test/histories against the current workflow code. A change to a
- * journey that would break instances already in flight fails here, naming the history.
- * New fixtures: `npm run record-histories`.
+ * Replays every recorded history in test/histories against the current journeys. A change that would
+ * break instances in flight fails here, naming the history and the steps. New fixtures:
+ * `npm run record-histories`.
  */
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
-import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
-import { readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
+import { historyFiles, replayHistories, type WorkflowBuild } from '../client/replay.js';
+import { journeyVersions } from '../workflows/journeys/index.js';
 
 const historiesDir = fileURLToPath(new URL('./histories', import.meta.url));
 
-async function recordedHistories() {
-  const files = (await readdir(historiesDir, { recursive: true })).filter((f) => f.endsWith('.json')).sort();
-  return Promise.all(
-    files.map(async (file) => ({
-      file,
-      workflowId: `replay/${file}`,
-      history: historyFromJSON(JSON.parse(await readFile(path.join(historiesDir, file), 'utf8'))),
-    })),
-  );
-}
-
-async function replayAll(workflowBundle: { code: string } | { codePath: string }) {
-  const histories = await recordedHistories();
+async function replayAll(build: WorkflowBuild) {
   const failures: string[] = [];
-  const byId = new Map(histories.map((h) => [h.workflowId, h.file]));
-  for await (const result of Worker.runReplayHistories({ workflowBundle }, histories)) {
-    if (result.error) failures.push(`${byId.get(result.workflowId)}: ${result.error.message}`);
+  let count = 0;
+  for await (const outcome of replayHistories(build, await historyFiles(historiesDir))) {
+    count++;
+    if (outcome.error) failures.push(`${outcome.workflowId}: ${outcome.error}`);
   }
-  return { count: histories.length, failures };
+  return { count, failures };
 }
 
 describe('replay of recorded histories', () => {
-  it('every recorded history replays cleanly against the current journeys', async () => {
-    const { count, failures } = await replayAll({ codePath: inject('workflowBundlePath') });
-    expect(count).toBeGreaterThanOrEqual(3);
+  it('has a recorded history for every journey version in the build', async () => {
+    const recorded = new Set((await historyFiles(historiesDir)).map((h) => h.workflowId.replace(/-[^/]*$/, '')));
+    const missing = journeyVersions.map((j) => `${j.id}/v${j.version}`).filter((v) => !recorded.has(v));
+    expect(missing, 'record them with npm run record-histories').toEqual([]);
+  });
+
+  it('replays every recorded history cleanly against the current journeys', async () => {
+    const { count, failures } = await replayAll({ workflowBundle: { codePath: inject('workflowBundlePath') } });
+    expect(count).toBeGreaterThanOrEqual(journeyVersions.length);
     expect(failures).toEqual([]);
   });
 
-  it('catches a non-deterministic edit: a journey with two steps swapped fails replay', async () => {
+  it('catches a non-deterministic edit: two sends swapped, nothing else changed', async () => {
     const workflowsPath = fileURLToPath(new URL('./fixtures/reordered-journey-workflows.ts', import.meta.url));
     const bundle = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
-    const { failures } = await replayAll(bundle);
-    expect(failures).toHaveLength(3);
-    // The failure names the history and the steps that no longer line up.
+    const { failures } = await replayAll({ workflowBundle: bundle });
+    expect(failures).toHaveLength(3); // the three cart-abandonment histories, and only those
     expect(failures.join('\n')).toMatch(
-      /cartAbandonment\/completed\.json: .*Nondeterminism.*'cart-reminder-email#1'.*'cart-reminder-sms#1'/,
+      /cartAbandonment\/v1-completed\.json: .*Nondeterminism.*'cart-reminder-email#1'.*'cart-reminder-sms#1'/,
     );
   });
 });

@@ -1,7 +1,8 @@
 /**
- * Records workflow histories for the replay test: runs each scenario on the embedded stack (or on
- * TEMPORAL_ADDRESS / MONGODB_URL), through the public HTTP API, and writes the finished workflow's
- * history to test/histories/<journey>/<scenario>.json. Run it after adding a journey or a version:
+ * Records workflow histories for the replay test: plays each scenario on the embedded stack (or on
+ * TEMPORAL_ADDRESS / MONGODB_URL) through the public HTTP API and writes the finished instance's
+ * history to test/histories/<journey>/v<version>-<scenario>.json. Run it when you add a journey or
+ * a version (keep the files of versions still in flight):
  *   npm run record-histories
  */
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
@@ -10,52 +11,86 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { logger, stackLogger } from '../../client/logger.js';
+import { postSegment } from '../../client/segment-http.js';
 import { startStack } from '../../stack/index.js';
 import { startLocalSystem, type LocalSystem } from '../../stack/local-system.js';
 import { waitUntil } from '../../stack/wait-until.js';
-import { postSegment } from '../../client/segment-http.js';
+import { journeyVersions } from '../../workflows/journeys/index.js';
 import { journeyWorkflowId } from '../../workflows/sdk/definitions.js';
+import { chooseVariant } from '../../workflows/sdk/split.js';
+import type { StepOf } from '../../workflows/sdk/steps.js';
 
 interface Scenario {
   journey: string;
+  version: number;
   name: string;
-  play(system: LocalSystem, userId: string): Promise<void>;
+  settings: Record<string, string>;
+  traits?: Record<string, unknown>;
+  key?: string;
+  userId?: string;
+  /** Plays the events after the profile exists; resolves when the instance may be awaited. */
+  play(cdp: Cdp, system: LocalSystem): Promise<void>;
 }
 
-const send = (system: LocalSystem, path: string, body: Record<string, unknown>) =>
-  postSegment(system.httpUrl, system.writeKey, path, body);
+type Cdp = (event: string, properties?: Record<string, unknown>) => Promise<void>;
 
-const checkoutStarted = (system: LocalSystem, userId: string) =>
-  send(system, '/v1/track', { userId, event: 'Checkout Started', properties: { cart_id: 'c1', products: [{ name: 'Lamp' }] } });
+const cart = { cart_id: 'c1', products: [{ name: 'Lamp' }] };
+const sms = { phone: '+15550100001', consent: { sms: true } };
+const firstEmail = (system: LocalSystem) => waitUntil(() => system.smtp.messages.length > 0, 30_000, 'the first email');
+
+/** A customer id the win-back split puts in the given variant. */
+function winBackUser(variant: string): string {
+  const test = journeyVersions.find((j) => j.id === 'winBack')!.steps[0] as StepOf<'split'>;
+  for (let i = 0; ; i++) if (chooseVariant(test.variants, `winBack:subject-test:recorded-${i}`).name === variant) return `recorded-${i}`;
+}
 
 const SCENARIOS: Scenario[] = [
+  { journey: 'cartAbandonment', version: 1, name: 'completed', settings: { reminderDelay: '1s', orderWindow: '1s', retargetFor: '1s' }, traits: sms, play: (cdp) => cdp('Checkout Started', cart) },
   {
-    journey: 'cartAbandonment',
-    name: 'completed',
-    async play(system, userId) {
-      await send(system, '/v1/identify', { userId, traits: { email: `${userId}@example.com`, phone: '+15550100001', consent: { sms: true } } });
-      await checkoutStarted(system, userId);
+    journey: 'cartAbandonment', version: 1, name: 'converted-while-waiting-for-order', settings: { reminderDelay: '1s', orderWindow: '1 hour', retargetFor: '1s' },
+    async play(cdp, system) {
+      await cdp('Checkout Started', cart);
+      await firstEmail(system);
+      await cdp('Order Completed', { order_id: 'o1' });
     },
   },
   {
-    journey: 'cartAbandonment',
-    name: 'converted-while-waiting-for-order',
-    async play(system, userId) {
-      await send(system, '/v1/identify', { userId, traits: { email: `${userId}@example.com` } });
-      await checkoutStarted(system, userId);
-      await waitUntil(() => system.smtp.messages.length > 0, 30_000, 'the reminder');
-      await send(system, '/v1/track', { userId, event: 'Order Completed', properties: { order_id: 'o1' } });
-    },
-  },
-  {
-    journey: 'cartAbandonment',
-    name: 'converted-while-retargeted',
-    async play(system, userId) {
-      await send(system, '/v1/identify', { userId, traits: { email: `${userId}@example.com`, phone: '+15550100002', consent: { sms: true } } });
-      await checkoutStarted(system, userId);
+    journey: 'cartAbandonment', version: 1, name: 'converted-while-retargeted', settings: { reminderDelay: '1s', orderWindow: '1s', retargetFor: '1 hour' }, traits: sms,
+    async play(cdp, system) {
+      await cdp('Checkout Started', cart);
       await waitUntil(() => system.audiences.calls.length > 0, 30_000, 'the audience add');
-      await send(system, '/v1/track', { userId, event: 'Order Completed', properties: { order_id: 'o2' } });
+      await cdp('Order Completed', { order_id: 'o2' });
     },
+  },
+  { journey: 'browseAbandonment', version: 1, name: 'reminded', settings: { browseWindow: '1s' }, play: (cdp) => cdp('Product Viewed', { name: 'Lamp' }) },
+  {
+    journey: 'browseAbandonment', version: 1, name: 'added-to-cart', settings: { browseWindow: '1 hour' },
+    async play(cdp) {
+      await cdp('Product Viewed', { name: 'Lamp' });
+      await cdp('Product Added', { name: 'Lamp' });
+    },
+  },
+  { journey: 'welcomeSeries', version: 1, name: 'referral', settings: { followUpDelay: '1s' }, traits: { signup_source: 'referral' }, play: (cdp) => cdp('Signed Up') },
+  { journey: 'welcomeSeries', version: 2, name: 'nudged', settings: { followUpDelay: '1s', firstOrderWindow: '1s' }, play: (cdp) => cdp('Signed Up') },
+  {
+    journey: 'welcomeSeries', version: 2, name: 'ordered', settings: { followUpDelay: '1s', firstOrderWindow: '1 hour' },
+    async play(cdp, system) {
+      await cdp('Signed Up');
+      await waitUntil(() => system.smtp.messages.length >= 2, 30_000, 'the follow-up');
+      await cdp('Order Completed', { order_id: 'w1' });
+    },
+  },
+  { journey: 'winBack', version: 1, name: 'variant-a-completed', userId: winBackUser('A'), settings: { attributionWindow: '1s' }, play: (cdp) => cdp('Customer Lapsed') },
+  {
+    journey: 'winBack', version: 1, name: 'holdout-returned', userId: winBackUser('holdout'), settings: { attributionWindow: '1 hour' },
+    async play(cdp) {
+      await cdp('Customer Lapsed');
+      await cdp('Order Completed', { order_id: 'r1' });
+    },
+  },
+  {
+    journey: 'postPurchaseReview', version: 1, name: 'asked', key: 'p1', settings: {}, traits: { timezone: 'Europe/Berlin' },
+    play: (cdp) => cdp('Order Delivered', { order_id: 'p1', delivered_at: '2026-01-05T09:00:00Z' }),
   },
 ];
 
@@ -64,22 +99,25 @@ const dataDir = await mkdtemp(path.join(os.tmpdir(), 'throughline-record-'));
 const stack = await startStack({ dataDir, log: stackLogger });
 try {
   for (const scenario of SCENARIOS) {
-    // A fresh system per scenario, so "wait for the first email" means this scenario's email.
+    // A fresh system per scenario, so "wait for the first email" means this scenario's email, and a
+    // deployment with only the recorded version, as when that version was the newest.
+    const tag = `${scenario.journey}-v${scenario.version}-${scenario.name}`;
     const system = await startLocalSystem({
       temporalAddress: stack.temporalAddress,
       mongoUrl: stack.mongoUrl,
-      database: `record_${scenario.name.replaceAll('-', '_')}`,
-      taskQueue: `record-${scenario.name}`,
-      journeySettings: {
-        cartAbandonment: { reminderDelay: '1s', orderWindow: scenario.name.includes('waiting') ? '1 hour' : '1s', retargetFor: scenario.name.includes('retargeted') ? '1 hour' : '1s' },
-      },
+      database: `record_${tag.replaceAll('-', '_')}`,
+      taskQueue: `record-${tag}`,
+      journeySettings: { [scenario.journey]: scenario.settings },
+      journeys: journeyVersions.filter((j) => j.id !== scenario.journey || j.version === scenario.version),
     });
     try {
-      const userId = `recorded-${scenario.name}`;
-      await scenario.play(system, userId);
-      const handle = system.temporal.workflow.getHandle(journeyWorkflowId(scenario.journey, userId));
+      const userId = scenario.userId ?? `recorded-${tag}`;
+      const send = (path: string, body: Record<string, unknown>) => postSegment(system.httpUrl, system.writeKey, path, body);
+      await send('/v1/identify', { userId, traits: { email: `${userId}@example.com`, ...scenario.traits } });
+      await scenario.play(async (event, properties = {}) => void (await send('/v1/track', { userId, event, properties })), system);
+      const handle = system.temporal.workflow.getHandle(journeyWorkflowId(scenario.journey, userId, scenario.key));
       await handle.result();
-      const file = path.join(outDir, scenario.journey, `${scenario.name}.json`);
+      const file = path.join(outDir, scenario.journey, `v${scenario.version}-${scenario.name}.json`);
       await mkdir(path.dirname(file), { recursive: true });
       await writeFile(file, historyToJSON(await handle.fetchHistory()) + '\n');
       logger.info({ file }, 'recorded');

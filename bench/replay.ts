@@ -1,0 +1,39 @@
+/**
+ * Replay throughput: the recorded journey histories replayed many times over against the current
+ * build, versus a baseline in the same run: the shortest fixture replayed as many times, which is the
+ * SDK's own per-history cost with almost no journey logic. Prints histories per second and the ratio.
+ *   npm run bench:replay [-- copies]
+ */
+import type { HistoryAndWorkflowId } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
+import { historyFiles, replayHistories, type WorkflowBuild } from '../client/replay.js';
+import { installTemporalLogging } from '../client/temporal-logger.js';
+import { workflowsPath } from '../worker.js';
+
+installTemporalLogging();
+const copies = Number(process.argv[2] ?? 40);
+const fixtures = await historyFiles(fileURLToPath(new URL('../test/histories', import.meta.url)));
+
+function manyTimes(histories: HistoryAndWorkflowId[]): HistoryAndWorkflowId[] {
+  return Array.from({ length: copies }, (_, i) => histories.map((h) => ({ ...h, workflowId: `${h.workflowId}#${i}` }))).flat();
+}
+
+async function rate(build: WorkflowBuild, histories: HistoryAndWorkflowId[]): Promise<number> {
+  const started = performance.now();
+  let failures = 0;
+  for await (const outcome of replayHistories(build, histories)) if (outcome.error) failures++;
+  if (failures) throw new Error(`${failures} histories failed to replay`);
+  return histories.length / ((performance.now() - started) / 1000);
+}
+
+const logger = new DefaultLogger('WARN');
+const journeys = { workflowBundle: await bundleWorkflowCode({ workflowsPath, logger }) };
+const journeyRate = await rate(journeys, manyTimes(fixtures));
+console.log(`journey histories: ${fixtures.length} fixtures x ${copies} = ${fixtures.length * copies}, ${journeyRate.toFixed(0)} histories/s`);
+
+const events = (h: HistoryAndWorkflowId) => (h.history as { events?: unknown[] }).events?.length ?? 0;
+const shortest = fixtures.reduce((a, b) => (events(a) <= events(b) ? a : b));
+const floorRate = await rate(journeys, manyTimes(Array.from({ length: fixtures.length }, () => shortest)));
+console.log(`baseline (${shortest.workflowId}, ${events(shortest)} events, same count): ${floorRate.toFixed(0)} histories/s`);
+console.log(`ratio journeys/baseline: ${(journeyRate / floorRate).toFixed(2)}`);
