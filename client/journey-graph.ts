@@ -64,7 +64,11 @@ export function journeyAsMermaid(journey: JourneyDefinition, counts: StepCounts 
       if (children.length) {
         const join = `${node(step.id)}_join`;
         lines.push(`  ${join}(( ))`);
-        for (const child of children) lines.push(`  ${walk(child.steps, node(step.id), child.label)} --> ${join}`);
+        for (const child of children) {
+          // An empty branch (a holdout, an empty timeout path) is one labelled edge straight to the join.
+          if (child.steps.length === 0) lines.push(`  ${node(step.id)} -->|${child.label}| ${join}`);
+          else lines.push(`  ${walk(child.steps, node(step.id), child.label)} --> ${join}`);
+        }
         previous = join;
       } else {
         previous = node(step.id);

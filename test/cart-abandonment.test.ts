@@ -92,7 +92,7 @@ describe('cart abandonment with short waits', () => {
     await system.journeyResult(c.userId);
 
     // The operator's question, answered by one command.
-    const explained = await runCli(['explain', '--user', c.userId], system.env);
+    const { stdout: explained } = await runCli(['explain', '--user', c.userId], system.env);
     expect(explained).toMatch(/cartAbandonment: entered .* on "Order Completed"/);
     expect(explained).toMatch(/cart-reminder-email +email cart-reminder +suppressed:unsubscribe/);
     expect(explained).toMatch(/add-to-retargeting +audience add:cart-abandoners +suppressed:unsubscribe/);
