@@ -8,7 +8,9 @@ class PinoTemporalLogger implements TemporalLogger {
 
   log(level: LogLevel, message: string, meta?: LogMetadata): void {
     const method = level.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
-    this.pino[method](meta ?? {}, message);
+    // The SDK names errors `error`; pino serialises them (message, stack) under `err`.
+    const { error, ...rest } = meta ?? {};
+    this.pino[method](error === undefined ? rest : { ...rest, err: error }, message);
   }
   trace(message: string, meta?: LogMetadata) { this.log('TRACE', message, meta); }
   debug(message: string, meta?: LogMetadata) { this.log('DEBUG', message, meta); }

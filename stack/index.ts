@@ -10,7 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { SEARCH_ATTRIBUTES } from '../workflows/sdk/search-attributes.js';
+import { registerSearchAttributes } from '../client/search-attributes.js';
 import { dataDir as defaultDataDir } from './paths.js';
 import { startProcess, waitForPort, type ManagedProcess } from './processes.js';
 import { ensureFerretDb, ensureTemporalCli } from './tools.js';
@@ -72,7 +72,6 @@ async function startTemporal(
     '--sqlite-pragma', 'journal_mode=WAL',
     '--sqlite-pragma', 'synchronous=OFF',
     '--log-level', 'warn',
-    ...SEARCH_ATTRIBUTES.flatMap((a) => ['--search-attribute', `${a.name}=${a.kind}`]),
     ...(headless ? ['--headless'] : ['--ui-port', String(uiPort)]),
   ];
   log.info({ port }, 'starting the Temporal dev server');
@@ -86,19 +85,23 @@ async function startTemporal(
   return { address, uiUrl };
 }
 
-/** The gRPC port opens before the default namespace is ready; wait until the namespace answers. */
+/**
+ * The gRPC port opens before the default namespace is ready; wait until the namespace answers, then
+ * register our search attributes (idempotent, so a data folder from an older version gets new ones).
+ */
 async function waitForTemporal(address: string): Promise<void> {
   const connection = await Connection.connect({ address });
   try {
     for (let attempt = 0; ; attempt++) {
       try {
         await connection.workflowService.describeNamespace({ namespace: 'default' });
-        return;
+        break;
       } catch (err) {
         if (attempt >= 100) throw err;
         await sleep(200);
       }
     }
+    await registerSearchAttributes(connection, 'default');
   } finally {
     await connection.close();
   }
