@@ -1,5 +1,10 @@
 /** Browse abandonment: one reminder two hours after a view, exit on add-to-cart, a week's cooldown. */
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { browseAbandonment } from '../../workflows/journeys/browse-abandonment.js';
+import { journeyVersions } from '../../workflows/journeys/index.js';
+import { eq } from '../../workflows/sdk/conditions.js';
+import type { JourneyDefinition } from '../../workflows/sdk/journey.js';
 import { startJourneyTester, type JourneyTester } from '../support/journey-tester.js';
 
 let tester: JourneyTester;
@@ -39,4 +44,36 @@ it('adding the product to the cart ends the journey without a reminder', async (
   await shopper.track('Product Added', throw_);
   expect(await shopper.result('browseAbandonment')).toMatchObject({ status: 'exited', exitEvent: 'Product Added' });
   expect(await shopper.decisions()).toEqual([]);
+});
+
+/** The shipped journeys with browse abandonment's entry rules changed, as a deployment would route. */
+function deployedWithEntry(entry: Partial<JourneyDefinition['entry']>): JourneyDefinition[] {
+  return journeyVersions.map((j) => (j === browseAbandonment ? { ...j, entry: { ...j.entry, ...entry } } : j));
+}
+
+async function entered(userId: string): Promise<boolean> {
+  try {
+    await tester.env.client.workflow.getHandle(`journey/browseAbandonment/${userId}`).describe();
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}
+
+it('admits only customers and events matching the entry filter', async () => {
+  const vipOnly = deployedWithEntry({ where: eq('profile.tier', 'vip') });
+  const vip = await tester.customer({ tier: 'vip' });
+  const regular = await tester.customer({ tier: 'regular' });
+  await vip.track('Product Viewed', throw_, vipOnly);
+  await regular.track('Product Viewed', throw_, vipOnly);
+  expect(await entered(vip.userId)).toBe(true);
+  expect(await entered(regular.userId)).toBe(false);
+});
+
+it('admits no one outside the entry window', async () => {
+  const closed = deployedWithEntry({ window: { until: '2020-01-01T00:00:00Z' } });
+  const late = await tester.customer();
+  await late.track('Product Viewed', throw_, closed);
+  expect(await entered(late.userId)).toBe(false);
 });

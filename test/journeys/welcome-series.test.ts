@@ -48,6 +48,16 @@ describe('welcome series v2', () => {
     expect(conversion).toMatchObject({ goal: 'first-order', version: 2, attributedTo: ['welcome-email', 'tips-email'] });
   });
 
+  it('does not miss an order placed before the journey reached its wait for it', async () => {
+    const early = await tester.customer({ signup_source: 'search' });
+    await early.track('Signed Up');
+    await early.waitForEmails(1);
+    await early.track('Order Completed', { order_id: 'e-1' }); // during the two-day wait, before wait-for-first-order
+    const result = await early.result('welcomeSeries');
+    expect(result.steps.find((s) => s.stepId === 'wait-for-first-order')?.outcome).toBe('received:Order Completed');
+    expect(early.emailSubjects()).not.toContain('A little something for your first order');
+  });
+
   it('never lets a customer enter twice', async () => {
     const cy = await tester.customer({ signup_source: 'search' });
     await cy.track('Signed Up');
