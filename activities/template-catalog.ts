@@ -18,6 +18,8 @@ export type TemplateSource = EmailTemplate | SmsTemplate;
 
 const greeting = '{{ profile.first_name | default: "there" }}';
 
+const winBackBody = [`Hi ${greeting},`, 'It has been a while. Here is 15% off to welcome you back.'];
+
 /** A short email whose HTML part is its text in paragraphs. */
 function simpleEmail(subject: string, paragraphs: string[]): EmailTemplate {
   return {
@@ -50,14 +52,9 @@ export const TEMPLATES: Record<string, TemplateSource> = {
     `Hi ${greeting},`,
     'Your first order ships free this week.',
   ]),
-  'winback-a': simpleEmail('We miss you, {{ profile.first_name | default: "friend" }}', [
-    `Hi ${greeting},`,
-    "It has been a while. Here is 15% off to welcome you back.",
-  ]),
-  'winback-b': simpleEmail('15% off, just for you', [
-    `Hi ${greeting},`,
-    "It has been a while. Here is 15% off to welcome you back.",
-  ]),
+  // The win-back subject test: one body, two subjects.
+  'winback-a': simpleEmail('We miss you, {{ profile.first_name | default: "friend" }}', winBackBody),
+  'winback-b': simpleEmail('15% off, just for you', winBackBody),
   'review-request': simpleEmail('How is your order {{ event.order_id }}?', [
     `Hi ${greeting},`,
     'Your order {{ event.order_id }} arrived a few days ago. Would you tell other customers what you think?',

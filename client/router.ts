@@ -5,6 +5,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Database } from '../store/db.js';
+import { latestJourneys } from '../workflows/journeys/index.js';
 import { loadProfile } from '../store/profiles.js';
 import { evaluate, scopesOf } from '../workflows/sdk/conditions.js';
 import { eventSignal, JOURNEY_WORKFLOW_TYPE, journeyWorkflowId } from '../workflows/sdk/definitions.js';
@@ -25,12 +26,6 @@ export interface RouterOptions {
 
 export type Router = (event: JourneyEvent) => Promise<void>;
 
-function latestVersions(journeys: readonly JourneyDefinition[]): JourneyDefinition[] {
-  const latest = new Map<string, JourneyDefinition>();
-  for (const j of journeys) if ((latest.get(j.id)?.version ?? 0) < j.version) latest.set(j.id, j);
-  return [...latest.values()];
-}
-
 /** The instance key an event carries for a keyed journey; null when it carries none. */
 function keyOf(journey: JourneyDefinition, event: JourneyEvent): string | undefined | null {
   if (!journey.entry.key) return undefined;
@@ -46,7 +41,7 @@ function withinWindow(journey: JourneyDefinition, event: JourneyEvent): boolean 
 
 export function createRouter(options: RouterOptions): Router {
   const { client, taskQueue, db } = options;
-  const latest = latestVersions(options.journeys);
+  const latest = latestJourneys(options.journeys);
   const startsOn = (event: string) => latest.filter((j) => j.entry.event === event);
   // Instances of older versions may wait for events the latest no longer does: listen for all of them.
   const hearsIt = (event: string) => latest.filter((j) => options.journeys.some((v) => v.id === j.id && eventsHeardBy(v).includes(event)));

@@ -30,10 +30,10 @@ export function journeyVersion(id: string, version: number): JourneyDefinition |
   return byKey.get(`${id}@${version}`);
 }
 
-/** The version each journey's new entrants get. */
-export function latestJourneys(): JourneyDefinition[] {
+/** The version each journey's new entrants get: the highest of each journey in `versions`. */
+export function latestJourneys(versions: readonly JourneyDefinition[] = journeyVersions): JourneyDefinition[] {
   const latest = new Map<string, JourneyDefinition>();
-  for (const journey of journeyVersions) {
+  for (const journey of versions) {
     if ((latest.get(journey.id)?.version ?? 0) < journey.version) latest.set(journey.id, journey);
   }
   return [...latest.values()];
