@@ -8,18 +8,61 @@ import type { CapRule } from './store/frequency-grants.js';
 const DURATION = /^(\d+)\s*(s|m|h|d)$/;
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
+function durationMs(text: string): number | undefined {
+  const match = DURATION.exec(text.trim());
+  return match ? Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS] : undefined;
+}
+
 /** "3/24h": at most 3 marketing messages per user in any rolling 24 hours, across channels. */
 export function parseCapRule(text: string): CapRule {
   const [limit, window] = text.split('/');
-  const match = DURATION.exec(window?.trim() ?? '');
-  if (!limit || !/^\d+$/.test(limit.trim()) || !match) {
+  const windowMs = durationMs(window ?? '');
+  if (!limit || !/^\d+$/.test(limit.trim()) || windowMs === undefined) {
     throw new Error(`frequency cap "${text}" is not of the form N/<number><s|m|h|d>, e.g. 3/24h`);
   }
-  return {
-    name: 'marketing-all-channels',
-    limit: Number(limit),
-    windowMs: Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS],
-  };
+  return { name: 'marketing-all-channels', limit: Number(limit), windowMs, onCap: 'drop' };
+}
+
+const Duration = z.string().transform((text, ctx) => {
+  const ms = durationMs(text);
+  if (ms === undefined) ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration like 30m, 24h or 7d` });
+  return ms ?? z.NEVER;
+});
+
+const CapRuleSchema = z.object({
+  name: z.string().regex(/^[a-z0-9-]+$/),
+  limit: z.number().int().positive(),
+  window: Duration,
+  channels: z.array(z.enum(['email', 'sms'])).optional(),
+  categories: z.array(z.string()).optional(),
+  journeys: z.array(z.string()).optional(),
+  onCap: z.enum(['drop', 'defer']).default('drop'),
+  maxDelay: Duration.optional(),
+});
+
+const QuietHoursSchema = z.object({
+  start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/),
+  end: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/),
+});
+
+/** Parses a JSON variable with a zod schema, reporting both JSON and shape errors on the variable. */
+function json<S extends z.ZodType>(schema: S, fallback: string) {
+  return z
+    .string()
+    .default(fallback)
+    .transform((text, ctx): z.output<S> => {
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `not JSON: ${(err as Error).message}` });
+        return z.NEVER;
+      }
+      const parsed = schema.safeParse(value);
+      if (parsed.success) return parsed.data;
+      for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: `${issue.path.join('.')}: ${issue.message}` });
+      return z.NEVER;
+    });
 }
 
 const EnvSchema = z.object({
@@ -37,6 +80,12 @@ const EnvSchema = z.object({
   TWILIO_STATUS_CALLBACK_URL: z.url().optional(),
   AUDIENCE_WEBHOOK_URL: z.url().default('http://127.0.0.1:8089/audiences'),
   AUDIENCE_WEBHOOK_SECRET: z.string().startsWith('whsec_').default('whsec_dGhyb3VnaGxpbmUtZGV2ZWxvcG1lbnQtc2VjcmV0'),
+  /** Further cap rules, JSON: [{"name":"sms-daily","limit":1,"window":"24h","channels":["sms"],"onCap":"defer","maxDelay":"48h"}]. */
+  FREQUENCY_CAPS: json(z.array(CapRuleSchema), '[]'),
+  /** Per channel, JSON; SMS by default 21:00-08:00 in the recipient's zone. Marketing only. */
+  QUIET_HOURS: json(z.object({ email: QuietHoursSchema.optional(), sms: QuietHoursSchema.optional() }), '{"sms":{"start":"21:00","end":"08:00"}}'),
+  /** The zone for recipients whose profile has none (quiet hours). */
+  DEFAULT_TIME_ZONE: z.string().default('America/New_York'),
   FREQUENCY_CAP: z
     .string()
     .default('3/24h')
@@ -52,17 +101,7 @@ const EnvSchema = z.object({
   WRITE_KEYS: z.string().default('dev-write-key').transform((keys) => keys.split(',').map((k) => k.trim()).filter(Boolean)),
   ADMIN_TOKEN: z.string().min(16).optional(),
   /** JSON: per-journey setting overrides, e.g. {"cartAbandonment":{"reminderDelay":"10s"}}. */
-  JOURNEY_SETTINGS: z
-    .string()
-    .default('{}')
-    .transform((text, ctx) => {
-      try {
-        return z.record(z.string(), z.record(z.string(), z.union([z.string(), z.number()]))).parse(JSON.parse(text));
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: `not a JSON object of per-journey settings: ${(err as Error).message}` });
-        return z.NEVER;
-      }
-    }),
+  JOURNEY_SETTINGS: json(z.record(z.string(), z.record(z.string(), z.union([z.string(), z.number()]))), '{}'),
   /** A prebuilt workflow bundle (see Temporal's production sample); unset: bundle at worker start. */
   WORKFLOW_BUNDLE: z.string().optional(),
   HTTP_HOST: z.string().default('127.0.0.1'),
@@ -71,6 +110,12 @@ const EnvSchema = z.object({
 });
 
 export type Config = z.output<typeof EnvSchema>;
+
+/** Every cap rule in force: the FREQUENCY_CAP shorthand first, then FREQUENCY_CAPS. */
+export function capRules(config: Config): CapRule[] {
+  const extra = config.FREQUENCY_CAPS.map(({ window, maxDelay, ...rule }) => ({ ...rule, windowMs: window, maxDelayMs: maxDelay }));
+  return [config.FREQUENCY_CAP, ...extra];
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = EnvSchema.safeParse(env);

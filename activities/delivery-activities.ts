@@ -5,7 +5,7 @@
  */
 import { log as activityLog } from '@temporalio/activity';
 import type { Database } from '../store/db.js';
-import { releaseGrant, type CapRule } from '../store/frequency-grants.js';
+import { releaseGrants } from '../store/frequency-grants.js';
 import {
   claimSend,
   completeSend,
@@ -18,7 +18,7 @@ import {
 import { loadProfile, type Profile } from '../store/profiles.js';
 import { addSuppression } from '../store/suppressions.js';
 import type { DeliveryOutcome, DeliveryRequest } from '../workflows/sdk/types.js';
-import { decide } from './policy.js';
+import { decide, type Policy } from './policy.js';
 import type { AudienceChange } from './providers/audience-webhook.js';
 import type { EmailMessage } from './providers/email.js';
 import { PermanentDeliveryError, type ChannelProvider, type Receipt } from './providers/provider.js';
@@ -35,7 +35,7 @@ export interface DeliveryDeps {
   db: Database;
   providers: Providers;
   templates: TemplateRenderer;
-  capRule: CapRule;
+  policy: Policy;
 }
 
 export interface DeliveryActivities {
@@ -82,10 +82,10 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
     }
 
     const profile = await loadProfile(deps.db.collections.profiles, request.userId);
-    const decision = await decide(deps.db, deps.capRule, request, profile, new Date());
+    const decision = await decide(deps.db, deps.policy, request, profile, new Date());
     if (!decision.allowed) return recordDecision(ledger, request, decision.outcome);
     const failWithoutSending = async (outcome: DeliveryOutcome, detail: string) => {
-      if (decision.holdsGrant) await releaseGrant(grants, key);
+      if (decision.holdsGrant) await releaseGrants(grants, key);
       return recordDecision(ledger, request, outcome, detail);
     };
 
@@ -112,7 +112,7 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
         await releaseClaim(ledger, key); // certainly not sent: let Temporal's retry try again
         throw err;
       }
-      if (decision.holdsGrant) await releaseGrant(grants, key);
+      if (decision.holdsGrant) await releaseGrants(grants, key);
       if (err.suppress) {
         const channel = request.channel;
         await addSuppression(suppressions, { userId: request.userId, channel, reason: err.suppress, source: `provider:${err.code}` });

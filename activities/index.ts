@@ -1,5 +1,6 @@
 /** Builds the worker's activities from configuration: the providers, the templates, the policy. */
-import type { Config } from '../config.js';
+import { capRules, type Config } from '../config.js';
+import type { Policy } from './policy.js';
 import type { Database } from '../store/db.js';
 import { journeyVersions } from '../workflows/journeys/index.js';
 import { checkTemplates } from '../workflows/sdk/journey.js';
@@ -11,6 +12,10 @@ import { createSmsProvider } from './providers/sms.js';
 import { createTemplateRenderer } from './templates.js';
 
 export type Activities = DeliveryActivities & JourneyActivities;
+
+function policyOf(config: Config): Policy {
+  return { capRules: capRules(config), quietHours: config.QUIET_HOURS, defaultTimeZone: config.DEFAULT_TIME_ZONE };
+}
 
 export function createActivities(config: Config, db: Database): { activities: Activities; close(): void } {
   const email = createEmailProvider({ smtpUrl: config.SMTP_URL, from: config.EMAIL_FROM });
@@ -26,7 +31,7 @@ export function createActivities(config: Config, db: Database): { activities: Ac
   // A journey that names a template this build lacks fails here, at start-up, not at its first send.
   for (const journey of journeyVersions) checkTemplates(journey, templates.has);
   const activities = {
-    ...createDeliveryActivities({ db, providers: { email, sms, audience }, templates, capRule: config.FREQUENCY_CAP }),
+    ...createDeliveryActivities({ db, providers: { email, sms, audience }, templates, policy: policyOf(config) }),
     ...createJourneyActivities(db),
   };
   return { activities, close: () => email.close() };

@@ -1,22 +1,30 @@
 /**
  * The policy decision every send passes before any provider is called: address, suppression,
- * consent and the frequency cap, all read from MongoDB at decision time. If MongoDB cannot be read
- * the decision throws, the activity retries, and nothing is sent on missing data.
+ * consent, quiet hours and frequency caps, all read from MongoDB at decision time. If MongoDB cannot
+ * be read the decision throws, the activity retries, and nothing is sent on missing data.
  */
 import type { Database } from '../store/db.js';
-import { reserveGrant, type CapRule } from '../store/frequency-grants.js';
+import { releaseGrants, reserveGrant, type CapRule } from '../store/frequency-grants.js';
 import type { Profile } from '../store/profiles.js';
 import { findActiveSuppression } from '../store/suppressions.js';
-import type { DeliveryOutcome, DeliveryRequest } from '../workflows/sdk/types.js';
+import { isValidZone } from '../workflows/sdk/local-time.js';
+import type { DeliveryOutcome, DeliveryRequest, MessageChannel } from '../workflows/sdk/types.js';
+import { quietHoursEnd, type QuietHours } from './quiet-hours.js';
+
+export interface Policy {
+  capRules: CapRule[];
+  quietHours: Partial<Record<MessageChannel, QuietHours>>;
+  /** For recipients whose profile has no valid time zone. */
+  defaultTimeZone: string;
+}
 
 export type Decision = { allowed: true; holdsGrant: boolean } | { allowed: false; outcome: DeliveryOutcome };
 
 const deny = (reason: string): Decision => ({ allowed: false, outcome: { delivered: false, reason } });
-
-/** Messages to a person count against caps; audience membership is not a message. */
-function countsAgainstCap(request: DeliveryRequest): boolean {
-  return request.category !== 'transactional' && request.channel !== 'audience';
-}
+const defer = (reason: string, until: Date): Decision => ({
+  allowed: false,
+  outcome: { delivered: false, reason: `${reason} until ${until.toISOString()}`, deferUntil: until.toISOString() },
+});
 
 function hasAddress(request: DeliveryRequest, profile: Profile): boolean {
   if (request.channel === 'email') return profile.email !== undefined;
@@ -32,9 +40,37 @@ function hasConsent(request: DeliveryRequest, profile: Profile): boolean {
   return profile.consent.advertising !== false;
 }
 
+/** Caps count marketing messages to a person; audience membership is not a message. */
+function ruleApplies(rule: CapRule, request: DeliveryRequest): boolean {
+  if (request.category === 'transactional' || request.channel === 'audience') return false;
+  return (
+    (rule.channels ?? ['email', 'sms']).includes(request.channel) &&
+    (!rule.categories || rule.categories.includes(request.category)) &&
+    (!rule.journeys || rule.journeys.includes(request.journeyId))
+  );
+}
+
+/**
+ * Takes a grant under every rule that applies. All or nothing: at the first full rule the grants
+ * already taken are given back, and that rule decides between dropping and deferring.
+ */
+async function reserveUnderCaps(db: Database, policy: Policy, request: DeliveryRequest, now: Date): Promise<Decision> {
+  const rules = policy.capRules.filter((rule) => ruleApplies(rule, request));
+  for (const rule of rules) {
+    const reservation = await reserveGrant(db.collections.grants, rule, request.userId, request.idempotencyKey, now);
+    if (reservation.granted) continue;
+    await releaseGrants(db.collections.grants, request.idempotencyKey);
+    if (rule.onCap === 'drop') return deny(`capped:${rule.name}`);
+    const waitedMs = (reservation.freeAt?.getTime() ?? Infinity) - Date.parse(request.firstAttemptAt);
+    if (!reservation.freeAt || waitedMs > (rule.maxDelayMs ?? 0)) return deny(`dropped:cap-expired:${rule.name}`);
+    return defer(`deferred:cap:${rule.name}`, reservation.freeAt);
+  }
+  return { allowed: true, holdsGrant: rules.length > 0 };
+}
+
 export async function decide(
   db: Database,
-  capRule: CapRule,
+  policy: Policy,
   request: DeliveryRequest,
   profile: Profile | undefined,
   now: Date,
@@ -47,7 +83,11 @@ export async function decide(
   const suppression = await findActiveSuppression(db.collections.suppressions, request.userId, request.channel, transactional);
   if (suppression) return deny(`suppressed:${suppression.reason}`);
   if (!hasConsent(request, profile)) return deny('no-consent');
-  if (!countsAgainstCap(request)) return { allowed: true, holdsGrant: false };
-  const granted = await reserveGrant(db.collections.grants, capRule, request.userId, request.idempotencyKey, now);
-  return granted ? { allowed: true, holdsGrant: true } : deny(`capped:${capRule.name}`);
+  const quiet = request.channel !== 'audience' && !transactional ? policy.quietHours[request.channel] : undefined;
+  if (quiet) {
+    const zone = isValidZone(profile.timezone) ? profile.timezone : policy.defaultTimeZone;
+    const opensAt = quietHoursEnd(now, zone, quiet);
+    if (opensAt) return defer('deferred:quiet-hours', opensAt);
+  }
+  return reserveUnderCaps(db, policy, request, now);
 }

@@ -26,6 +26,13 @@ export interface LocalSystemOptions {
   taskQueue?: string;
   journeySettings?: Record<string, Record<string, string | number>>;
   frequencyCap?: string;
+  /** FREQUENCY_CAPS: further cap rules (JSON). */
+  frequencyCaps?: string;
+  /**
+   * QUIET_HOURS (JSON). Off unless given: the local system sends whatever the time of day, so the demo
+   * and the tests do not depend on when they run; quiet-hours tests set it explicitly.
+   */
+  quietHours?: string;
   workflowBundlePath?: string;
   smtp?: SmtpSinkOptions;
   /** The journey versions this deployment routes new entrants with (default: all in the build). */
@@ -68,6 +75,8 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     AUDIENCE_WEBHOOK_URL: audiences.url,
     AUDIENCE_WEBHOOK_SECRET: audiences.secret,
     FREQUENCY_CAP: options.frequencyCap ?? '3/24h',
+    FREQUENCY_CAPS: options.frequencyCaps ?? '[]',
+    QUIET_HOURS: options.quietHours ?? '{}',
     WRITE_KEYS: writeKey,
     ADMIN_TOKEN: adminToken,
     JOURNEY_SETTINGS: JSON.stringify(options.journeySettings ?? {}),

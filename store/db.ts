@@ -40,14 +40,16 @@ export async function openDatabase(url: string, name: string): Promise<Database>
     inboundEvents: db.collection('inbound_events'),
     ledger: db.collection('ledger'),
     suppressions: db.collection('suppressions'),
-    grants: db.collection('frequency_grants'),
+    grants: db.collection('cap_grants'),
     conversions: db.collection('conversions'),
   };
   await Promise.all([
     collections.ledger.createIndex({ userId: 1, at: 1 }),
     collections.suppressions.createIndex({ userId: 1, channel: 1 }),
-    collections.grants.createIndex({ idempotencyKey: 1 }, { unique: true }),
+    collections.grants.createIndex({ rule: 1, sendKey: 1 }, { unique: true }),
+    collections.grants.createIndex({ sendKey: 1 }),
     collections.grants.createIndex({ rule: 1, userId: 1, seq: -1 }),
+    collections.grants.createIndex({ rule: 1, userId: 1, at: 1 }),
     collections.conversions.createIndex({ journeyId: 1, goal: 1 }),
   ]);
   return { client, db, collections, close: () => client.close() };

@@ -12,6 +12,13 @@ export interface CapRule {
   name: string;
   limit: number;
   windowMs: number;
+  /** Which sends count: channels (default email and SMS), marketing categories, journeys (default all). */
+  channels?: Array<'email' | 'sms'>;
+  categories?: string[];
+  journeys?: string[];
+  /** At the cap: drop the message, or defer it until the window frees up (at most `maxDelayMs`). */
+  onCap: 'drop' | 'defer';
+  maxDelayMs?: number;
 }
 
 export interface GrantDoc {
@@ -20,42 +27,45 @@ export interface GrantDoc {
   userId: string;
   seq: number;
   at: Date;
-  idempotencyKey: string;
+  /** The send's idempotency key: one grant per (rule, send). */
+  sendKey: string;
 }
 
+export type Reservation = { granted: true } | { granted: false; freeAt: Date | undefined };
+
 /**
- * Takes a grant for this send unless the rolling window is full. Idempotent per key: a retried send
- * finds its own grant instead of taking a second one.
+ * Takes a grant for this send unless the rolling window is full; then says when the oldest grant in
+ * the window leaves it. Idempotent per send: a retried send finds its own grant.
  */
 export async function reserveGrant(
   grants: Collection<GrantDoc>,
   rule: CapRule,
   userId: string,
-  idempotencyKey: string,
+  sendKey: string,
   now: Date,
-): Promise<boolean> {
+): Promise<Reservation> {
+  const since = new Date(now.getTime() - rule.windowMs);
   for (;;) {
-    if (await grants.findOne({ idempotencyKey })) return true;
+    if (await grants.findOne({ rule: rule.name, sendKey })) return { granted: true };
     // Read the newest grant before counting: any grant added after this read has a number at or above
     // ours, so our insert then collides and we count again; the count can never be staler than `seq`.
     const [newest] = await grants.find({ rule: rule.name, userId }).sort({ seq: -1 }).limit(1).toArray();
-    const inWindow = await grants.countDocuments({
-      rule: rule.name,
-      userId,
-      at: { $gt: new Date(now.getTime() - rule.windowMs) },
-    });
-    if (inWindow >= rule.limit) return false;
+    const inWindow = await grants.countDocuments({ rule: rule.name, userId, at: { $gt: since } });
+    if (inWindow >= rule.limit) {
+      const [oldest] = await grants.find({ rule: rule.name, userId, at: { $gt: since } }).sort({ at: 1 }).limit(1).toArray();
+      return { granted: false, freeAt: oldest && new Date(oldest.at.getTime() + rule.windowMs) };
+    }
     const seq = (newest?.seq ?? -1) + 1;
     try {
-      await grants.insertOne({ _id: `${rule.name}:${userId}#${seq}`, rule: rule.name, userId, seq, at: now, idempotencyKey });
-      return true;
+      await grants.insertOne({ _id: `${rule.name}:${userId}#${seq}`, rule: rule.name, userId, seq, at: now, sendKey });
+      return { granted: true };
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
     }
   }
 }
 
-/** Gives a grant back when its send failed for good, so a failure does not use up the customer's cap. */
-export async function releaseGrant(grants: Collection<GrantDoc>, idempotencyKey: string): Promise<void> {
-  await grants.deleteOne({ idempotencyKey });
+/** Gives a send's grants back (every rule's) when it will not go out, so it does not use up the cap. */
+export async function releaseGrants(grants: Collection<GrantDoc>, sendKey: string): Promise<void> {
+  await grants.deleteMany({ sendKey });
 }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseCapRule } from '../config.js';
+import { capRules, loadConfig, parseCapRule } from '../config.js';
 
 describe('configuration', () => {
   it('parses a frequency cap', () => {
-    expect(parseCapRule('3/24h')).toEqual({ name: 'marketing-all-channels', limit: 3, windowMs: 86_400_000 });
+    expect(parseCapRule('3/24h')).toEqual({ name: 'marketing-all-channels', limit: 3, windowMs: 86_400_000, onCap: 'drop' });
     expect(parseCapRule('10/30m').windowMs).toBe(1_800_000);
   });
 
@@ -12,7 +12,18 @@ describe('configuration', () => {
   });
 
   it('refuses journey settings that are not JSON', () => {
-    expect(() => loadConfig({ JOURNEY_SETTINGS: '{reminderDelay: 1h}' })).toThrow(/JOURNEY_SETTINGS: not a JSON object/);
+    expect(() => loadConfig({ JOURNEY_SETTINGS: '{reminderDelay: 1h}' })).toThrow(/JOURNEY_SETTINGS: not JSON/);
+  });
+
+  it('reads further cap rules and quiet hours, naming what is wrong', () => {
+    const config = loadConfig({ FREQUENCY_CAPS: '[{"name":"sms-daily","limit":1,"window":"24h","channels":["sms"],"onCap":"defer","maxDelay":"48h"}]' });
+    expect(capRules(config)).toEqual([
+      { name: 'marketing-all-channels', limit: 3, windowMs: 86_400_000, onCap: 'drop' },
+      { name: 'sms-daily', limit: 1, windowMs: 86_400_000, channels: ['sms'], onCap: 'defer', maxDelayMs: 172_800_000 },
+    ]);
+    expect(config.QUIET_HOURS).toEqual({ sms: { start: '21:00', end: '08:00' } });
+    expect(() => loadConfig({ FREQUENCY_CAPS: '[{"name":"x","limit":1,"window":"a day"}]' })).toThrow(/FREQUENCY_CAPS: 0.window: "a day" is not a duration/);
+    expect(() => loadConfig({ QUIET_HOURS: '{"sms":{"start":"9pm","end":"08:00"}}' })).toThrow(/QUIET_HOURS: sms.start/);
   });
 
   it('reads write keys as a list', () => {

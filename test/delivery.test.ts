@@ -45,6 +45,7 @@ function request(userId: string, overrides: Partial<MessageRequest> = {}): Deliv
     userId,
     category: 'marketing',
     data: { products: [{ name: 'Lamp' }] },
+    firstAttemptAt: new Date().toISOString(),
     channel: 'email',
     template: 'cart-reminder',
     ...overrides,

@@ -10,6 +10,7 @@ import {
   isCancellation,
   proxyActivities,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -157,27 +158,40 @@ class JourneyRun implements StepRuntime {
     await updateProfile(this.userId, set);
   }
 
+  /**
+   * One send step. A deferred decision (quiet hours, a cap with room later) is a durable wait and a new
+   * attempt, under a new occurrence, so the ledger keeps every decision and its reason.
+   */
   async deliver(step: StepOf<'send'> | StepOf<'audience'>): Promise<DeliveryOutcome> {
     const info = workflowInfo();
-    const occurrence = this.nextOccurrence(step.id);
     const what =
       step.kind === 'send'
         ? { channel: step.channel, template: step.template, category: step.category }
         : { channel: 'audience' as const, audience: step.audience, action: step.action, category: 'marketing' as const };
-    const request = {
-      ...what,
-      idempotencyKey: `${info.workflowId}/${info.runId}/${step.id}#${occurrence}`,
-      journeyId: this.journeyId,
-      stepId: step.id,
-      workflowId: info.workflowId,
-      userId: this.userId,
-      data: this.input.entryEvent.properties,
-    } as DeliveryRequest;
-    const outcome = await this.activities(step.id, occurrence).deliver(request);
-    if (step.kind === 'audience' && step.action === 'add' && outcome.delivered) this.audiences.add(step.audience);
-    if (step.kind === 'audience' && step.action === 'remove') this.audiences.delete(step.audience);
-    this.record(step.id, outcome.reason);
-    return outcome;
+    const firstAttemptAt = new Date().toISOString();
+    for (;;) {
+      const occurrence = this.nextOccurrence(step.id);
+      const request = {
+        ...what,
+        idempotencyKey: `${info.workflowId}/${info.runId}/${step.id}#${occurrence}`,
+        journeyId: this.journeyId,
+        stepId: step.id,
+        workflowId: info.workflowId,
+        userId: this.userId,
+        data: this.input.entryEvent.properties,
+        firstAttemptAt,
+      } as DeliveryRequest;
+      const outcome = await this.activities(step.id, occurrence).deliver(request);
+      this.record(step.id, outcome.reason);
+      if (outcome.deferUntil) {
+        // At least a second apart, so a worker clock that disagrees with the workflow's cannot spin.
+        await sleep(Math.max(1_000, Date.parse(outcome.deferUntil) - Date.now()));
+        continue;
+      }
+      if (step.kind === 'audience' && step.action === 'add' && outcome.delivered) this.audiences.add(step.audience);
+      if (step.kind === 'audience' && step.action === 'remove') this.audiences.delete(step.audience);
+      return outcome;
+    }
   }
 
   /**

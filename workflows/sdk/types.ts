@@ -17,8 +17,11 @@ export type Duration = string | number;
 
 export type MessageChannel = 'email' | 'sms';
 
-/** 'transactional' bypasses marketing consent and frequency caps; everything else is marketing. */
-export type Category = 'transactional' | 'marketing';
+/**
+ * 'transactional' bypasses marketing consent, quiet hours and caps; anything else is a marketing
+ * category ('marketing', 'newsletter', 'promotions', …) that cap rules may single out.
+ */
+export type Category = 'transactional' | (string & {});
 
 interface RequestBase {
   /** (workflow id, run id, step id, occurrence): the same on every retry and replay of this step. */
@@ -30,6 +33,8 @@ interface RequestBase {
   category: Category;
   /** Event properties the journey hands to templates. */
   data: Record<string, unknown>;
+  /** When the step first asked to send (workflow time): how long a deferred message has waited. */
+  firstAttemptAt: string;
 }
 
 export interface MessageRequest extends RequestBase {
@@ -47,12 +52,14 @@ export type DeliveryRequest = MessageRequest | AudienceRequest;
 
 /**
  * What the delivery path decided. `reason` is the ledger's reason code: 'sent',
- * 'suppressed:<reason>', 'no-consent', 'no-address', 'capped:<rule>', 'failed:<error>',
- * 'unknown-outcome'.
+ * 'suppressed:<reason>', 'no-consent', 'no-address', 'capped:<rule>', 'deferred:quiet-hours until T',
+ * 'deferred:cap:<rule> until T', 'dropped:cap-expired:<rule>', 'failed:<error>', 'unknown-outcome'.
  */
 export interface DeliveryOutcome {
   delivered: boolean;
   reason: string;
+  /** Not now: ask again at this time (quiet hours, a cap with room later). */
+  deferUntil?: string;
 }
 
 export interface JourneyInput {

@@ -1,0 +1,126 @@
+/**
+ * The policy decision beyond the basics: quiet hours in the recipient's zone, several cap rules at
+ * once (per channel, per category), deferring versus dropping, and a journey whose emails a deferring
+ * cap spaces out, durably, on the real stack.
+ */
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../activities/index.js';
+import { loadConfig } from '../config.js';
+import { mergeTraits } from '../store/profiles.js';
+import type { DeliveryOutcome, DeliveryRequest } from '../workflows/sdk/types.js';
+import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
+
+let system: TestSystem;
+beforeAll(async () => {
+  system = await startTestSystem({
+    frequencyCaps: JSON.stringify([{ name: 'welcome-pace', limit: 1, window: '4s', journeys: ['welcomeSeries'], channels: ['email'], onCap: 'defer', maxDelay: '1m' }]),
+    journeySettings: { welcomeSeries: { followUpDelay: '1s', firstOrderWindow: '1s' } },
+  });
+});
+afterAll(() => system?.close());
+
+const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+
+function deliverWith(env: Record<string, string>) {
+  const { activities } = createActivities(loadConfig({ ...system.env, ...env }), system.db);
+  return (request: DeliveryRequest) => new MockActivityEnvironment().run(activities.deliver, request) as Promise<DeliveryOutcome>;
+}
+
+async function customer(traits: Record<string, unknown> = {}) {
+  const userId = uniqueId('p');
+  await mergeTraits(system.db.collections.profiles, userId, { email: `${userId}@example.com`, phone: '+15550003333', consent: { sms: true }, timezone: 'UTC', ...traits });
+  let step = 0;
+  const request = (overrides: Partial<DeliveryRequest> = {}): DeliveryRequest => {
+    const stepId = `step-${++step}`;
+    return {
+      idempotencyKey: `wf-${userId}/run/${stepId}#1`, journeyId: 'cartAbandonment', stepId, workflowId: `wf-${userId}`, userId,
+      category: 'marketing', data: {}, firstAttemptAt: new Date().toISOString(), channel: 'sms', template: 'cart-reminder-sms',
+      ...overrides,
+    } as DeliveryRequest;
+  };
+  return { userId, request };
+}
+
+describe('quiet hours', () => {
+  // Quiet from an hour ago until two hours from now, in UTC: "now" is inside them whatever the time.
+  const now = Date.now();
+  const quiet = JSON.stringify({ sms: { start: hhmm(now - 3_600_000), end: hhmm(now + 7_200_000) } });
+
+  it('defers a marketing SMS to the end of the recipient\'s quiet hours, and says until when', async () => {
+    const deliver = deliverWith({ QUIET_HOURS: quiet });
+    const c = await customer();
+    const outcome = await deliver(c.request());
+    const opensAt = new Date(Math.floor((now + 7_200_000) / 60_000) * 60_000).toISOString();
+    expect(outcome).toEqual({ delivered: false, reason: `deferred:quiet-hours until ${opensAt}`, deferUntil: opensAt });
+    expect(system.twilio.messages.filter((m) => m.to === '+15550003333')).toHaveLength(0);
+  });
+
+  it('lets transactional SMS and email through', async () => {
+    const deliver = deliverWith({ QUIET_HOURS: quiet });
+    const c = await customer({ phone: '+15550004444' });
+    expect((await deliver(c.request({ category: 'transactional' }))).reason).toBe('sent');
+    expect((await deliver(c.request({ channel: 'email', template: 'cart-reminder' }))).reason).toBe('sent');
+  });
+
+  it('uses the configured zone for a recipient without one', async () => {
+    const deliver = deliverWith({ QUIET_HOURS: quiet, DEFAULT_TIME_ZONE: 'UTC' });
+    const c = await customer({ timezone: 'Not/AZone', phone: '+15550005555' });
+    expect((await deliver(c.request())).reason).toMatch(/^deferred:quiet-hours until /);
+  });
+});
+
+describe('several cap rules', () => {
+  const rules = JSON.stringify([
+    { name: 'sms-daily', limit: 1, window: '24h', channels: ['sms'], onCap: 'defer', maxDelay: '48h' },
+    { name: 'promotions-weekly', limit: 1, window: '7d', categories: ['promotions'], onCap: 'drop' },
+  ]);
+
+  it('defers the second SMS of the day until the first leaves the window; email is not held back', async () => {
+    const deliver = deliverWith({ FREQUENCY_CAP: '10/24h', FREQUENCY_CAPS: rules });
+    const c = await customer({ phone: '+15550006666' });
+    expect((await deliver(c.request())).reason).toBe('sent');
+    const firstGrant = await system.db.collections.grants.findOne({ userId: c.userId, rule: 'sms-daily' });
+    const second = c.request();
+    const outcome = await deliver(second);
+    const freeAt = new Date(firstGrant!.at.getTime() + 86_400_000).toISOString();
+    expect(outcome).toEqual({ delivered: false, reason: `deferred:cap:sms-daily until ${freeAt}`, deferUntil: freeAt });
+    // All or nothing: the global rule's grant taken for the deferred SMS was given back.
+    expect(await system.db.collections.grants.countDocuments({ sendKey: second.idempotencyKey })).toBe(0);
+    expect((await deliver(c.request({ channel: 'email', template: 'cart-reminder' }))).reason).toBe('sent');
+  });
+
+  it('drops instead when the wait would exceed the rule\'s maximum delay', async () => {
+    const short = JSON.stringify([{ name: 'sms-daily', limit: 1, window: '24h', channels: ['sms'], onCap: 'defer', maxDelay: '1h' }]);
+    const deliver = deliverWith({ FREQUENCY_CAP: '10/24h', FREQUENCY_CAPS: short });
+    const c = await customer({ phone: '+15550007777' });
+    await deliver(c.request());
+    expect(await deliver(c.request())).toEqual({ delivered: false, reason: 'dropped:cap-expired:sms-daily' });
+  });
+
+  it('counts only the category a rule names', async () => {
+    const deliver = deliverWith({ FREQUENCY_CAP: '10/24h', FREQUENCY_CAPS: rules });
+    const c = await customer();
+    const promo = () => c.request({ channel: 'email', template: 'cart-reminder', category: 'promotions' });
+    expect((await deliver(promo())).reason).toBe('sent');
+    expect((await deliver(promo())).reason).toBe('capped:promotions-weekly');
+    expect((await deliver(c.request({ channel: 'email', template: 'cart-reminder', category: 'newsletter' }))).reason).toBe('sent');
+  });
+});
+
+describe('a deferring cap in a journey', () => {
+  it('spaces the welcome series out instead of dropping its emails, and the ledger says why', async () => {
+    const userId = uniqueId('paced');
+    await system.identify(userId, { email: `${userId}@example.com`, signup_source: 'search' });
+    await system.track(userId, 'Signed Up');
+    const result = await system.journeyResult(userId, 'welcomeSeries');
+    const sends = result.steps.filter((s) => s.stepId.endsWith('-email'));
+    expect(sends.filter((s) => s.outcome === 'sent').map((s) => s.stepId)).toEqual(['welcome-email', 'tips-email', 'first-order-nudge-email']);
+    expect(sends.some((s) => /^deferred:cap:welcome-pace until /.test(s.outcome))).toBe(true);
+    const arrivals = system.smtp.messages.filter((m) => JSON.stringify(m.to).includes(userId)).map((m) => m.date!.getTime());
+    expect(arrivals).toHaveLength(3);
+    for (let i = 1; i < arrivals.length; i++) expect(arrivals[i]! - arrivals[i - 1]!).toBeGreaterThanOrEqual(3_000);
+    const ledger = await system.reasons(userId);
+    expect(ledger.filter((r) => r.startsWith('tips-email:'))).toEqual([expect.stringMatching(/^tips-email:deferred:cap:welcome-pace until /), 'tips-email:sent']);
+  });
+});
