@@ -100,6 +100,10 @@ const EnvSchema = z.object({
   /** Comma-separated Segment write keys this server accepts; each key names its source. */
   WRITE_KEYS: z.string().default('dev-write-key').transform((keys) => keys.split(',').map((k) => k.trim()).filter(Boolean)),
   ADMIN_TOKEN: z.string().min(16).optional(),
+  /** Where recipients reach this server: unsubscribe links and webhook signatures are built on it. */
+  PUBLIC_BASE_URL: z.url().default('http://127.0.0.1:8080'),
+  /** Signs unsubscribe links; set your own (32+ characters) in production. */
+  UNSUBSCRIBE_SECRET: z.string().min(32).default('throughline-development-unsubscribe-secret'),
   /** JSON: per-journey setting overrides, e.g. {"cartAbandonment":{"reminderDelay":"10s"}}. */
   JOURNEY_SETTINGS: json(z.record(z.string(), z.record(z.string(), z.union([z.string(), z.number()]))), '{}'),
   /** A prebuilt workflow bundle (see Temporal's production sample); unset: bundle at worker start. */

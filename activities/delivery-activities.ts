@@ -24,6 +24,7 @@ import type { EmailMessage } from './providers/email.js';
 import { PermanentDeliveryError, type ChannelProvider, type Receipt } from './providers/provider.js';
 import type { SmsMessage } from './providers/sms.js';
 import { TemplateError, type TemplateRenderer } from './templates.js';
+import { unsubscribeUrl as buildUnsubscribeUrl } from './unsubscribe-token.js';
 
 export interface Providers {
   email: ChannelProvider<EmailMessage>;
@@ -36,6 +37,8 @@ export interface DeliveryDeps {
   providers: Providers;
   templates: TemplateRenderer;
   policy: Policy;
+  /** Builds each marketing email's signed unsubscribe link. */
+  unsubscribe: { baseUrl: string; secret: string };
 }
 
 export interface DeliveryActivities {
@@ -54,11 +57,20 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
       const change = { audience: request.audience, action: request.action, userId: request.userId, email: profile?.email, phone: profile?.phone };
       return () => deps.providers.audience.send(change, key);
     }
-    const context = { profile: profile?.traits ?? {}, event: request.data, journey: { id: request.journeyId, step: request.stepId } };
+    const unsubscribeUrl =
+      request.category === 'transactional' || request.channel !== 'email'
+        ? undefined
+        : buildUnsubscribeUrl(deps.unsubscribe.baseUrl, deps.unsubscribe.secret, { userId: request.userId, channel: 'email' });
+    const context = {
+      profile: profile?.traits ?? {},
+      event: request.data,
+      journey: { id: request.journeyId, step: request.stepId },
+      unsubscribe_url: unsubscribeUrl,
+    };
     const rendered = await deps.templates.render(request.template, request.channel, context);
     if (rendered.channel === 'email') {
       const { subject, html, text } = rendered;
-      return () => deps.providers.email.send({ to: profile!.email!, subject, html, text }, key);
+      return () => deps.providers.email.send({ to: profile!.email!, subject, html, text, unsubscribeUrl }, key);
     }
     return () => deps.providers.sms.send({ to: profile!.phone!, body: rendered.body }, key);
   }

@@ -31,7 +31,7 @@ export function createActivities(config: Config, db: Database): { activities: Ac
   // A journey that names a template this build lacks fails here, at start-up, not at its first send.
   for (const journey of journeyVersions) checkTemplates(journey, templates.has);
   const activities = {
-    ...createDeliveryActivities({ db, providers: { email, sms, audience }, templates, policy: policyOf(config) }),
+    ...createDeliveryActivities({ db, providers: { email, sms, audience }, templates, policy: policyOf(config), unsubscribe: { baseUrl: config.PUBLIC_BASE_URL, secret: config.UNSUBSCRIBE_SECRET } }),
     ...createJourneyActivities(db),
   };
   return { activities, close: () => email.close() };

@@ -20,13 +20,18 @@ const greeting = '{{ profile.first_name | default: "there" }}';
 
 const winBackBody = [`Hi ${greeting},`, 'It has been a while. Here is 15% off to welcome you back.'];
 
-/** A short email whose HTML part is its text in paragraphs. */
+const footer = {
+  html: '{% if unsubscribe_url %}<p style="font-size:12px"><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>{% endif %}',
+  text: '{% if unsubscribe_url %}\n\nUnsubscribe: {{ unsubscribe_url }}{% endif %}',
+};
+
+/** A short email whose HTML part is its text in paragraphs, with the unsubscribe footer. */
 function simpleEmail(subject: string, paragraphs: string[]): EmailTemplate {
   return {
     channel: 'email',
     subject,
-    html: paragraphs.map((p) => `<p>${p}</p>`).join('\n'),
-    text: paragraphs.join('\n\n'),
+    html: paragraphs.map((p) => `<p>${p}</p>`).join('\n') + footer.html,
+    text: paragraphs.join('\n\n') + footer.text,
   };
 }
 
@@ -65,11 +70,11 @@ export const TEMPLATES: Record<string, TemplateSource> = {
     html: `<p>Hi {{ profile.first_name | default: "there" }},</p>
 <p>Your cart is waiting{% if event.value %} ({{ event.value }} {{ event.currency | default: "USD" }}){% endif %}.</p>
 <ul>{% for product in event.products %}<li>{{ product.name }}</li>{% endfor %}</ul>
-<p><a href="{{ event.cart_url | default: "https://shop.example.com/cart" }}">Complete your order</a></p>`,
+<p><a href="{{ event.cart_url | default: "https://shop.example.com/cart" }}">Complete your order</a></p>${footer.html}`,
     text: `Hi {{ profile.first_name | default: "there" }},
 Your cart is waiting{% if event.value %} ({{ event.value }} {{ event.currency | default: "USD" }}){% endif %}.
 {% for product in event.products %}- {{ product.name }}
-{% endfor %}Complete your order: {{ event.cart_url | default: "https://shop.example.com/cart" }}`,
+{% endfor %}Complete your order: {{ event.cart_url | default: "https://shop.example.com/cart" }}${footer.text}`,
   },
   'cart-reminder-sms': {
     channel: 'sms',

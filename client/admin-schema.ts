@@ -1,8 +1,19 @@
 import { z } from 'zod';
 
+const Channel = z.enum(['*', 'email', 'sms', 'audience']);
+const Reason = z.enum(['unsubscribe', 'hard-bounce', 'complaint', 'sms-stop', 'manual', 'erasure']);
+
 export const SuppressionSchema = z.object({
   userId: z.string().min(1),
-  channel: z.enum(['*', 'email', 'sms', 'audience']),
-  reason: z.enum(['unsubscribe', 'hard-bounce', 'complaint', 'sms-stop', 'manual', 'erasure']),
+  channel: Channel,
+  reason: Reason,
+  source: z.string().optional(),
+  evidence: z.string().optional(),
+});
+
+export const LiftSchema = z.object({
+  userId: z.string().min(1),
+  channel: Channel,
+  reasons: z.array(Reason).min(1),
   source: z.string().optional(),
 });

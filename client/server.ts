@@ -7,15 +7,16 @@ import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { z } from 'zod';
-import { loadConfig } from '../config.js';
+import { loadConfig, type Config } from '../config.js';
 import { openDatabase, type Database } from '../store/db.js';
-import { addSuppression } from '../store/suppressions.js';
+import { addSuppression, liftSuppressions } from '../store/suppressions.js';
 import { journeyVersions } from '../workflows/journeys/index.js';
 import { createIngestion, type Ingestion } from './ingestion.js';
 import { logger } from './logger.js';
 import { createRouter } from './router.js';
 import { BatchSchema, describeIssues, IdentifySchema, TrackSchema, type FieldProblem } from './segment-schema.js';
-import { SuppressionSchema } from './admin-schema.js';
+import { LiftSchema, SuppressionSchema } from './admin-schema.js';
+import { registerFeedbackRoutes, type FeedbackOptions } from './feedback-routes.js';
 import { connectTemporal } from './temporal.js';
 
 export interface ServerOptions {
@@ -23,6 +24,7 @@ export interface ServerOptions {
   db: Database;
   writeKeys: string[];
   adminToken?: string;
+  feedback: Omit<FeedbackOptions, 'db'>;
 }
 
 class BadRequest extends Error {
@@ -43,6 +45,10 @@ function writeKeyOf(request: FastifyRequest): string | undefined {
   if (header?.startsWith('Basic ')) return Buffer.from(header.slice(6), 'base64').toString('utf8').split(':')[0];
   const body = request.body as { writeKey?: unknown } | undefined;
   return typeof body?.writeKey === 'string' ? body.writeKey : undefined;
+}
+
+export function feedbackOptions(config: Config): ServerOptions['feedback'] {
+  return { publicBaseUrl: config.PUBLIC_BASE_URL, unsubscribeSecret: config.UNSUBSCRIBE_SECRET, twilioAuthToken: config.TWILIO_AUTH_TOKEN };
 }
 
 export function buildServer(options: ServerOptions) {
@@ -103,7 +109,14 @@ export function buildServer(options: ServerOptions) {
       await addSuppression(options.db.collections.suppressions, { ...entry, source: entry.source ?? 'admin-api' });
       return reply.code(201).send({ success: true });
     });
+    admin.post('/admin/suppressions/lift', async (request) => {
+      const { userId, channel, reasons, source } = parse(LiftSchema, request.body);
+      const lifted = await liftSuppressions(options.db.collections.suppressions, { userId, channel, reasons }, source ?? 'admin-api');
+      return { success: true, lifted };
+    });
   });
+
+  app.register(async (feedback) => registerFeedbackRoutes(feedback, { db: options.db, ...options.feedback }));
 
   app.get('/health', async () => ({ ok: true }));
   return app;
@@ -114,6 +127,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
   const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE);
   const client = await connectTemporal(config);
   const route = createRouter({ client, db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys: journeyVersions, settings: config.JOURNEY_SETTINGS });
-  const app = buildServer({ ingestion: createIngestion(db, route), db, writeKeys: config.WRITE_KEYS, adminToken: config.ADMIN_TOKEN });
+  const app = buildServer({ ingestion: createIngestion(db, route), db, writeKeys: config.WRITE_KEYS, adminToken: config.ADMIN_TOKEN, feedback: feedbackOptions(config) });
   await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
 }

@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../config.js';
 import { createIngestion } from '../client/ingestion.js';
 import { createRouter } from '../client/router.js';
-import { buildServer } from '../client/server.js';
+import { buildServer, feedbackOptions } from '../client/server.js';
+import getPort from 'get-port';
 import { connectTemporal } from '../client/temporal.js';
 import { openDatabase, type Database } from '../store/db.js';
 import { journeyVersions } from '../workflows/journeys/index.js';
@@ -63,6 +64,9 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
   const audiences = await startAudienceReceiver(`whsec_${randomBytes(24).toString('base64')}`);
   const writeKey = `wk_${randomBytes(8).toString('hex')}`;
   const adminToken = randomBytes(16).toString('hex');
+  // Chosen first: unsubscribe links and webhook signatures are built on the server's public URL.
+  const port = await getPort({ host: '127.0.0.1' });
+  const httpUrl = `http://127.0.0.1:${port}`;
   const env: Record<string, string> = {
     TEMPORAL_ADDRESS: options.temporalAddress,
     TEMPORAL_TASK_QUEUE: options.taskQueue ?? 'throughline',
@@ -80,7 +84,9 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     WRITE_KEYS: writeKey,
     ADMIN_TOKEN: adminToken,
     JOURNEY_SETTINGS: JSON.stringify(options.journeySettings ?? {}),
-    HTTP_PORT: '0',
+    HTTP_HOST: '127.0.0.1',
+    HTTP_PORT: String(port),
+    PUBLIC_BASE_URL: httpUrl,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   };
   const config = loadConfig(env);
@@ -89,8 +95,14 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
   const worker =
     options.startWorker === false ? undefined : await startWorker(config, { db, workflowBundlePath: options.workflowBundlePath });
   const route = createRouter({ client: temporal, db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys: options.journeys ?? journeyVersions, settings: config.JOURNEY_SETTINGS });
-  const server = buildServer({ ingestion: createIngestion(db, route), db, writeKeys: config.WRITE_KEYS, adminToken });
-  const httpUrl = await server.listen({ host: '127.0.0.1', port: 0 });
+  const server = buildServer({
+    ingestion: createIngestion(db, route),
+    db,
+    writeKeys: config.WRITE_KEYS,
+    adminToken,
+    feedback: feedbackOptions(config),
+  });
+  await server.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
 
   return {
     config, env, db, temporal, smtp, twilio, audiences, worker, httpUrl, writeKey, adminToken,

@@ -45,6 +45,8 @@ export async function openDatabase(url: string, name: string): Promise<Database>
   };
   await Promise.all([
     collections.ledger.createIndex({ userId: 1, at: 1 }),
+    collections.ledger.createIndex({ providerMessageId: 1 }),
+    collections.profiles.createIndex({ 'traits.phone': 1 }),
     collections.suppressions.createIndex({ userId: 1, channel: 1 }),
     collections.grants.createIndex({ rule: 1, sendKey: 1 }, { unique: true }),
     collections.grants.createIndex({ sendKey: 1 }),

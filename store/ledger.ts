@@ -24,6 +24,9 @@ export interface LedgerDoc {
   at: Date;
   providerMessageId?: string;
   detail?: string;
+  /** What the provider reported later (Twilio status callbacks): delivered, undelivered, failed… */
+  providerStatus?: string;
+  providerErrorCode?: string;
 }
 
 function entryFor(request: DeliveryRequest): Omit<LedgerDoc, 'status' | 'delivered' | 'reason' | 'at'> {
@@ -94,4 +97,16 @@ export async function releaseClaim(ledger: Collection<LedgerDoc>, key: string): 
 
 export async function ledgerForUser(ledger: Collection<LedgerDoc>, userId: string): Promise<LedgerDoc[]> {
   return ledger.find({ userId }).sort({ at: 1 }).toArray();
+}
+
+export async function recordProviderStatus(
+  ledger: Collection<LedgerDoc>,
+  providerMessageId: string,
+  status: string,
+  errorCode: string | undefined,
+): Promise<LedgerDoc | undefined> {
+  const entry = await ledger.findOne({ providerMessageId });
+  if (!entry) return undefined;
+  await ledger.updateOne({ _id: entry._id }, { $set: { providerStatus: status, ...(errorCode ? { providerErrorCode: errorCode } : {}) } });
+  return entry;
 }

@@ -49,3 +49,9 @@ export async function loadProfile(profiles: Collection<ProfileDoc>, userId: stri
     traits,
   };
 }
+
+/** Customers with this phone number (an inbound SMS names only the number). */
+export async function userIdsByPhone(profiles: Collection<ProfileDoc>, phone: string): Promise<string[]> {
+  const docs = await profiles.find({ 'traits.phone': phone }, { projection: { _id: 1 } }).toArray();
+  return docs.map((d) => d._id);
+}

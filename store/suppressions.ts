@@ -10,8 +10,11 @@ export interface SuppressionDoc {
   channel: SuppressionChannel;
   reason: SuppressionReason;
   source: string;
+  /** What proves it: the inbound message, the provider error, the signed link. */
+  evidence?: string;
   createdAt: Date;
   liftedAt?: Date;
+  liftSource?: string;
 }
 
 /** These hold even for transactional messages: the address is dead or the person asked to be erased. */
@@ -34,4 +37,17 @@ export async function findActiveSuppression(
     .find({ userId, channel: { $in: ['*', channel] }, liftedAt: { $exists: false } })
     .toArray();
   return active.find((s) => !transactional || BLOCKS_TRANSACTIONAL.includes(s.reason));
+}
+
+/** Lifting is recorded on the suppression, never a delete: "why did this start again?" stays answerable. */
+export async function liftSuppressions(
+  suppressions: Collection<SuppressionDoc>,
+  filter: { userId: string; channel: SuppressionChannel; reasons: SuppressionReason[] },
+  source: string,
+): Promise<number> {
+  const result = await suppressions.updateMany(
+    { userId: filter.userId, channel: filter.channel, reason: { $in: filter.reasons }, liftedAt: { $exists: false } },
+    { $set: { liftedAt: new Date(), liftSource: source } },
+  );
+  return result.modifiedCount;
 }

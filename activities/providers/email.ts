@@ -8,6 +8,8 @@ export interface EmailMessage {
   subject: string;
   html: string;
   text: string;
+  /** Marketing mail: sent as List-Unsubscribe with RFC 8058 one-click (List-Unsubscribe-Post). */
+  unsubscribeUrl?: string;
 }
 
 export interface EmailConfig {
@@ -25,7 +27,11 @@ export function createEmailProvider(config: EmailConfig): ChannelProvider<EmailM
       // The same step always carries the same Message-ID, so receivers and our logs can tie it back.
       const messageId = `<${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)}@${domain}>`;
       try {
-        const info = await transport.sendMail({ from: config.from, messageId, ...message });
+        const { unsubscribeUrl, ...content } = message;
+        const headers = unsubscribeUrl
+          ? { 'List-Unsubscribe': `<${unsubscribeUrl}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' }
+          : undefined;
+        const info = await transport.sendMail({ from: config.from, messageId, headers, ...content });
         return { providerMessageId: info.messageId };
       } catch (err) {
         const code = (err as { responseCode?: number }).responseCode;

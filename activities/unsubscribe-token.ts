@@ -1,0 +1,37 @@
+/**
+ * Unsubscribe tokens: the recipient and channel, signed with HMAC-SHA256, so a link works without a
+ * database look-up and cannot be forged to unsubscribe someone else.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+
+const Claims = z.object({ u: z.string().min(1), c: z.enum(['email', 'sms']) });
+
+export interface UnsubscribeClaims {
+  userId: string;
+  channel: 'email' | 'sms';
+}
+
+const sign = (secret: string, payload: string) => createHmac('sha256', secret).update(payload).digest('base64url');
+
+export function unsubscribeToken(secret: string, claims: UnsubscribeClaims): string {
+  const payload = Buffer.from(JSON.stringify({ u: claims.userId, c: claims.channel })).toString('base64url');
+  return `${payload}.${sign(secret, payload)}`;
+}
+
+/** The claims of a genuine token; undefined for anything forged, truncated or malformed. */
+export function verifyUnsubscribeToken(secret: string, token: string): UnsubscribeClaims | undefined {
+  const [payload, signature] = token.split('.');
+  if (!payload || !signature) return undefined;
+  const expected = Buffer.from(sign(secret, payload));
+  const given = Buffer.from(signature);
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
+  const claims = Claims.safeParse(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')));
+  return claims.success ? { userId: claims.data.u, channel: claims.data.c } : undefined;
+}
+
+export function unsubscribeUrl(baseUrl: string, secret: string, claims: UnsubscribeClaims): string {
+  const url = new URL('/unsubscribe', baseUrl);
+  url.searchParams.set('token', unsubscribeToken(secret, claims));
+  return url.href;
+}

@@ -1,0 +1,102 @@
+/**
+ * Feedback that updates suppression automatically: unsubscribe links (signed; RFC 8058 one-click
+ * POST), and Twilio's inbound-message and status-callback webhooks (X-Twilio-Signature verified).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import twilio from 'twilio';
+import { verifyUnsubscribeToken } from '../activities/unsubscribe-token.js';
+import type { Database } from '../store/db.js';
+import { recordProviderStatus } from '../store/ledger.js';
+import { userIdsByPhone } from '../store/profiles.js';
+import { addSuppression, liftSuppressions } from '../store/suppressions.js';
+
+export interface FeedbackOptions {
+  db: Database;
+  publicBaseUrl: string;
+  unsubscribeSecret: string;
+  twilioAuthToken: string;
+}
+
+/** Carrier-standard keywords (Twilio's defaults). */
+const STOP_WORDS = new Set(['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'OPTOUT']);
+const START_WORDS = new Set(['START', 'YES', 'UNSTOP']);
+
+const page = (title: string, body: string) =>
+  `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`;
+
+export function registerFeedbackRoutes(app: FastifyInstance, options: FeedbackOptions): void {
+  const { suppressions, profiles, ledger } = options.db.collections;
+
+  // Twilio posts form-encoded bodies, and RFC 8058 one-click posts "List-Unsubscribe=One-Click".
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  const claimsOf = (request: FastifyRequest) => {
+    const token = (request.query as { token?: string }).token;
+    return token ? verifyUnsubscribeToken(options.unsubscribeSecret, token) : undefined;
+  };
+
+  // A GET never unsubscribes: mail scanners fetch links. It shows a button that POSTs.
+  app.get('/unsubscribe', async (request, reply) => {
+    const claims = claimsOf(request);
+    reply.type('text/html');
+    if (!claims) return reply.code(400).send(page('This unsubscribe link is not valid', ''));
+    return page(
+      `Unsubscribe from ${claims.channel}?`,
+      `<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button>Unsubscribe</button></form>`,
+    );
+  });
+
+  app.post('/unsubscribe', async (request, reply) => {
+    const claims = claimsOf(request);
+    if (!claims) return reply.code(403).type('text/html').send(page('This unsubscribe link is not valid', ''));
+    const oneClick = (request.body as Record<string, string> | undefined)?.['List-Unsubscribe'] === 'One-Click';
+    await addSuppression(suppressions, {
+      userId: claims.userId,
+      channel: claims.channel,
+      reason: 'unsubscribe',
+      source: oneClick ? 'list-unsubscribe-one-click' : 'unsubscribe-link',
+      evidence: `signed token for ${claims.userId}/${claims.channel}`,
+    });
+    return reply.type('text/html').send(page('You are unsubscribed', '<p>You will not get these emails any more.</p>'));
+  });
+
+  /** Twilio signs the full public URL and the posted parameters with the account's auth token. */
+  const verifiedTwilioParams = (request: FastifyRequest, reply: FastifyReply): Record<string, string> | undefined => {
+    const params = (request.body ?? {}) as Record<string, string>;
+    const signature = request.headers['x-twilio-signature'];
+    const url = new URL(request.url, options.publicBaseUrl).href;
+    if (typeof signature === 'string' && twilio.validateRequest(options.twilioAuthToken, signature, url, params)) return params;
+    void reply.code(403).send({ error: 'invalid X-Twilio-Signature' });
+    return undefined;
+  };
+
+  app.post('/webhooks/twilio/inbound', async (request, reply) => {
+    const params = verifiedTwilioParams(request, reply);
+    if (!params) return reply;
+    const keyword = (params.Body ?? '').trim().toUpperCase();
+    const users = params.From ? await userIdsByPhone(profiles, params.From) : [];
+    for (const userId of users) {
+      if (STOP_WORDS.has(keyword)) {
+        await addSuppression(suppressions, { userId, channel: 'sms', reason: 'sms-stop', source: 'twilio-inbound', evidence: `"${params.Body}" from ${params.From}` });
+      } else if (START_WORDS.has(keyword)) {
+        await liftSuppressions(suppressions, { userId, channel: 'sms', reasons: ['sms-stop'] }, `twilio-inbound: "${params.Body}"`);
+      }
+    }
+    // Empty TwiML: Twilio sends its own standard STOP/START replies.
+    return reply.type('text/xml').send('<?xml version="1.0" encoding="UTF-8"?><Response></Response>');
+  });
+
+  app.post('/webhooks/twilio/status', async (request, reply) => {
+    const params = verifiedTwilioParams(request, reply);
+    if (!params) return reply;
+    const entry = params.MessageSid
+      ? await recordProviderStatus(ledger, params.MessageSid, params.MessageStatus ?? 'unknown', params.ErrorCode)
+      : undefined;
+    if (entry && params.ErrorCode === '21610') {
+      await addSuppression(suppressions, { userId: entry.userId, channel: 'sms', reason: 'sms-stop', source: 'twilio-status', evidence: `error 21610 on ${params.MessageSid}` });
+    }
+    return reply.code(204).send();
+  });
+}
