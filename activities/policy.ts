@@ -61,8 +61,8 @@ async function reserveUnderCaps(db: Database, policy: Policy, request: DeliveryR
     if (reservation.granted) continue;
     await releaseGrants(db.collections.grants, request.idempotencyKey);
     if (rule.onCap === 'drop') return deny(`capped:${rule.name}`);
-    const waitedMs = (reservation.freeAt?.getTime() ?? Infinity) - Date.parse(request.firstAttemptAt);
-    if (!reservation.freeAt || waitedMs > (rule.maxDelayMs ?? 0)) return deny(`dropped:cap-expired:${rule.name}`);
+    const waitedMs = reservation.freeAt.getTime() - Date.parse(request.firstAttemptAt);
+    if (waitedMs > (rule.maxDelayMs ?? 0)) return deny(`dropped:cap-expired:${rule.name}`);
     return defer(`deferred:cap:${rule.name}`, reservation.freeAt);
   }
   return { allowed: true, holdsGrant: rules.length > 0 };

@@ -119,7 +119,9 @@ async function startFerretDb(dir: string, log: Logger, started: ManagedProcess[]
     binary,
     [
       '--handler=sqlite',
-      `--sqlite-url=file:${sqliteDir}/`,
+      // WAL (FerretDB's default) with synchronous=normal: safe against process crashes, and no fsync
+      // per write, which otherwise dominates every delivery decision on this local stack.
+      `--sqlite-url=file:${sqliteDir}/?_pragma=synchronous(normal)`,
       `--listen-addr=${HOST}:${port}`,
       `--debug-addr=${HOST}:${debugPort}`,
       '--telemetry=disable',

@@ -30,9 +30,9 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export async function openDatabase(url: string, name: string): Promise<Database> {
+export async function openDatabase(url: string, name: string, options: { monitorCommands?: boolean } = {}): Promise<Database> {
   // Fail fast when the server is gone: callers retry (Temporal activities) or answer 503 (ingestion).
-  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5_000, connectTimeoutMS: 5_000 });
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5_000, connectTimeoutMS: 5_000, ...options });
   await client.connect();
   const db = client.db(name);
   const collections: Collections = {

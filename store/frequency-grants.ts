@@ -31,11 +31,17 @@ export interface GrantDoc {
   sendKey: string;
 }
 
-export type Reservation = { granted: true } | { granted: false; freeAt: Date | undefined };
+export type Reservation = { granted: true } | { granted: false; freeAt: Date };
 
 /**
  * Takes a grant for this send unless the rolling window is full; then says when the oldest grant in
  * the window leaves it. Idempotent per send: a retried send finds its own grant.
+ *
+ * One read per attempt: the rule's newest `limit` grants for the customer give the next number, the
+ * count inside the window and the oldest grant in it. (Grants are numbered in the order they were
+ * taken, so a full window is always among the newest `limit`, assuming worker clocks roughly agree.)
+ * Any grant added after that read has a number at or above ours, so our insert then collides and we
+ * read again: the count is never staler than the number we claim.
  */
 export async function reserveGrant(
   grants: Collection<GrantDoc>,
@@ -44,23 +50,22 @@ export async function reserveGrant(
   sendKey: string,
   now: Date,
 ): Promise<Reservation> {
-  const since = new Date(now.getTime() - rule.windowMs);
+  const since = now.getTime() - rule.windowMs;
   for (;;) {
-    if (await grants.findOne({ rule: rule.name, sendKey })) return { granted: true };
-    // Read the newest grant before counting: any grant added after this read has a number at or above
-    // ours, so our insert then collides and we count again; the count can never be staler than `seq`.
-    const [newest] = await grants.find({ rule: rule.name, userId }).sort({ seq: -1 }).limit(1).toArray();
-    const inWindow = await grants.countDocuments({ rule: rule.name, userId, at: { $gt: since } });
-    if (inWindow >= rule.limit) {
-      const [oldest] = await grants.find({ rule: rule.name, userId, at: { $gt: since } }).sort({ at: 1 }).limit(1).toArray();
-      return { granted: false, freeAt: oldest && new Date(oldest.at.getTime() + rule.windowMs) };
+    const newest = await grants.find({ rule: rule.name, userId }).sort({ seq: -1 }).limit(rule.limit).toArray();
+    if (newest.some((g) => g.sendKey === sendKey)) return { granted: true };
+    const inWindow = newest.filter((g) => g.at.getTime() > since);
+    if (inWindow.length >= rule.limit) {
+      const oldest = Math.min(...inWindow.map((g) => g.at.getTime()));
+      return { granted: false, freeAt: new Date(oldest + rule.windowMs) };
     }
-    const seq = (newest?.seq ?? -1) + 1;
+    const seq = (newest[0]?.seq ?? -1) + 1;
     try {
       await grants.insertOne({ _id: `${rule.name}:${userId}#${seq}`, rule: rule.name, userId, seq, at: now, sendKey });
       return { granted: true };
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
+      // Someone took that number, or this very send got its grant in an attempt that died: read again.
     }
   }
 }

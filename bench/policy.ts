@@ -1,0 +1,81 @@
+/**
+ * The cost of the delivery policy: MongoDB round trips per send (command monitoring), and emails per
+ * second through the full path (ledger, profile, suppression, consent, quiet hours, caps, provider,
+ * ledger) against the bare provider call into the same SMTP server, in one run.
+ *   npm run bench:policy [-- sends]
+ */
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createActivities } from '../activities/index.js';
+import { createEmailProvider } from '../activities/providers/email.js';
+import { stackLogger } from '../client/logger.js';
+import { installTemporalLogging } from '../client/temporal-logger.js';
+import { loadConfig } from '../config.js';
+import { startStack } from '../stack/index.js';
+import { startSmtpSink } from '../stack/smtp-sink.js';
+import { openDatabase } from '../store/db.js';
+import { mergeTraits } from '../store/profiles.js';
+import type { DeliveryOutcome, DeliveryRequest } from '../workflows/sdk/types.js';
+
+installTemporalLogging();
+const sends = Number(process.argv[2] ?? 300);
+const dataDir = await mkdtemp(path.join(os.tmpdir(), 'throughline-bench-'));
+const stack = await startStack({ dataDir, log: stackLogger });
+const smtp = await startSmtpSink();
+const config = loadConfig({
+  MONGODB_URL: stack.mongoUrl,
+  MONGODB_DATABASE: `bench_${Date.now()}`,
+  SMTP_URL: smtp.url,
+  FREQUENCY_CAP: '1000/24h',
+  FREQUENCY_CAPS: JSON.stringify([{ name: 'email-daily', limit: 1000, window: '24h', channels: ['email'] }]),
+  QUIET_HOURS: '{}',
+});
+const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE, { monitorCommands: true });
+try {
+  const users = Array.from({ length: sends }, (_, i) => `bench-${i}`);
+  for (const userId of users) await mergeTraits(db.collections.profiles, userId, { email: `${userId}@example.com` });
+
+  const bare = createEmailProvider({ smtpUrl: config.SMTP_URL, from: config.EMAIL_FROM });
+  let started = performance.now();
+  for (const userId of users) await bare.send({ to: `${userId}@example.com`, subject: 'Hi', html: '<p>Hi</p>', text: 'Hi' }, `bare-${userId}`);
+  const bareRate = sends / ((performance.now() - started) / 1000);
+  bare.close();
+
+  let commands = 0;
+  const byCommand = new Map<string, { count: number; ms: number }>();
+  db.client.on('commandStarted', () => commands++);
+  db.client.on('commandSucceeded', (event) => {
+    const entry = byCommand.get(event.commandName) ?? { count: 0, ms: 0 };
+    byCommand.set(event.commandName, { count: entry.count + 1, ms: entry.ms + event.duration });
+  });
+  const { activities, close } = createActivities(config, db);
+  const env = new MockActivityEnvironment();
+  const request = (userId: string): DeliveryRequest => ({
+    idempotencyKey: `bench/${userId}/step#1`, journeyId: 'bench', stepId: 'step', workflowId: `bench/${userId}`, userId,
+    category: 'marketing', data: {}, firstAttemptAt: new Date().toISOString(), channel: 'email', template: 'welcome',
+  });
+  started = performance.now();
+  for (const userId of users) {
+    const outcome = (await env.run(activities.deliver, request(userId))) as DeliveryOutcome;
+    if (!outcome.delivered) throw new Error(`not sent: ${outcome.reason}`);
+  }
+  const policyRate = sends / ((performance.now() - started) / 1000);
+  close();
+
+  console.log(`sends: ${sends} (FerretDB${process.env.MONGODB_URL ? ' or MONGODB_URL' : ''}, local SMTP server)`);
+  console.log(`bare provider call:  ${bareRate.toFixed(0)} emails/s`);
+  console.log(`full policy path:    ${policyRate.toFixed(0)} emails/s`);
+  console.log(`ratio policy/bare:   ${(policyRate / bareRate).toFixed(2)} (target >= 0.7)`);
+  console.log(`MongoDB round trips: ${(commands / sends).toFixed(1)} per send, two cap rules (target for the decision: <= 3)`);
+  for (const [name, { count, ms }] of [...byCommand].sort((a, b) => b[1].ms - a[1].ms)) {
+    console.log(`  ${name.padEnd(10)} ${(count / sends).toFixed(1)} per send, ${(ms / count).toFixed(1)} ms each`);
+  }
+} finally {
+  await db.db.dropDatabase().catch(() => undefined);
+  await db.close();
+  await smtp.close();
+  await stack.stop();
+  await rm(dataDir, { recursive: true, force: true });
+}
