@@ -108,6 +108,9 @@ const EnvSchema = z.object({
   JOURNEY_SETTINGS: json(z.record(z.string(), z.record(z.string(), z.union([z.string(), z.number()]))), '{}'),
   /** A prebuilt workflow bundle (see Temporal's production sample); unset: bundle at worker start. */
   WORKFLOW_BUNDLE: z.string().optional(),
+  /** How long delivery decisions stay in the ledger, and inbound messageIds stay deduplicated. */
+  LEDGER_RETENTION: Duration.default(400 * 86_400_000),
+  DEDUPE_RETENTION: Duration.default(30 * 86_400_000),
   HTTP_HOST: z.string().default('127.0.0.1'),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

@@ -6,12 +6,13 @@ import { journeyVersions } from '../workflows/journeys/index.js';
 import { checkTemplates } from '../workflows/sdk/journey.js';
 import { createDeliveryActivities, type DeliveryActivities } from './delivery-activities.js';
 import { createJourneyActivities, type JourneyActivities } from './journey-activities.js';
+import { createMaintenanceActivities, type MaintenanceActivities } from './maintenance-activities.js';
 import { createAudienceWebhookProvider } from './providers/audience-webhook.js';
 import { createEmailProvider } from './providers/email.js';
 import { createSmsProvider } from './providers/sms.js';
 import { createTemplateRenderer } from './templates.js';
 
-export type Activities = DeliveryActivities & JourneyActivities;
+export type Activities = DeliveryActivities & JourneyActivities & MaintenanceActivities;
 
 function policyOf(config: Config): Policy {
   return { capRules: capRules(config), quietHours: config.QUIET_HOURS, defaultTimeZone: config.DEFAULT_TIME_ZONE };
@@ -33,6 +34,7 @@ export function createActivities(config: Config, db: Database): { activities: Ac
   const activities = {
     ...createDeliveryActivities({ db, providers: { email, sms, audience }, templates, policy: policyOf(config), unsubscribe: { baseUrl: config.PUBLIC_BASE_URL, secret: config.UNSUBSCRIBE_SECRET } }),
     ...createJourneyActivities(db),
+    ...createMaintenanceActivities(db, { ledgerMs: config.LEDGER_RETENTION, dedupeMs: config.DEDUPE_RETENTION, capRules: capRules(config) }),
   };
   return { activities, close: () => email.close() };
 }

@@ -9,6 +9,8 @@ export const SuppressionSchema = z.object({
   reason: Reason,
   source: z.string().optional(),
   evidence: z.string().optional(),
+  /** Absent: permanent. */
+  expiresAt: z.iso.datetime({ offset: true }).transform((iso) => new Date(iso)).optional(),
 });
 
 export const LiftSchema = z.object({

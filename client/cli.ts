@@ -10,6 +10,7 @@ import type { Client, Connection } from '@temporalio/client';
 import { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../store/db.js';
+import { ensureCleanupSchedule } from './maintenance.js';
 import { registerSearchAttributes } from './search-attributes.js';
 import { connectTemporal } from './temporal.js';
 import { formatTimeline, userTimeline } from './timeline.js';
@@ -45,13 +46,14 @@ program
 
 program
   .command('setup')
-  .description('register the search attributes Throughline uses on your Temporal namespace (once)')
+  .description('register the search attributes and the cleanup schedule on your Temporal namespace (once)')
   .action(async () => {
     const config = loadConfig();
     const client = await connectTemporal(config);
     try {
       await registerSearchAttributes(client.connection as Connection, config.TEMPORAL_NAMESPACE);
-      console.log(`search attributes registered on namespace ${config.TEMPORAL_NAMESPACE}`);
+      await ensureCleanupSchedule(client, config.TEMPORAL_TASK_QUEUE);
+      console.log(`search attributes registered and cleanup schedule in place on namespace ${config.TEMPORAL_NAMESPACE}`);
     } finally {
       await client.connection.close();
     }

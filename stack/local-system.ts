@@ -7,6 +7,7 @@ import type { Client } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../config.js';
 import { createIngestion } from '../client/ingestion.js';
+import { ensureCleanupSchedule } from '../client/maintenance.js';
 import { createRouter } from '../client/router.js';
 import { buildServer, feedbackOptions } from '../client/server.js';
 import getPort from 'get-port';
@@ -94,6 +95,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
   const temporal = await connectTemporal(config);
   const worker =
     options.startWorker === false ? undefined : await startWorker(config, { db, workflowBundlePath: options.workflowBundlePath });
+  await ensureCleanupSchedule(temporal, config.TEMPORAL_TASK_QUEUE);
   const route = createRouter({ client: temporal, db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys: options.journeys ?? journeyVersions, settings: config.JOURNEY_SETTINGS });
   const server = buildServer({
     ingestion: createIngestion(db, route),

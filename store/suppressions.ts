@@ -13,6 +13,8 @@ export interface SuppressionDoc {
   /** What proves it: the inbound message, the provider error, the signed link. */
   evidence?: string;
   createdAt: Date;
+  /** Absent: permanent. */
+  expiresAt?: Date;
   liftedAt?: Date;
   liftSource?: string;
 }
@@ -33,10 +35,11 @@ export async function findActiveSuppression(
   channel: Exclude<SuppressionChannel, '*'>,
   transactional: boolean,
 ): Promise<SuppressionDoc | undefined> {
+  const now = Date.now();
   const active = await suppressions
     .find({ userId, channel: { $in: ['*', channel] }, liftedAt: { $exists: false } })
     .toArray();
-  return active.find((s) => !transactional || BLOCKS_TRANSACTIONAL.includes(s.reason));
+  return active.find((s) => (!s.expiresAt || s.expiresAt.getTime() > now) && (!transactional || BLOCKS_TRANSACTIONAL.includes(s.reason)));
 }
 
 /** Lifting is recorded on the suppression, never a delete: "why did this start again?" stays answerable. */
@@ -48,6 +51,15 @@ export async function liftSuppressions(
   const result = await suppressions.updateMany(
     { userId: filter.userId, channel: filter.channel, reason: { $in: filter.reasons }, liftedAt: { $exists: false } },
     { $set: { liftedAt: new Date(), liftSource: source } },
+  );
+  return result.modifiedCount;
+}
+
+/** Expired suppressions are marked lifted by the cleanup schedule (kept, like every lifting). */
+export async function liftExpiredSuppressions(suppressions: Collection<SuppressionDoc>, now: Date): Promise<number> {
+  const result = await suppressions.updateMany(
+    { expiresAt: { $lte: now }, liftedAt: { $exists: false } },
+    { $set: { liftedAt: now, liftSource: 'expired' } },
   );
   return result.modifiedCount;
 }
