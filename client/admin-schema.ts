@@ -19,3 +19,11 @@ export const LiftSchema = z.object({
   reasons: z.array(Reason).min(1),
   source: z.string().optional(),
 });
+
+export const ConsentSchema = z.object({
+  userId: z.string().min(1),
+  channel: z.enum(['email', 'sms', 'advertising']),
+  granted: z.boolean(),
+  source: z.string().optional(),
+  evidence: z.string().optional(),
+});

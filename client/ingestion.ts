@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../store/db.js';
 import { claimInboundEvent, markInboundEventProcessed } from '../store/inbound-events.js';
+import { consentIn, recordConsent } from '../store/consent.js';
 import { mergeTraits } from '../store/profiles.js';
 import type { Router } from './router.js';
 import type { IdentifyPayload, TrackPayload } from './segment-schema.js';
@@ -46,7 +47,14 @@ export function createIngestion(db: Database, route: Router): Ingestion {
       );
     },
     identify(source, payload) {
-      return once(source, payload.messageId ?? randomUUID(), () => mergeTraits(profiles, journeyUserId(payload), payload.traits));
+      const messageId = payload.messageId ?? randomUUID();
+      const userId = journeyUserId(payload);
+      return once(source, messageId, async () => {
+        // Consent goes through its own history; the other traits merge into the profile.
+        const { consent: _consent, ...traits } = payload.traits;
+        await mergeTraits(profiles, userId, traits);
+        await recordConsent(db.collections, userId, consentIn(payload.traits), { source: `identify:${source}`, evidence: `messageId ${messageId}` });
+      });
     },
   };
 }

@@ -15,7 +15,8 @@ import { createIngestion, type Ingestion } from './ingestion.js';
 import { logger } from './logger.js';
 import { createRouter } from './router.js';
 import { BatchSchema, describeIssues, IdentifySchema, TrackSchema, type FieldProblem } from './segment-schema.js';
-import { LiftSchema, SuppressionSchema } from './admin-schema.js';
+import { ConsentSchema, LiftSchema, SuppressionSchema } from './admin-schema.js';
+import { recordConsent } from '../store/consent.js';
 import { registerFeedbackRoutes, type FeedbackOptions } from './feedback-routes.js';
 import { connectTemporal } from './temporal.js';
 
@@ -107,6 +108,11 @@ export function buildServer(options: ServerOptions) {
     admin.post('/admin/suppressions', async (request, reply) => {
       const entry = parse(SuppressionSchema, request.body);
       await addSuppression(options.db.collections.suppressions, { ...entry, source: entry.source ?? 'admin-api' });
+      return reply.code(201).send({ success: true });
+    });
+    admin.post('/admin/consent', async (request, reply) => {
+      const { userId, channel, granted, source, evidence } = parse(ConsentSchema, request.body);
+      await recordConsent(options.db.collections, userId, { [channel]: granted }, { source: source ?? 'admin-api', evidence });
       return reply.code(201).send({ success: true });
     });
     admin.post('/admin/suppressions/lift', async (request) => {

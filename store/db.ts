@@ -4,6 +4,7 @@
  * where a decision must be race-free it rests on a unique-key insert, the one atomic step both offer.
  */
 import { MongoClient, MongoServerError, type Collection, type Db } from 'mongodb';
+import type { ConsentEventDoc } from './consent.js';
 import type { GrantDoc } from './frequency-grants.js';
 import type { InboundEventDoc } from './inbound-events.js';
 import type { LedgerDoc } from './ledger.js';
@@ -18,6 +19,7 @@ export interface Collections {
   suppressions: Collection<SuppressionDoc>;
   grants: Collection<GrantDoc>;
   conversions: Collection<ConversionDoc>;
+  consentEvents: Collection<ConsentEventDoc>;
 }
 
 /** A goal reached inside a journey, with the sends credited with it. */
@@ -42,6 +44,7 @@ export async function openDatabase(url: string, name: string, options: { monitor
     suppressions: db.collection('suppressions'),
     grants: db.collection('cap_grants'),
     conversions: db.collection('conversions'),
+    consentEvents: db.collection('consent_events'),
   };
   await Promise.all([
     collections.ledger.createIndex({ userId: 1, at: 1 }),
@@ -53,6 +56,7 @@ export async function openDatabase(url: string, name: string, options: { monitor
     collections.grants.createIndex({ rule: 1, userId: 1, seq: -1 }),
     collections.grants.createIndex({ rule: 1, userId: 1, at: 1 }),
     collections.conversions.createIndex({ journeyId: 1, goal: 1 }),
+    collections.consentEvents.createIndex({ userId: 1, at: 1 }),
   ]);
   return { client, db, collections, close: () => client.close() };
 }

@@ -1,0 +1,44 @@
+/** Consent: an append-only history with the current state on the profile, which the policy reads. */
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createActivities } from '../activities/index.js';
+import { consentHistory } from '../store/consent.js';
+import type { DeliveryOutcome, DeliveryRequest } from '../workflows/sdk/types.js';
+import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
+
+let system: TestSystem;
+beforeAll(async () => {
+  system = await startTestSystem({ startWorker: false });
+});
+afterAll(() => system?.close());
+
+it('keeps every change with its evidence, merges partial updates, and the decision follows the current state', async () => {
+  const userId = uniqueId('consent');
+  await system.identify(userId, { email: `${userId}@example.com`, phone: '+15550008888', consent: { sms: true } }, 'opt-in-1');
+  await system.identify(userId, { consent: { email: false } }, 'prefs-2'); // must not forget the SMS opt-in
+  const profile = await system.db.collections.profiles.findOne({ _id: userId });
+  expect(profile?.traits.consent).toEqual({ sms: true, email: false });
+
+  const sms: DeliveryRequest = {
+    idempotencyKey: `consent/${userId}/sms#1`, journeyId: 'j', stepId: 'sms', workflowId: 'w', userId, category: 'marketing',
+    data: {}, firstAttemptAt: new Date().toISOString(), channel: 'sms', template: 'cart-reminder-sms',
+  };
+  const { activities } = createActivities(system.config, system.db);
+  const deliver = (request: DeliveryRequest) => new MockActivityEnvironment().run(activities.deliver, request) as Promise<DeliveryOutcome>;
+  expect((await deliver(sms)).reason).toBe('sent');
+
+  const revoked = await fetch(new URL('/admin/consent', system.httpUrl), {
+    method: 'POST',
+    headers: { authorization: `Bearer ${system.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ userId, channel: 'sms', granted: false, source: 'support-ticket', evidence: 'ticket 4711' }),
+  });
+  expect(revoked.status).toBe(201);
+  expect((await deliver({ ...sms, idempotencyKey: `consent/${userId}/sms#2` })).reason).toBe('no-consent');
+
+  const history = await consentHistory(system.db.collections.consentEvents, userId);
+  expect(history.map((e) => [e.channel, e.granted, e.source, e.evidence])).toEqual([
+    ['sms', true, `identify:${system.writeKey}`, 'messageId opt-in-1'],
+    ['email', false, `identify:${system.writeKey}`, 'messageId prefs-2'],
+    ['sms', false, 'support-ticket', 'ticket 4711'],
+  ]);
+});
