@@ -13,7 +13,8 @@ import { openDatabase } from '../store/db.js';
 import { ensureCleanupSchedule } from './maintenance.js';
 import { registerSearchAttributes } from './search-attributes.js';
 import { connectTemporal } from './temporal.js';
-import { formatTimeline, userTimeline } from './timeline.js';
+import { formatPolicyState, formatTimeline, userTimeline } from './timeline.js';
+import { consentHistory } from '../store/consent.js';
 import { workflowsPath } from '../worker.js';
 import { journeyVersion, journeyVersions, latestJourneys } from '../workflows/journeys/index.js';
 import { JOURNEY_WORKFLOW_TYPE } from '../workflows/sdk/definitions.js';
@@ -39,6 +40,11 @@ program
     try {
       const runs = await userTimeline(client, db, options.user);
       console.log(formatTimeline(options.user, options.journey ? runs.filter((r) => r.journey === options.journey) : runs));
+      const [suppressions, consent] = await Promise.all([
+        db.collections.suppressions.find({ userId: options.user }).sort({ createdAt: 1 }).toArray(),
+        consentHistory(db.collections.consentEvents, options.user),
+      ]);
+      console.log(formatPolicyState(suppressions, consent));
     } finally {
       await Promise.all([client.connection.close(), db.close()]);
     }

@@ -4,7 +4,9 @@
  * did (or didn't) user X get message Y" in one call.
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import type { ConsentEventDoc } from '../store/consent.js';
 import type { Database } from '../store/db.js';
+import type { SuppressionDoc } from '../store/suppressions.js';
 import { ledgerForUser, type LedgerDoc } from '../store/ledger.js';
 import { stateQuery } from '../workflows/sdk/definitions.js';
 import type { JourneyResult, StepRecord } from '../workflows/sdk/types.js';
@@ -78,5 +80,20 @@ export function formatTimeline(userId: string, runs: JourneyRunTimeline[]): stri
       lines.push(`    ${clock(step.at)}  ${step.stepId.padEnd(34)} ${what.padEnd(34)} ${step.outcome}${detail}`);
     }
   }
+  return lines.join('\n');
+}
+
+/** The policy state behind the decisions: suppressions (with their liftings) and consent changes. */
+export function formatPolicyState(suppressions: SuppressionDoc[], consent: ConsentEventDoc[]): string {
+  const when = (date: Date) => date.toISOString().replace('T', ' ').slice(0, 19);
+  const lines = ['  suppressions:'];
+  if (suppressions.length === 0) lines.push('    none');
+  for (const s of suppressions) {
+    const state = s.liftedAt ? `lifted ${when(s.liftedAt)} (${s.liftSource})` : s.expiresAt ? `until ${when(s.expiresAt)}` : 'active';
+    lines.push(`    ${when(s.createdAt)}  ${s.channel.padEnd(9)} ${s.reason.padEnd(12)} ${state}; source ${s.source}${s.evidence ? `, ${s.evidence}` : ''}`);
+  }
+  lines.push('  consent:');
+  if (consent.length === 0) lines.push('    no changes recorded');
+  for (const c of consent) lines.push(`    ${when(c.at)}  ${c.channel.padEnd(11)} ${c.granted ? 'granted' : 'withdrawn'}; source ${c.source}${c.evidence ? `, ${c.evidence}` : ''}`);
   return lines.join('\n');
 }

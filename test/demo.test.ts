@@ -33,12 +33,14 @@ it("explains what each of the demo's customers got, and why", async () => {
   expect(ana).not.toMatch(/cart-reminder-sms/);
 
   const ben = await explain(customers.ben.userId);
+  expect(ben).toMatch(/consent:\n\s+\S+ \S+\s+sms\s+granted; source identify:/);
   expect(ben).toMatch(/cart-reminder-sms +sms cart-reminder-sms +sent/);
   expect(ben).toMatch(/retargeting-ended +audience remove:cart-abandoners +sent/);
 
   const cleo = await explain(customers.cleo.userId);
   expect(cleo).toMatch(/cart-reminder-email +email cart-reminder +suppressed:unsubscribe/);
   expect(cleo).toMatch(/cart-reminder-sms +sms cart-reminder-sms +no-consent/);
+  expect(cleo).toMatch(/suppressions:\n\s+\S+ \S+\s+email\s+unsubscribe\s+active; source newsletter link/);
 
   const dan = await explain(customers.dan.userId);
   expect(dan.match(/cartAbandonment: entered/g)).toHaveLength(2);
