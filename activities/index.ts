@@ -19,7 +19,11 @@ function policyOf(config: Config): Policy {
 }
 
 export function createActivities(config: Config, db: Database): { activities: Activities; close(): void } {
-  const email = createEmailProvider({ smtpUrl: config.SMTP_URL, from: config.EMAIL_FROM });
+  const dkim =
+    config.DKIM_DOMAIN && config.DKIM_SELECTOR && config.DKIM_PRIVATE_KEY
+      ? { domainName: config.DKIM_DOMAIN, keySelector: config.DKIM_SELECTOR, privateKey: config.DKIM_PRIVATE_KEY }
+      : undefined;
+  const email = createEmailProvider({ smtpUrl: config.SMTP_URL, from: config.EMAIL_FROM, dkim });
   const sms = createSmsProvider({
     accountSid: config.TWILIO_ACCOUNT_SID,
     authToken: config.TWILIO_AUTH_TOKEN,

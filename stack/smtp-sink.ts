@@ -7,10 +7,13 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { waitUntil } from './wait-until.js';
 
+/** A message as it arrived: parsed, and its exact bytes (what signatures cover). */
+export type ReceivedMail = ParsedMail & { raw: Buffer };
+
 export interface SmtpSink {
   url: string;
-  messages: ParsedMail[];
-  waitForMessages(count: number, timeoutMs?: number): Promise<ParsedMail[]>;
+  messages: ReceivedMail[];
+  waitForMessages(count: number, timeoutMs?: number): Promise<ReceivedMail[]>;
   close(): Promise<void>;
 }
 
@@ -19,17 +22,23 @@ export interface SmtpSinkOptions {
    * Called once a message has fully arrived, before the server answers. Return an SMTP code to
    * reject it (e.g. 550, 451); throwing or never resolving models a server that dies before answering.
    */
-  respond?: (message: ParsedMail) => Promise<number | undefined> | number | undefined;
+  respond?: (message: ReceivedMail) => Promise<number | undefined> | number | undefined;
 }
 
 export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
-  const messages: ParsedMail[] = [];
+  const messages: ReceivedMail[] = [];
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
     onData(stream, _session, callback) {
-      simpleParser(stream)
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      new Promise<Buffer>((resolve, reject) => {
+        stream.once('end', () => resolve(Buffer.concat(chunks)));
+        stream.once('error', reject);
+      })
+        .then(async (raw) => Object.assign(await simpleParser(raw), { raw }))
         .then(async (message) => {
           const code = await options.respond?.(message);
           if (code && code >= 400) {
