@@ -73,10 +73,12 @@ const EnvSchema = z.object({
   MONGODB_DATABASE: z.string().default('throughline'),
   SMTP_URL: z.string().default('smtp://127.0.0.1:25'),
   EMAIL_FROM: z.string().default('Throughline <journeys@throughline.local>'),
-  /** DKIM signing, when all three are set; the key is PEM (newlines may be written as a literal \\n). */
+  /** DKIM signing, when all three are set; the key is PEM (newlines may be written as a literal \n). */
   DKIM_DOMAIN: z.string().optional(),
   DKIM_SELECTOR: z.string().optional(),
   DKIM_PRIVATE_KEY: z.string().transform((pem) => pem.replaceAll('\\n', '\n')).optional(),
+  /** Region for phone numbers written without a country code (ISO 3166 alpha-2). */
+  DEFAULT_PHONE_REGION: z.string().length(2).default('US'),
   TWILIO_ACCOUNT_SID: z.string().default('AC00000000000000000000000000000000'),
   TWILIO_AUTH_TOKEN: z.string().default('unset'),
   TWILIO_FROM: z.string().default('+15005550006'),

@@ -18,6 +18,7 @@ import {
 import { loadProfile, type Profile } from '../store/profiles.js';
 import { addSuppression } from '../store/suppressions.js';
 import type { DeliveryOutcome, DeliveryRequest } from '../workflows/sdk/types.js';
+import { toE164 } from './phone-number.js';
 import { decide, type Policy } from './policy.js';
 import type { AudienceChange } from './providers/audience-webhook.js';
 import type { EmailMessage } from './providers/email.js';
@@ -72,7 +73,7 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
       const { subject, html, text } = rendered;
       return () => deps.providers.email.send({ to: profile!.email!, subject, html, text, unsubscribeUrl }, key);
     }
-    return () => deps.providers.sms.send({ to: profile!.phone!, body: rendered.body }, key);
+    return () => deps.providers.sms.send({ to: toE164(profile!.phone!)!, body: rendered.body }, key);
   }
 
   /** A claim still 'sending' means an earlier attempt died inside the provider call. */
@@ -117,7 +118,7 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
     }
     try {
       const receipt = await send();
-      await completeSend(ledger, key, SENT, { providerMessageId: receipt.providerMessageId });
+      await completeSend(ledger, key, SENT, { providerMessageId: receipt.providerMessageId, detail: receipt.detail });
       return SENT;
     } catch (err) {
       if (!(err instanceof PermanentDeliveryError)) {

@@ -9,6 +9,7 @@ import type { Profile } from '../store/profiles.js';
 import { findActiveSuppression } from '../store/suppressions.js';
 import { isValidZone } from '../workflows/sdk/local-time.js';
 import type { DeliveryOutcome, DeliveryRequest, MessageChannel } from '../workflows/sdk/types.js';
+import { toE164 } from './phone-number.js';
 import { quietHoursEnd, type QuietHours } from './quiet-hours.js';
 
 export interface Policy {
@@ -79,6 +80,8 @@ export async function decide(
   if (request.channel === 'audience' && request.action === 'remove') return { allowed: true, holdsGrant: false };
   if (!profile) return deny('no-profile');
   if (!hasAddress(request, profile)) return deny('no-address');
+  // Rejected before any provider call: an invalid number would only fail (and cost) at Twilio.
+  if (request.channel === 'sms' && !toE164(profile.phone!)) return deny('invalid-address');
   const transactional = request.category === 'transactional';
   const suppression = await findActiveSuppression(db.collections.suppressions, request.userId, request.channel, transactional);
   if (suppression) return deny(`suppressed:${suppression.reason}`);

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../store/db.js';
 import { claimInboundEvent, markInboundEventProcessed } from '../store/inbound-events.js';
+import { toE164 } from '../activities/phone-number.js';
 import { consentIn, recordConsent } from '../store/consent.js';
 import { mergeTraits } from '../store/profiles.js';
 import type { Router } from './router.js';
@@ -23,7 +24,13 @@ function journeyUserId(payload: { userId?: string; anonymousId?: string }): stri
   return payload.userId ?? `anonymous:${payload.anonymousId}`;
 }
 
-export function createIngestion(db: Database, route: Router): Ingestion {
+/** Phones are stored in E.164 when they parse; an unparseable one is kept as given (and never texted). */
+function normalisedTraits(traits: Record<string, unknown>, phoneRegion: string): Record<string, unknown> {
+  if (typeof traits.phone !== 'string') return traits;
+  return { ...traits, phone: toE164(traits.phone, phoneRegion) ?? traits.phone };
+}
+
+export function createIngestion(db: Database, route: Router, options: { phoneRegion: string }): Ingestion {
   const { inboundEvents, profiles } = db.collections;
 
   async function once(source: string, messageId: string, effect: () => Promise<void>): Promise<IngestResult> {
@@ -52,7 +59,7 @@ export function createIngestion(db: Database, route: Router): Ingestion {
       return once(source, messageId, async () => {
         // Consent goes through its own history; the other traits merge into the profile.
         const { consent: _consent, ...traits } = payload.traits;
-        await mergeTraits(profiles, userId, traits);
+        await mergeTraits(profiles, userId, normalisedTraits(traits, options.phoneRegion));
         await recordConsent(db.collections, userId, consentIn(payload.traits), { source: `identify:${source}`, evidence: `messageId ${messageId}` });
       });
     },

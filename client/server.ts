@@ -133,6 +133,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
   const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE);
   const client = await connectTemporal(config);
   const route = createRouter({ client, db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys: journeyVersions, settings: config.JOURNEY_SETTINGS });
-  const app = buildServer({ ingestion: createIngestion(db, route), db, writeKeys: config.WRITE_KEYS, adminToken: config.ADMIN_TOKEN, feedback: feedbackOptions(config) });
+  const app = buildServer({ ingestion: createIngestion(db, route, { phoneRegion: config.DEFAULT_PHONE_REGION }), db, writeKeys: config.WRITE_KEYS, adminToken: config.ADMIN_TOKEN, feedback: feedbackOptions(config) });
   await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
 }

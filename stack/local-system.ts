@@ -98,7 +98,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
   await ensureCleanupSchedule(temporal, config.TEMPORAL_TASK_QUEUE);
   const route = createRouter({ client: temporal, db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys: options.journeys ?? journeyVersions, settings: config.JOURNEY_SETTINGS });
   const server = buildServer({
-    ingestion: createIngestion(db, route),
+    ingestion: createIngestion(db, route, { phoneRegion: config.DEFAULT_PHONE_REGION }),
     db,
     writeKeys: config.WRITE_KEYS,
     adminToken,

@@ -44,7 +44,7 @@ it('reminds after 1 hour, texts 24 hours later, retargets for 7 days', async () 
   const route = createRouter({ client: env.client, db: system.db, taskQueue, journeys: journeyVersions, settings: {} });
   const userId = uniqueId('default');
   const email = `${userId}@example.com`;
-  await system.identify(userId, { email, phone: '+15550102030', consent: { sms: true } });
+  await system.identify(userId, { email, phone: '+14155552030', consent: { sms: true } });
 
   const result = await worker.runUntil(async () => {
     const enteredAt = Date.parse(new Date(await env.currentTimeMs()).toISOString());

@@ -11,9 +11,11 @@ import { startTestSystem, uniqueId, type TestSystem } from './support/system.js'
 
 const checkout = { cart_id: 'cart-1', value: 42.5, currency: 'EUR', products: [{ name: 'Desk lamp' }], cart_url: 'https://shop.example/cart/1' };
 
+let nextPhone = 100;
+
 async function customer(system: TestSystem, name: string, traits: Record<string, unknown> = {}) {
   const userId = uniqueId(name);
-  const phone = `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
+  const phone = `+1415555${String(nextPhone++).padStart(4, '0')}`; // valid, fictional, distinct per customer
   await system.identify(userId, { email: `${userId}@example.com`, phone, first_name: name, consent: { sms: true }, ...traits });
   return { userId, email: `${userId}@example.com`, phone };
 }

@@ -14,7 +14,7 @@ afterAll(() => system?.close());
 
 it('keeps every change with its evidence, merges partial updates, and the decision follows the current state', async () => {
   const userId = uniqueId('consent');
-  await system.identify(userId, { email: `${userId}@example.com`, phone: '+15550008888', consent: { sms: true } }, 'opt-in-1');
+  await system.identify(userId, { email: `${userId}@example.com`, phone: '+14155558888', consent: { sms: true } }, 'opt-in-1');
   await system.identify(userId, { consent: { email: false } }, 'prefs-2'); // must not forget the SMS opt-in
   const profile = await system.db.collections.profiles.findOne({ _id: userId });
   expect(profile?.traits.consent).toEqual({ sms: true, email: false });

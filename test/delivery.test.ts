@@ -31,7 +31,7 @@ function rejectionFor(message: { to?: unknown }): number | undefined {
 async function customer(traits: Record<string, unknown> = {}) {
   const userId = uniqueId('d');
   const email = `${userId}@example.com`;
-  await mergeTraits(system.db.collections.profiles, userId, { email, phone: '+15550001111', consent: { sms: true }, ...traits });
+  await mergeTraits(system.db.collections.profiles, userId, { email, phone: '+14155551111', consent: { sms: true }, ...traits });
   return { userId, email };
 }
 
@@ -122,7 +122,7 @@ describe('provider errors', () => {
   });
 
   it('Twilio 21610 (the recipient sent STOP) suppresses SMS and is not retried', async () => {
-    const phone = '+15559990000';
+    const phone = '+14155550000';
     const c = await customer({ phone });
     system.twilio.failures.set(phone, { status: 400, code: 21610, message: 'Attempt to send to unsubscribed recipient' });
     const sms = (stepId: string) => request(c.userId, { stepId, channel: 'sms', template: 'cart-reminder-sms' });
@@ -132,7 +132,7 @@ describe('provider errors', () => {
   });
 
   it('a Twilio 5xx is transient', async () => {
-    const phone = '+15559990001';
+    const phone = '+14155550001';
     const c = await customer({ phone });
     system.twilio.failures.set(phone, { status: 503, code: 20503, message: 'Service unavailable' });
     await expect(deliver(request(c.userId, { channel: 'sms', template: 'cart-reminder-sms' }))).rejects.toThrow();
@@ -149,6 +149,26 @@ describe('fail closed', () => {
     const { activities } = createActivities(system.config, unreachable);
     await expect(new MockActivityEnvironment().run(activities.deliver, request(c.userId))).rejects.toThrow();
     expect(mailsTo(c.email)).toHaveLength(0);
+  });
+});
+
+describe('phone numbers', () => {
+  it('never calls Twilio for a number that cannot exist, and records the segments of one that can', async () => {
+    const bad = await customer({ phone: '+1 555 000 1234' });
+    const sms = (userId: string) => request(userId, { channel: 'sms', template: 'cart-reminder-sms' });
+    expect(await deliver(sms(bad.userId))).toEqual({ delivered: false, reason: 'invalid-address' });
+    expect(system.twilio.messages.filter((m) => m.to.includes('5550001234'))).toHaveLength(0);
+
+    const good = await customer({ phone: '+14155550150' });
+    expect((await deliver(sms(good.userId))).reason).toBe('sent');
+    const entry = await system.db.collections.ledger.findOne({ userId: good.userId });
+    expect(entry?.detail).toBe('1 segment, GSM-7');
+  });
+
+  it('stores phones from identify calls in E.164', async () => {
+    const userId = uniqueId('national');
+    await system.identify(userId, { phone: '(415) 555-0177' });
+    expect((await system.db.collections.profiles.findOne({ _id: userId }))?.traits.phone).toBe('+14155550177');
   });
 });
 

@@ -78,7 +78,7 @@ describe('Twilio webhooks', () => {
 
   it('STOP suppresses SMS for the sender, START lifts it, and both are on record', async () => {
     const userId = uniqueId('texter');
-    const phone = '+15557770001';
+    const phone = '+14155550001';
     await system.identify(userId, { email: `${userId}@example.com`, phone, consent: { sms: true } });
     const stop = await post('/webhooks/twilio/inbound', { From: phone, To: system.config.TWILIO_FROM, Body: 'Stop' });
     expect(stop.status).toBe(200);
@@ -93,7 +93,7 @@ describe('Twilio webhooks', () => {
 
   it('refuses a request without a valid X-Twilio-Signature', async () => {
     const userId = uniqueId('spoofed');
-    const phone = '+15557770002';
+    const phone = '+14155550002';
     await system.identify(userId, { phone });
     const spoofed = await post('/webhooks/twilio/inbound', { From: phone, Body: 'STOP' }, 'not-the-auth-token');
     expect(spoofed.status).toBe(403);
@@ -102,7 +102,7 @@ describe('Twilio webhooks', () => {
 
   it('a status callback with error 21610 suppresses the recipient and is noted on the ledger entry', async () => {
     const userId = uniqueId('callback');
-    const phone = '+15557770003';
+    const phone = '+14155550003';
     await system.identify(userId, { email: `${userId}@example.com`, phone, consent: { sms: true } });
     await system.track(userId, 'Checkout Started', { cart_id: 'cb-1' });
     await waitUntil(async () => (await system.reasons(userId)).includes('cart-reminder-sms:sent'), 30_000, 'the SMS');

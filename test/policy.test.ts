@@ -29,7 +29,7 @@ function deliverWith(env: Record<string, string>) {
 
 async function customer(traits: Record<string, unknown> = {}) {
   const userId = uniqueId('p');
-  await mergeTraits(system.db.collections.profiles, userId, { email: `${userId}@example.com`, phone: '+15550003333', consent: { sms: true }, timezone: 'UTC', ...traits });
+  await mergeTraits(system.db.collections.profiles, userId, { email: `${userId}@example.com`, phone: '+14155553333', consent: { sms: true }, timezone: 'UTC', ...traits });
   let step = 0;
   const request = (overrides: Partial<DeliveryRequest> = {}): DeliveryRequest => {
     const stepId = `step-${++step}`;
@@ -53,19 +53,19 @@ describe('quiet hours', () => {
     const outcome = await deliver(c.request());
     const opensAt = new Date(Math.floor((now + 7_200_000) / 60_000) * 60_000).toISOString();
     expect(outcome).toEqual({ delivered: false, reason: `deferred:quiet-hours until ${opensAt}`, deferUntil: opensAt });
-    expect(system.twilio.messages.filter((m) => m.to === '+15550003333')).toHaveLength(0);
+    expect(system.twilio.messages.filter((m) => m.to === '+14155553333')).toHaveLength(0);
   });
 
   it('lets transactional SMS and email through', async () => {
     const deliver = deliverWith({ QUIET_HOURS: quiet });
-    const c = await customer({ phone: '+15550004444' });
+    const c = await customer({ phone: '+14155554444' });
     expect((await deliver(c.request({ category: 'transactional' }))).reason).toBe('sent');
     expect((await deliver(c.request({ channel: 'email', template: 'cart-reminder' }))).reason).toBe('sent');
   });
 
   it('uses the configured zone for a recipient without one', async () => {
     const deliver = deliverWith({ QUIET_HOURS: quiet, DEFAULT_TIME_ZONE: 'UTC' });
-    const c = await customer({ timezone: 'Not/AZone', phone: '+15550005555' });
+    const c = await customer({ timezone: 'Not/AZone', phone: '+14155555555' });
     expect((await deliver(c.request())).reason).toMatch(/^deferred:quiet-hours until /);
   });
 });
@@ -78,7 +78,7 @@ describe('several cap rules', () => {
 
   it('defers the second SMS of the day until the first leaves the window; email is not held back', async () => {
     const deliver = deliverWith({ FREQUENCY_CAP: '10/24h', FREQUENCY_CAPS: rules });
-    const c = await customer({ phone: '+15550006666' });
+    const c = await customer({ phone: '+14155556666' });
     expect((await deliver(c.request())).reason).toBe('sent');
     const firstGrant = await system.db.collections.grants.findOne({ userId: c.userId, rule: 'sms-daily' });
     const second = c.request();
@@ -93,7 +93,7 @@ describe('several cap rules', () => {
   it('drops instead when the wait would exceed the rule\'s maximum delay', async () => {
     const short = JSON.stringify([{ name: 'sms-daily', limit: 1, window: '24h', channels: ['sms'], onCap: 'defer', maxDelay: '1h' }]);
     const deliver = deliverWith({ FREQUENCY_CAP: '10/24h', FREQUENCY_CAPS: short });
-    const c = await customer({ phone: '+15550007777' });
+    const c = await customer({ phone: '+14155557777' });
     await deliver(c.request());
     expect(await deliver(c.request())).toEqual({ delivered: false, reason: 'dropped:cap-expired:sms-daily' });
   });

@@ -78,7 +78,7 @@ describe('operator CLI', () => {
   });
 
   it('replays instances from the server, and fails naming the steps for a build that would break them', async () => {
-    const c = await customer({ phone: '+15550109999', consent: { sms: true } });
+    const c = await customer({ phone: '+14155559999', consent: { sms: true } });
     await system.track(c.userId, 'Checkout Started', { cart_id: 'r-1' });
     await system.journeyResult(c.userId);
     const query = ['--query', `WorkflowId = 'journey/cartAbandonment/${c.userId}'`];

@@ -35,7 +35,7 @@ afterAll(async () => {
 it('does not send twice when the worker dies after the provider accepted the message', async () => {
   const userId = uniqueId('crash');
   const email = `${userId}@example.com`;
-  await system.identify(userId, { email, phone: '+15557654321', consent: { sms: true } });
+  await system.identify(userId, { email, phone: '+14155554321', consent: { sms: true } });
   workers.push(startWorkerProcess(system.env));
   await system.track(userId, 'Checkout Started', { cart_id: 'c-9' });
 

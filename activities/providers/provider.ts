@@ -2,6 +2,8 @@ import type { SuppressionReason } from '../../store/suppressions.js';
 
 export interface Receipt {
   providerMessageId?: string;
+  /** Worth keeping on the ledger entry, e.g. an SMS's segment count and encoding. */
+  detail?: string;
 }
 
 /**

@@ -1,7 +1,10 @@
 /** SMS through the official twilio SDK; `apiBaseUrl` points it at a Twilio-compatible stand-in. */
 import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
+import { countSegments, type SegmentCount } from '../sms-segments.js';
 import { PermanentDeliveryError, type ChannelProvider } from './provider.js';
+
+const describeSegments = ({ segments, encoding }: SegmentCount) => `${segments} segment${segments === 1 ? '' : 's'}, ${encoding}`;
 
 export interface SmsMessage {
   to: string;
@@ -55,7 +58,7 @@ export function createSmsProvider(config: SmsConfig): ChannelProvider<SmsMessage
           ...sender,
           ...(config.statusCallbackUrl ? { statusCallback: config.statusCallbackUrl } : {}),
         });
-        return { providerMessageId: sent.sid };
+        return { providerMessageId: sent.sid, detail: describeSegments(countSegments(message.body)) };
       } catch (err) {
         const { code, status } = err as { code?: number; status?: number };
         if (code !== undefined && PERMANENT_CODES.has(code)) {

@@ -35,7 +35,7 @@ interface Scenario {
 type Cdp = (event: string, properties?: Record<string, unknown>) => Promise<void>;
 
 const cart = { cart_id: 'c1', products: [{ name: 'Lamp' }] };
-const sms = { phone: '+15550100001', consent: { sms: true } };
+const sms = { phone: '+14155550001', consent: { sms: true } };
 const firstEmail = (system: LocalSystem) => waitUntil(() => system.smtp.messages.length > 0, 30_000, 'the first email');
 
 /** A customer id the win-back split puts in the given variant. */
