@@ -85,7 +85,8 @@ const EnvSchema = z.object({
   TWILIO_API_BASE_URL: z.url().optional(),
   TWILIO_STATUS_CALLBACK_URL: z.url().optional(),
   AUDIENCE_WEBHOOK_URL: z.url().default('http://127.0.0.1:8089/audiences'),
-  AUDIENCE_WEBHOOK_SECRET: z.string().startsWith('whsec_').default('whsec_dGhyb3VnaGxpbmUtZGV2ZWxvcG1lbnQtc2VjcmV0'),
+  /** Standard Webhooks secret ('whsec_…'); required by the worker, no default so none leaks. */
+  AUDIENCE_WEBHOOK_SECRET: z.string().startsWith('whsec_').optional(),
   /** Further cap rules, JSON: [{"name":"sms-daily","limit":1,"window":"24h","channels":["sms"],"onCap":"defer","maxDelay":"48h"}]. */
   FREQUENCY_CAPS: json(z.array(CapRuleSchema), '[]'),
   /** Per channel, JSON; SMS by default 21:00-08:00 in the recipient's zone. Marketing only. */
@@ -108,8 +109,8 @@ const EnvSchema = z.object({
   ADMIN_TOKEN: z.string().min(16).optional(),
   /** Where recipients reach this server: unsubscribe links and webhook signatures are built on it. */
   PUBLIC_BASE_URL: z.url().default('http://127.0.0.1:8080'),
-  /** Signs unsubscribe links; set your own (32+ characters) in production. */
-  UNSUBSCRIBE_SECRET: z.string().min(32).default('throughline-development-unsubscribe-secret'),
+  /** Signs unsubscribe links (32+ characters); required by the worker and the server, no default. */
+  UNSUBSCRIBE_SECRET: z.string().min(32).optional(),
   /** JSON: per-journey setting overrides, e.g. {"cartAbandonment":{"reminderDelay":"10s"}}. */
   JOURNEY_SETTINGS: json(z.record(z.string(), z.record(z.string(), z.union([z.string(), z.number()]))), '{}'),
   /** A prebuilt workflow bundle (see Temporal's production sample); unset: bundle at worker start. */
@@ -128,6 +129,13 @@ export type Config = z.output<typeof EnvSchema>;
 export function capRules(config: Config): CapRule[] {
   const extra = config.FREQUENCY_CAPS.map(({ window, maxDelay, ...rule }) => ({ ...rule, windowMs: window, maxDelayMs: maxDelay }));
   return [config.FREQUENCY_CAP, ...extra];
+}
+
+/** A setting only some processes need; they ask for it by name and fail at start without it. */
+export function required<K extends keyof Config>(config: Config, name: K): NonNullable<Config[K]> {
+  const value = config[name];
+  if (value === undefined || value === null) throw new Error(`invalid configuration: ${String(name)} is required`);
+  return value as NonNullable<Config[K]>;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

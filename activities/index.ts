@@ -1,5 +1,5 @@
 /** Builds the worker's activities from configuration: the providers, the templates, the policy. */
-import { capRules, type Config } from '../config.js';
+import { capRules, required, type Config } from '../config.js';
 import type { Policy } from './policy.js';
 import type { Database } from '../store/db.js';
 import { journeyVersions } from '../workflows/journeys/index.js';
@@ -31,12 +31,12 @@ export function createActivities(config: Config, db: Database): { activities: Ac
     apiBaseUrl: config.TWILIO_API_BASE_URL,
     statusCallbackUrl: config.TWILIO_STATUS_CALLBACK_URL,
   });
-  const audience = createAudienceWebhookProvider({ url: config.AUDIENCE_WEBHOOK_URL, secret: config.AUDIENCE_WEBHOOK_SECRET });
+  const audience = createAudienceWebhookProvider({ url: config.AUDIENCE_WEBHOOK_URL, secret: required(config, 'AUDIENCE_WEBHOOK_SECRET') });
   const templates = createTemplateRenderer();
   // A journey that names a template this build lacks fails here, at start-up, not at its first send.
   for (const journey of journeyVersions) checkTemplates(journey, templates.has);
   const activities = {
-    ...createDeliveryActivities({ db, providers: { email, sms, audience }, templates, policy: policyOf(config), unsubscribe: { baseUrl: config.PUBLIC_BASE_URL, secret: config.UNSUBSCRIBE_SECRET } }),
+    ...createDeliveryActivities({ db, providers: { email, sms, audience }, templates, policy: policyOf(config), unsubscribe: { baseUrl: config.PUBLIC_BASE_URL, secret: required(config, 'UNSUBSCRIBE_SECRET') } }),
     ...createJourneyActivities(db),
     ...createMaintenanceActivities(db, { ledgerMs: config.LEDGER_RETENTION, dedupeMs: config.DEDUPE_RETENTION, capRules: capRules(config) }),
   };

@@ -5,6 +5,7 @@
  *   npm run bench:policy [-- sends]
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,6 +32,8 @@ const config = loadConfig({
   FREQUENCY_CAP: '1000/24h',
   FREQUENCY_CAPS: JSON.stringify([{ name: 'email-daily', limit: 1000, window: '24h', channels: ['email'] }]),
   QUIET_HOURS: '{}',
+  UNSUBSCRIBE_SECRET: randomBytes(32).toString('base64url'),
+  AUDIENCE_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64')}`,
 });
 const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE, { monitorCommands: true });
 try {

@@ -7,7 +7,7 @@ import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { z } from 'zod';
-import { loadConfig, type Config } from '../config.js';
+import { loadConfig, required, type Config } from '../config.js';
 import { openDatabase, type Database } from '../store/db.js';
 import { addSuppression, liftSuppressions } from '../store/suppressions.js';
 import { journeyVersions } from '../workflows/journeys/index.js';
@@ -49,7 +49,7 @@ function writeKeyOf(request: FastifyRequest): string | undefined {
 }
 
 export function feedbackOptions(config: Config): ServerOptions['feedback'] {
-  return { publicBaseUrl: config.PUBLIC_BASE_URL, unsubscribeSecret: config.UNSUBSCRIBE_SECRET, twilioAuthToken: config.TWILIO_AUTH_TOKEN };
+  return { publicBaseUrl: config.PUBLIC_BASE_URL, unsubscribeSecret: required(config, 'UNSUBSCRIBE_SECRET'), twilioAuthToken: config.TWILIO_AUTH_TOKEN };
 }
 
 export function buildServer(options: ServerOptions) {

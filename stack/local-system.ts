@@ -79,6 +79,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     TWILIO_API_BASE_URL: twilio.url,
     AUDIENCE_WEBHOOK_URL: audiences.url,
     AUDIENCE_WEBHOOK_SECRET: audiences.secret,
+    UNSUBSCRIBE_SECRET: randomBytes(32).toString('base64url'),
     FREQUENCY_CAP: options.frequencyCap ?? '3/24h',
     FREQUENCY_CAPS: options.frequencyCaps ?? '[]',
     QUIET_HOURS: options.quietHours ?? '{}',

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { capRules, loadConfig, parseCapRule } from '../config.js';
+import { createActivities } from '../activities/index.js';
+import { capRules, loadConfig, parseCapRule, required } from '../config.js';
+import type { Database } from '../store/db.js';
 
 describe('configuration', () => {
   it('parses a frequency cap', () => {
@@ -24,6 +26,12 @@ describe('configuration', () => {
     expect(config.QUIET_HOURS).toEqual({ sms: { start: '21:00', end: '08:00' } });
     expect(() => loadConfig({ FREQUENCY_CAPS: '[{"name":"x","limit":1,"window":"a day"}]' })).toThrow(/FREQUENCY_CAPS: 0.window: "a day" is not a duration/);
     expect(() => loadConfig({ QUIET_HOURS: '{"sms":{"start":"9pm","end":"08:00"}}' })).toThrow(/QUIET_HOURS: sms.start/);
+  });
+
+  it('has no default for secrets: a process that signs fails at start, naming what is missing', () => {
+    const config = loadConfig({});
+    expect(() => required(config, 'UNSUBSCRIBE_SECRET')).toThrow('invalid configuration: UNSUBSCRIBE_SECRET is required');
+    expect(() => createActivities(config, {} as Database)).toThrow(/AUDIENCE_WEBHOOK_SECRET is required/);
   });
 
   it('reads write keys as a list', () => {
