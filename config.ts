@@ -4,13 +4,16 @@
  */
 import { z } from 'zod';
 import type { CapRule } from './store/frequency-grants.js';
+import { spanMs } from './workflows/sdk/local-time.js';
 
-const DURATION = /^(\d+)\s*(s|m|h|d)$/;
-const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
+/** A positive span ('30m', '24h', '7 days'), parsed as journeys parse them; undefined if it is not one. */
 function durationMs(text: string): number | undefined {
-  const match = DURATION.exec(text.trim());
-  return match ? Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS] : undefined;
+  try {
+    const ms = spanMs(text);
+    return ms > 0 ? ms : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** "3/24h": at most 3 marketing messages per user in any rolling 24 hours, across channels. */

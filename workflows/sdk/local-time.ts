@@ -6,13 +6,14 @@
 import { DateTime, Duration, type DurationLikeObject } from 'luxon';
 
 const UNITS: Record<string, keyof DurationLikeObject> = {
+  s: 'seconds', sec: 'seconds', second: 'seconds', seconds: 'seconds',
   m: 'minutes', min: 'minutes', minute: 'minutes', minutes: 'minutes',
   h: 'hours', hour: 'hours', hours: 'hours',
   d: 'days', day: 'days', days: 'days',
   w: 'weeks', week: 'weeks', weeks: 'weeks',
 };
 
-/** '3 days', '-7 days', '12h': calendar units, so days keep the local time of day. */
+/** '3 days', '-7 days', '12h', '30s': calendar units, so days keep the local time of day. */
 export function parseOffset(text: string): DurationLikeObject {
   const match = /^(-?\d+)\s*([a-z]+)$/.exec(text.trim());
   const unit = match && UNITS[match[2]!];
