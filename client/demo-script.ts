@@ -68,7 +68,7 @@ export async function playDemoStream(system: LocalSystem, customers: Customers, 
   await track(dan.userId, 'Checkout Started', cart('dan-1'));
   await raw('/v1/track', { userId: ben.userId, properties: { note: 'malformed: no event name' } });
 
-  await waitUntil(() => system.smtp.messages.some((m) => m.subject && JSON.stringify(m.to).includes('ana@')), 60_000, "Ana's reminder");
+  await waitUntil(() => system.smtp.messagesTo('ana@example.com').length > 0, 60_000, "Ana's reminder");
   await sleep(500);
   await track(ana.userId, 'Order Completed', { order_id: 'A-1001', value: 89.9 });
 

@@ -13,6 +13,8 @@ export type ReceivedMail = ParsedMail & { raw: Buffer };
 export interface SmtpSink {
   url: string;
   messages: ReceivedMail[];
+  /** The messages with this recipient address (exact, case-insensitive), in arrival order. */
+  messagesTo(address: string): ReceivedMail[];
   waitForMessages(count: number, timeoutMs?: number): Promise<ReceivedMail[]>;
   close(): Promise<void>;
 }
@@ -56,6 +58,11 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
   return {
     url: `smtp://127.0.0.1:${port}`,
     messages,
+    messagesTo(address) {
+      const wanted = address.toLowerCase();
+      const recipients = (m: ReceivedMail) => [m.to ?? []].flat().flatMap((to) => to.value.map((v) => v.address?.toLowerCase()));
+      return messages.filter((m) => recipients(m).includes(wanted));
+    },
     async waitForMessages(count, timeoutMs = 30_000) {
       await waitUntil(() => messages.length >= count, timeoutMs, `${count} email(s) at the SMTP sink`);
       return messages;

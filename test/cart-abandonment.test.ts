@@ -20,7 +20,7 @@ async function customer(system: TestSystem, name: string, traits: Record<string,
   return { userId, email: `${userId}@example.com`, phone };
 }
 
-const mailTo = (system: TestSystem, email: string) => system.smtp.messages.filter((m) => m.to && JSON.stringify(m.to).includes(email));
+const mailTo = (system: TestSystem, email: string) => system.smtp.messagesTo(email);
 const smsTo = (system: TestSystem, phone: string) => system.twilio.messages.filter((m) => m.to === phone);
 
 describe('cart abandonment with short waits', () => {

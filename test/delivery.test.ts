@@ -57,7 +57,7 @@ function deliver(req: DeliveryRequest): Promise<DeliveryOutcome> {
   return new MockActivityEnvironment().run(activities.deliver, req) as Promise<DeliveryOutcome>;
 }
 
-const mailsTo = (email: string) => system.smtp.messages.filter((m) => JSON.stringify(m.to).includes(email));
+const mailsTo = (email: string) => system.smtp.messagesTo(email);
 
 describe('idempotency', () => {
   it('a retried or replayed step finds its ledger entry and does not send again', async () => {

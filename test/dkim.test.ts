@@ -38,7 +38,7 @@ it('signs marketing mail, List-Unsubscribe and List-Unsubscribe-Post included', 
   expect(((await new MockActivityEnvironment().run(activities.deliver, request)) as DeliveryOutcome).reason).toBe('sent');
   close();
 
-  const mail = system.smtp.messages.find((m) => JSON.stringify(m.to).includes(userId))!;
+  const [mail] = system.smtp.messagesTo(`${userId}@example.com`);
   const publicKeyBase64 = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
   const verified = await dkimVerify(mail.raw, {
     resolver: async (name, rrtype) => {

@@ -117,7 +117,7 @@ describe('a deferring cap in a journey', () => {
     const sends = result.steps.filter((s) => s.stepId.endsWith('-email'));
     expect(sends.filter((s) => s.outcome === 'sent').map((s) => s.stepId)).toEqual(['welcome-email', 'tips-email', 'first-order-nudge-email']);
     expect(sends.some((s) => /^deferred:cap:welcome-pace until /.test(s.outcome))).toBe(true);
-    const arrivals = system.smtp.messages.filter((m) => JSON.stringify(m.to).includes(userId)).map((m) => m.date!.getTime());
+    const arrivals = system.smtp.messagesTo(`${userId}@example.com`).map((m) => m.date!.getTime());
     expect(arrivals).toHaveLength(3);
     for (let i = 1; i < arrivals.length; i++) expect(arrivals[i]! - arrivals[i - 1]!).toBeGreaterThanOrEqual(3_000);
     const ledger = await system.reasons(userId);

@@ -29,7 +29,7 @@ afterAll(() => system?.close());
 async function customer(traits: Record<string, unknown> = {}) {
   const userId = uniqueId('shipped');
   await system.identify(userId, { email: `${userId}@example.com`, ...traits });
-  return { userId, subjects: () => system.smtp.messages.filter((m) => JSON.stringify(m.to).includes(userId)).map((m) => m.subject) };
+  return { userId, subjects: () => system.smtp.messagesTo(`${userId}@example.com`).map((m) => m.subject) };
 }
 
 describe('shipped journeys on the real stack', () => {

@@ -47,7 +47,7 @@ it('does not send twice when the worker dies after the provider accepted the mes
   expect(result.status).toBe('completed');
   expect(result.steps.find((s) => s.stepId === 'cart-reminder-email')?.outcome).toBe('unknown-outcome');
   expect(result.steps.find((s) => s.stepId === 'cart-reminder-sms')?.outcome).toBe('sent');
-  expect(system.smtp.messages.filter((m) => JSON.stringify(m.to).includes(email))).toHaveLength(1);
+  expect(system.smtp.messagesTo(email)).toHaveLength(1);
   const entries = await system.db.collections.ledger.find({ userId, stepId: 'cart-reminder-email' }).toArray();
   expect(entries).toHaveLength(1);
   expect(entries[0]?.detail).toMatch(/died during the provider call/);

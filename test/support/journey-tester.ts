@@ -85,7 +85,7 @@ export async function startJourneyTester(options: { settings?: Record<string, Re
       const email = `${userId}@example.com`;
       await mergeTraits(system.db.collections.profiles, userId, { email, ...traits });
       const handle = (journeyId: string, key?: string) => env.client.workflow.getHandle(journeyWorkflowId(journeyId, userId, key));
-      const mine = () => system.smtp.messages.filter((m) => JSON.stringify(m.to).includes(email));
+      const mine = () => system.smtp.messagesTo(email);
       return {
         userId,
         email,
