@@ -54,12 +54,9 @@ export async function playDemoStream(system: LocalSystem, customers: Customers, 
   await identify(cleo.userId, { email: 'cleo@example.com', phone: '+14155550103', first_name: 'Cleo' });
   await identify(dan.userId, { email: 'dan@example.com', phone: '+14155550104', first_name: 'Dan', consent: { sms: true } });
   // Cleo clicked "unsubscribe" in an earlier newsletter.
-  await fetch(new URL('/admin/suppressions', system.httpUrl), {
-    method: 'POST',
-    headers: { authorization: `Bearer ${system.adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ userId: cleo.userId, channel: 'email', reason: 'unsubscribe', source: 'newsletter link' }),
-  });
-  print(`  POST /admin/suppressions  ${cleo.userId}: email unsubscribe`);
+  const unsubscribed = await system.admin('/admin/suppressions', { userId: cleo.userId, channel: 'email', reason: 'unsubscribe', source: 'newsletter link' });
+  if (unsubscribed.status !== 201) throw new Error(`the admin API refused Cleo's suppression: ${unsubscribed.status}`);
+  print(`  POST /admin/suppressions  ${cleo.userId}: email unsubscribe -> ${unsubscribed.status}`);
 
   await track(ana.userId, 'Checkout Started', cart('ana-1'), `checkout-${ana.userId}`);
   await track(ana.userId, 'Checkout Started', cart('ana-1'), `checkout-${ana.userId}`); // a CDP retry: same messageId

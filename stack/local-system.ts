@@ -56,6 +56,8 @@ export interface LocalSystem {
   httpUrl: string;
   writeKey: string;
   adminToken: string;
+  /** POSTs JSON to the admin API with the admin token. */
+  admin(path: string, body: unknown): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -109,6 +111,12 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
 
   return {
     config, env, db, temporal, smtp, twilio, audiences, worker, httpUrl, writeKey, adminToken,
+    admin: (path, body) =>
+      fetch(new URL(path, httpUrl), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }),
     async close() {
       await server.close();
       await worker?.shutdown();

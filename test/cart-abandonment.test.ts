@@ -74,11 +74,7 @@ describe('cart abandonment with short waits', () => {
 
   it('sends nothing to an unsubscribed customer, and says why', async () => {
     const c = await customer(system, 'unsub');
-    const response = await fetch(new URL('/admin/suppressions', system.httpUrl), {
-      method: 'POST',
-      headers: { authorization: `Bearer ${system.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ userId: c.userId, channel: '*', reason: 'unsubscribe' }),
-    });
+    const response = await system.admin('/admin/suppressions', { userId: c.userId, channel: '*', reason: 'unsubscribe' });
     expect(response.status).toBe(201);
     await system.track(c.userId, 'Checkout Started', checkout);
     await waitUntil(async () => (await system.reasons(c.userId)).length === 3, 30_000, 'three decisions');

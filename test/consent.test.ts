@@ -27,11 +27,7 @@ it('keeps every change with its evidence, merges partial updates, and the decisi
   const deliver = (request: DeliveryRequest) => new MockActivityEnvironment().run(activities.deliver, request) as Promise<DeliveryOutcome>;
   expect((await deliver(sms)).reason).toBe('sent');
 
-  const revoked = await fetch(new URL('/admin/consent', system.httpUrl), {
-    method: 'POST',
-    headers: { authorization: `Bearer ${system.adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ userId, channel: 'sms', granted: false, source: 'support-ticket', evidence: 'ticket 4711' }),
-  });
+  const revoked = await system.admin('/admin/consent', { userId, channel: 'sms', granted: false, source: 'support-ticket', evidence: 'ticket 4711' });
   expect(revoked.status).toBe(201);
   expect((await deliver({ ...sms, idempotencyKey: `consent/${userId}/sms#2` })).reason).toBe('no-consent');
 

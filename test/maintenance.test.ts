@@ -53,10 +53,11 @@ it('the cleanup schedule removes what has expired and keeps what has not', async
 it('an expired suppression no longer blocks, before any cleanup', async () => {
   const userId = uniqueId('paused');
   await system.identify(userId, { email: `${userId}@example.com` });
-  const response = await fetch(new URL('/admin/suppressions', system.httpUrl), {
-    method: 'POST',
-    headers: { authorization: `Bearer ${system.adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ userId, channel: 'email', reason: 'manual', expiresAt: new Date(Date.now() + 1_000).toISOString() }),
+  const response = await system.admin('/admin/suppressions', {
+    userId,
+    channel: 'email',
+    reason: 'manual',
+    expiresAt: new Date(Date.now() + 1_000).toISOString(),
   });
   expect(response.status).toBe(201);
   await sleep(1_500);
