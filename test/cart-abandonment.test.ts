@@ -65,7 +65,8 @@ describe('cart abandonment with short waits', () => {
   it('sends no SMS to a customer without SMS consent, and still retargets', async () => {
     const c = await customer(system, 'nosms', { consent: { sms: false } });
     await system.track(c.userId, 'Checkout Started', checkout);
-    await waitUntil(() => system.audiences.members('cart-abandoners').includes(c.userId), 30_000, 'audience add');
+    // The ledger records the add after the webhook answers: wait for the decision, not the receiver.
+    await waitUntil(async () => (await system.reasons(c.userId)).includes('add-to-retargeting:sent'), 30_000, 'audience add');
     expect(await system.reasons(c.userId)).toEqual(['cart-reminder-email:sent', 'cart-reminder-sms:no-consent', 'add-to-retargeting:sent']);
     expect(smsTo(system, c.phone)).toHaveLength(0);
     await system.track(c.userId, 'Order Completed');
