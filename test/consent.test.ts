@@ -1,9 +1,8 @@
 /** Consent: an append-only history with the current state on the profile, which the policy reads. */
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createActivities } from '../activities/index.js';
 import { consentHistory } from '../store/consent.js';
-import type { DeliveryOutcome, DeliveryRequest } from '../workflows/sdk/types.js';
+import type { DeliveryRequest } from '../workflows/sdk/types.js';
+import { deliverer, deliveryRequest } from './support/delivery.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
 
 let system: TestSystem;
@@ -19,17 +18,13 @@ it('keeps every change with its evidence, merges partial updates, and the decisi
   const profile = await system.db.collections.profiles.findOne({ _id: userId });
   expect(profile?.traits.consent).toEqual({ sms: true, email: false });
 
-  const sms: DeliveryRequest = {
-    idempotencyKey: `consent/${userId}/sms#1`, journeyId: 'j', stepId: 'sms', workflowId: 'w', userId, category: 'marketing',
-    data: {}, firstAttemptAt: new Date().toISOString(), channel: 'sms', template: 'cart-reminder-sms',
-  };
-  const { activities } = createActivities(system.config, system.db);
-  const deliver = (request: DeliveryRequest) => new MockActivityEnvironment().run(activities.deliver, request) as Promise<DeliveryOutcome>;
-  expect((await deliver(sms)).reason).toBe('sent');
+  const sms = (stepId: string) => deliveryRequest(userId, { stepId, channel: 'sms', template: 'cart-reminder-sms' } as Partial<DeliveryRequest>);
+  const { deliver } = deliverer(system.config, system.db);
+  expect((await deliver(sms('sms-1'))).reason).toBe('sent');
 
   const revoked = await system.admin('/admin/consent', { userId, channel: 'sms', granted: false, source: 'support-ticket', evidence: 'ticket 4711' });
   expect(revoked.status).toBe(201);
-  expect((await deliver({ ...sms, idempotencyKey: `consent/${userId}/sms#2` })).reason).toBe('no-consent');
+  expect((await deliver(sms('sms-2'))).reason).toBe('no-consent');
 
   const history = await consentHistory(system.db.collections.consentEvents, userId);
   expect(history.map((e) => [e.channel, e.granted, e.source, e.evidence])).toEqual([

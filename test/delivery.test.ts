@@ -3,12 +3,11 @@
  * and the local SMTP / Twilio / webhook servers: idempotency, the cap under a 50-way race, each class
  * of provider error, and failing closed when the database is gone.
  */
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../activities/index.js';
 import { openDatabase } from '../store/db.js';
 import { mergeTraits } from '../store/profiles.js';
-import type { DeliveryOutcome, DeliveryRequest, MessageRequest } from '../workflows/sdk/types.js';
+import type { DeliveryRequest, MessageRequest } from '../workflows/sdk/types.js';
+import { deliverer, deliveryRequest } from './support/delivery.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
 
 let system: TestSystem;
@@ -35,27 +34,10 @@ async function customer(traits: Record<string, unknown> = {}) {
   return { userId, email };
 }
 
-function request(userId: string, overrides: Partial<MessageRequest> = {}): DeliveryRequest {
-  const stepId = overrides.stepId ?? 'cart-reminder-email';
-  return {
-    idempotencyKey: `wf-${userId}/run/${stepId}#1`,
-    journeyId: 'cartAbandonment',
-    stepId,
-    workflowId: `wf-${userId}`,
-    userId,
-    category: 'marketing',
-    data: { products: [{ name: 'Lamp' }] },
-    firstAttemptAt: new Date().toISOString(),
-    channel: 'email',
-    template: 'cart-reminder',
-    ...overrides,
-  };
-}
+const request = (userId: string, overrides: Partial<MessageRequest> = {}) =>
+  deliveryRequest(userId, { data: { products: [{ name: 'Lamp' }] }, ...overrides });
 
-function deliver(req: DeliveryRequest): Promise<DeliveryOutcome> {
-  const { activities } = createActivities(system.config, system.db);
-  return new MockActivityEnvironment().run(activities.deliver, req) as Promise<DeliveryOutcome>;
-}
+const deliver = (req: DeliveryRequest) => deliverer(system.config, system.db).deliver(req);
 
 const mailsTo = (email: string) => system.smtp.messagesTo(email);
 
@@ -146,8 +128,7 @@ describe('fail closed', () => {
     const c = await customer();
     const unreachable = await openDatabase(system.config.MONGODB_URL, system.config.MONGODB_DATABASE);
     await unreachable.close();
-    const { activities } = createActivities(system.config, unreachable);
-    await expect(new MockActivityEnvironment().run(activities.deliver, request(c.userId))).rejects.toThrow();
+    await expect(deliverer(system.config, unreachable).deliver(request(c.userId))).rejects.toThrow();
     expect(mailsTo(c.email)).toHaveLength(0);
   });
 });

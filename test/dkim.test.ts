@@ -2,14 +2,12 @@
  * DKIM: with a key configured, mail is signed and verifies, and the signature covers both RFC 8058
  * one-click headers. Verified with mailauth against the public key served by a stand-in resolver.
  */
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createActivities } from '../activities/index.js';
 import { loadConfig } from '../config.js';
 import { mergeTraits } from '../store/profiles.js';
-import type { DeliveryOutcome, DeliveryRequest } from '../workflows/sdk/types.js';
+import { deliverer, deliveryRequest } from './support/delivery.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
 
 let system: TestSystem;
@@ -30,12 +28,8 @@ it('signs marketing mail, List-Unsubscribe and List-Unsubscribe-Post included', 
   });
   const userId = uniqueId('signed');
   await mergeTraits(system.db.collections.profiles, userId, { email: `${userId}@example.com` });
-  const { activities, close } = createActivities(config, system.db);
-  const request: DeliveryRequest = {
-    idempotencyKey: `dkim/${userId}#1`, journeyId: 'j', stepId: 'welcome-email', workflowId: 'w', userId, category: 'marketing',
-    data: {}, firstAttemptAt: new Date().toISOString(), channel: 'email', template: 'welcome',
-  };
-  expect(((await new MockActivityEnvironment().run(activities.deliver, request)) as DeliveryOutcome).reason).toBe('sent');
+  const { deliver, close } = deliverer(config, system.db);
+  expect((await deliver(deliveryRequest(userId, { stepId: 'welcome-email', template: 'welcome' }))).reason).toBe('sent');
   close();
 
   const [mail] = system.smtp.messagesTo(`${userId}@example.com`);

@@ -3,12 +3,11 @@
  * once (per channel, per category), deferring versus dropping, and a journey whose emails a deferring
  * cap spaces out, durably, on the real stack.
  */
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../activities/index.js';
 import { loadConfig } from '../config.js';
 import { mergeTraits } from '../store/profiles.js';
-import type { DeliveryOutcome, DeliveryRequest } from '../workflows/sdk/types.js';
+import type { DeliveryRequest } from '../workflows/sdk/types.js';
+import { deliverer, deliveryRequest } from './support/delivery.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
 
 let system: TestSystem;
@@ -22,23 +21,15 @@ afterAll(() => system?.close());
 
 const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
 
-function deliverWith(env: Record<string, string>) {
-  const { activities } = createActivities(loadConfig({ ...system.env, ...env }), system.db);
-  return (request: DeliveryRequest) => new MockActivityEnvironment().run(activities.deliver, request) as Promise<DeliveryOutcome>;
-}
+const deliverWith = (env: Record<string, string>) => deliverer(loadConfig({ ...system.env, ...env }), system.db).deliver;
 
 async function customer(traits: Record<string, unknown> = {}) {
   const userId = uniqueId('p');
   await mergeTraits(system.db.collections.profiles, userId, { email: `${userId}@example.com`, phone: '+14155553333', consent: { sms: true }, timezone: 'UTC', ...traits });
   let step = 0;
-  const request = (overrides: Partial<DeliveryRequest> = {}): DeliveryRequest => {
-    const stepId = `step-${++step}`;
-    return {
-      idempotencyKey: `wf-${userId}/run/${stepId}#1`, journeyId: 'cartAbandonment', stepId, workflowId: `wf-${userId}`, userId,
-      category: 'marketing', data: {}, firstAttemptAt: new Date().toISOString(), channel: 'sms', template: 'cart-reminder-sms',
-      ...overrides,
-    } as DeliveryRequest;
-  };
+  // Each call is a new send (a new step) of a marketing SMS unless overridden.
+  const request = (overrides: Partial<DeliveryRequest> = {}) =>
+    deliveryRequest(userId, { stepId: `step-${++step}`, channel: 'sms', template: 'cart-reminder-sms', ...overrides } as Partial<DeliveryRequest>);
   return { userId, request };
 }
 

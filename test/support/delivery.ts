@@ -1,0 +1,32 @@
+/** The delivery activity run in Temporal's activity context, as a worker runs it, for direct tests. */
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities } from '../../activities/index.js';
+import type { Config } from '../../config.js';
+import type { Database } from '../../store/db.js';
+import type { DeliveryOutcome, DeliveryRequest } from '../../workflows/sdk/types.js';
+
+export function deliverer(config: Config, db: Database) {
+  const { activities, close } = createActivities(config, db);
+  return {
+    deliver: (request: DeliveryRequest) => new MockActivityEnvironment().run(activities.deliver, request) as Promise<DeliveryOutcome>,
+    close,
+  };
+}
+
+/** A marketing cart-reminder email for `userId`; the key follows the step, so the same step is the same send. */
+export function deliveryRequest(userId: string, overrides: Partial<DeliveryRequest> = {}): DeliveryRequest {
+  const stepId = overrides.stepId ?? 'cart-reminder-email';
+  return {
+    idempotencyKey: `wf-${userId}/run/${stepId}#1`,
+    journeyId: 'cartAbandonment',
+    stepId,
+    workflowId: `wf-${userId}`,
+    userId,
+    category: 'marketing',
+    data: {},
+    firstAttemptAt: new Date().toISOString(),
+    channel: 'email',
+    template: 'cart-reminder',
+    ...overrides,
+  } as DeliveryRequest;
+}
