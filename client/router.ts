@@ -26,6 +26,14 @@ export interface RouterOptions {
 
 export type Router = (event: JourneyEvent) => Promise<void>;
 
+function indexByEvent(journeys: JourneyDefinition[], events: (j: JourneyDefinition) => string[]): Map<string, JourneyDefinition[]> {
+  const index = new Map<string, JourneyDefinition[]>();
+  for (const journey of journeys) {
+    for (const event of new Set(events(journey))) index.set(event, [...(index.get(event) ?? []), journey]);
+  }
+  return index;
+}
+
 /** The instance key an event carries for a keyed journey; null when it carries none. */
 function keyOf(journey: JourneyDefinition, event: JourneyEvent): string | undefined | null {
   if (!journey.entry.key) return undefined;
@@ -42,9 +50,10 @@ function withinWindow(journey: JourneyDefinition, event: JourneyEvent): boolean 
 export function createRouter(options: RouterOptions): Router {
   const { client, taskQueue, db } = options;
   const latest = latestJourneys(options.journeys);
-  const startsOn = (event: string) => latest.filter((j) => j.entry.event === event);
+  // Derived once from the definitions, so routing an event is two map look-ups.
+  const startsOn = indexByEvent(latest, (j) => [j.entry.event]);
   // Instances of older versions may wait for events the latest no longer does: listen for all of them.
-  const hearsIt = (event: string) => latest.filter((j) => options.journeys.some((v) => v.id === j.id && eventsHeardBy(v).includes(event)));
+  const hears = indexByEvent(latest, (j) => options.journeys.filter((v) => v.id === j.id).flatMap(eventsHeardBy));
 
   async function admits(journey: JourneyDefinition, event: JourneyEvent): Promise<boolean> {
     if (!withinWindow(journey, event)) return false;
@@ -113,8 +122,8 @@ export function createRouter(options: RouterOptions): Router {
   }
 
   return async (event) => {
-    const starting = startsOn(event.event);
-    const listening = hearsIt(event.event).filter((j) => !starting.includes(j));
+    const starting = startsOn.get(event.event) ?? [];
+    const listening = (hears.get(event.event) ?? []).filter((j) => !starting.includes(j));
     await Promise.all([...starting.map((j) => start(j, event)), ...listening.map((j) => deliver(j, event))]);
   };
 }
