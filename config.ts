@@ -110,6 +110,10 @@ const EnvSchema = z.object({
   /** Comma-separated Segment write keys this server accepts; each key names its source. */
   WRITE_KEYS: z.string().default('dev-write-key').transform((keys) => keys.split(',').map((k) => k.trim()).filter(Boolean)),
   ADMIN_TOKEN: z.string().min(16).optional(),
+  /** Shared secret of a Segment "Webhooks (Actions)" destination (X-Signature); unset: endpoint off. */
+  SEGMENT_WEBHOOK_SECRET: z.string().min(16).optional(),
+  /** Secret a RudderStack Webhook destination sends as a Bearer token header; unset: endpoint off. */
+  RUDDERSTACK_WEBHOOK_SECRET: z.string().min(16).optional(),
   /** Where recipients reach this server: unsubscribe links and webhook signatures are built on it. */
   PUBLIC_BASE_URL: z.url().default('http://127.0.0.1:8080'),
   /** Signs unsubscribe links (32+ characters); required by the worker and the server, no default. */

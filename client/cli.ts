@@ -5,6 +5,8 @@
  *   npm run cli -- journeys [show <id> [--version N] [--mermaid]]
  *   npm run cli -- replay [--journey <id>] [--status running] [--since <ISO>] [--query <visibility query>]
  *   npm run cli -- setup
+ *   npm run cli -- events send [<json>] [--file events.jsonl] [--url U] [--write-key K]
+ *   npm run cli -- events replay --file export.jsonl [--url U] [--write-key K]
  */
 import type { Client, Connection } from '@temporalio/client';
 import { Command } from 'commander';
@@ -23,6 +25,7 @@ import { allSteps } from '../workflows/sdk/steps.js';
 import { journeyAsMermaid, journeyAsText } from './journey-graph.js';
 import { historyFiles, replayHistories, type WorkflowBuild } from './replay.js';
 import { installTemporalLogging } from './temporal-logger.js';
+import { asNewEvent, asPastEvent, readJsonl, sendEvents, type EventLine, type SendSummary } from './event-files.js';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 
 installTemporalLogging();
@@ -122,6 +125,50 @@ program
     console.log(`replayed ${replayed} histories in ${seconds.toFixed(1)} s (${(replayed / seconds).toFixed(0)}/s): ${replayed - failed.length} ok, ${failed.length} nondeterministic`);
     if (failed.length) process.exitCode = 1;
   });
+
+const eventsCommand = program.command('events').description('send Segment-spec events to the ingestion API');
+
+/** Where events go: --url, else this deployment's own server; the write key: --write-key, else the first configured. */
+function eventTarget(options: { url?: string; writeKey?: string }) {
+  const config = loadConfig();
+  return { url: options.url ?? `http://${config.HTTP_HOST}:${config.HTTP_PORT}`, writeKey: options.writeKey ?? config.WRITE_KEYS[0]! };
+}
+
+function printSummary(summary: SendSummary): void {
+  for (const { line, problems } of summary.rejected) {
+    console.log(`line ${line}: rejected: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`);
+  }
+  console.log(`${summary.accepted} accepted, ${summary.duplicate} duplicate, ${summary.rejected.length} rejected`);
+  if (summary.rejected.length) process.exitCode = 1;
+}
+
+eventsCommand
+  .command('send [json]')
+  .description('send one event (JSON argument) or every line of a JSONL file, as new events happening now')
+  .option('--file <path>', 'a JSONL file, one Segment-spec event per line (each with its type)')
+  .option('--url <url>', 'the ingestion server')
+  .option('--write-key <key>', 'the source write key')
+  .action(async (json: string | undefined, options: { file?: string; url?: string; writeKey?: string }) => {
+    if (!json === !options.file) throw new Error('give either one event as JSON or --file');
+    const { url, writeKey } = eventTarget(options);
+    const lines = options.file ? readJsonl(options.file) : [{ line: 1, event: JSON.parse(json!) as Record<string, unknown> }];
+    printSummary(await sendEvents(url, writeKey, mapLines(lines, asNewEvent)));
+  });
+
+eventsCommand
+  .command('replay')
+  .description('re-ingest past events (e.g. a Segment export) with their own times; replaying a file twice has one effect')
+  .requiredOption('--file <path>', 'a JSONL file of Segment-spec events')
+  .option('--url <url>', 'the ingestion server')
+  .option('--write-key <key>', 'the source write key the events were first sent with (dedupe is per source)')
+  .action(async (options: { file: string; url?: string; writeKey?: string }) => {
+    const { url, writeKey } = eventTarget(options);
+    printSummary(await sendEvents(url, writeKey, mapLines(readJsonl(options.file), asPastEvent)));
+  });
+
+async function* mapLines(lines: AsyncIterable<EventLine> | Iterable<EventLine>, prepare: (e: Record<string, unknown>) => Record<string, unknown>) {
+  for await (const { line, event } of lines) yield { line, event: prepare(event) };
+}
 
 /** The build to replay against: WORKFLOW_BUNDLE, or this checkout's journeys bundled now. */
 async function workflowBuild(): Promise<WorkflowBuild> {

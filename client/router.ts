@@ -1,14 +1,18 @@
 /**
  * Which journeys an event starts, advances or ends, derived from the journey definitions. A
- * customer's instance is addressed by its deterministic workflow id: no look-up, no scan.
+ * customer's instance is addressed by its deterministic workflow id: no look-up, no scan. A customer
+ * who was first seen anonymously may still have journeys running under the anonymous id: their
+ * events reach those instances too, and do not start a second instance beside one.
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { SignalDefinition } from '@temporalio/common';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Database } from '../store/db.js';
 import { latestJourneys } from '../workflows/journeys/index.js';
 import { loadProfile } from '../store/profiles.js';
 import { evaluate, scopesOf } from '../workflows/sdk/conditions.js';
-import { eventSignal, JOURNEY_WORKFLOW_TYPE, journeyWorkflowId } from '../workflows/sdk/definitions.js';
+import { eventSignal, identifiedSignal, JOURNEY_WORKFLOW_TYPE, journeyWorkflowId } from '../workflows/sdk/definitions.js';
+import { earlierIdsOf } from '../store/identities.js';
 import { eventsHeardBy, type JourneyDefinition } from '../workflows/sdk/journey.js';
 import { spanMs } from '../workflows/sdk/local-time.js';
 import { JOURNEY, JOURNEY_VERSION, USER_ID } from '../workflows/sdk/search-attributes.js';
@@ -24,7 +28,11 @@ export interface RouterOptions {
   settings: Record<string, Record<string, Duration>>;
 }
 
-export type Router = (event: JourneyEvent) => Promise<void>;
+export interface Router {
+  route(event: JourneyEvent): Promise<void>;
+  /** The person `fromId` turned out to be `userId`: their running journeys carry on for `userId`. */
+  handOver(fromId: string, userId: string): Promise<void>;
+}
 
 function indexByEvent(journeys: JourneyDefinition[], events: (j: JourneyDefinition) => string[]): Map<string, JourneyDefinition[]> {
   const index = new Map<string, JourneyDefinition[]>();
@@ -75,9 +83,25 @@ export function createRouter(options: RouterOptions): Router {
     }
   }
 
-  async function start(journey: JourneyDefinition, event: JourneyEvent): Promise<void> {
+  /** Sends a signal to an instance if it is running; false if there is none. */
+  async function signalIfRunning<A extends unknown[]>(workflowId: string, signal: SignalDefinition<A>, ...args: A): Promise<boolean> {
+    try {
+      await client.workflow.getHandle(workflowId).signal(signal, ...args);
+      return true;
+    } catch (err) {
+      // The customer is not in this journey (never entered, or already left).
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
+  }
+
+  async function start(journey: JourneyDefinition, event: JourneyEvent, earlierIds: string[]): Promise<void> {
     const key = keyOf(journey, event);
     if (key === null || !(await admits(journey, event))) return;
+    // Already in this journey from before they were known: the event joins that instance.
+    for (const earlierId of earlierIds) {
+      if (await signalIfRunning(journeyWorkflowId(journey.id, earlierId, key), eventSignal, event)) return;
+    }
     const workflowId = journeyWorkflowId(journey.id, event.userId, key);
     const reentry = journey.entry.reentry ?? { policy: 'always' };
     if (reentry.policy === 'cooldown' && (await coolingDown(workflowId, reentry.cooldown, event))) return;
@@ -110,20 +134,28 @@ export function createRouter(options: RouterOptions): Router {
     }
   }
 
-  async function deliver(journey: JourneyDefinition, event: JourneyEvent): Promise<void> {
+  async function deliver(journey: JourneyDefinition, event: JourneyEvent, earlierIds: string[]): Promise<void> {
     const key = keyOf(journey, event);
     if (key === null) return; // a keyed journey's instance cannot be addressed without the key
-    try {
-      await client.workflow.getHandle(journeyWorkflowId(journey.id, event.userId, key)).signal(eventSignal, event);
-    } catch (err) {
-      // The customer is not in this journey (never entered, or already left): nothing to advance.
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-    }
+    const persons = [event.userId, ...earlierIds];
+    await Promise.all(persons.map((person) => signalIfRunning(journeyWorkflowId(journey.id, person, key), eventSignal, event)));
   }
 
-  return async (event) => {
-    const starting = startsOn.get(event.event) ?? [];
-    const listening = (hears.get(event.event) ?? []).filter((j) => !starting.includes(j));
-    await Promise.all([...starting.map((j) => start(j, event)), ...listening.map((j) => deliver(j, event))]);
+  /** Ids this customer was known by before; anonymous persons have none (they are never a link target). */
+  const earlierIdsFor = (userId: string) => (userId.startsWith('anonymous:') ? Promise.resolve([]) : earlierIdsOf(db.collections.identities, userId));
+
+  return {
+    async route(event) {
+      const starting = startsOn.get(event.event) ?? [];
+      const listening = (hears.get(event.event) ?? []).filter((j) => !starting.includes(j));
+      if (!starting.length && !listening.length) return;
+      const earlierIds = await earlierIdsFor(event.userId);
+      await Promise.all([...starting.map((j) => start(j, event, earlierIds)), ...listening.map((j) => deliver(j, event, earlierIds))]);
+    },
+    async handOver(fromId, userId) {
+      // Keyed instances carry their key in the id, so only unkeyed journeys can be addressed here.
+      const unkeyed = latest.filter((j) => !j.entry.key);
+      await Promise.all(unkeyed.map((j) => signalIfRunning(journeyWorkflowId(j.id, fromId), identifiedSignal, userId)));
+    },
   };
 }

@@ -1,18 +1,27 @@
 /**
- * The Segment HTTP tracking API's payloads (track, identify, batch), validated at the edge. Unknown
- * fields are kept, as Segment keeps them; a bad field is reported by its path.
+ * The Segment spec's messages (track, identify, page, screen, group, alias), validated at the edge.
+ * Unknown fields are kept, as Segment keeps them; a bad field is reported by its path.
  */
 import { z } from 'zod';
 
-const TraitKey = z
-  .string()
-  .regex(/^[^$.][^.]*$/, 'trait names may not contain "." or start with "$"');
+/** Segment's own limits: larger events and batches are refused with 413. */
+export const MAX_EVENT_BYTES = 32 * 1024;
+export const MAX_BATCH_BYTES = 500 * 1024;
+
+const TraitKey = z.string().regex(/^[^$.][^.]*$/, 'trait names may not contain "." or start with "$"');
+const Timestamp = z.iso.datetime({ offset: true });
+const Properties = z.record(z.string(), z.unknown()).default({});
+const Traits = z.record(TraitKey, z.unknown()).default({});
 
 const Common = {
   userId: z.string().min(1).optional(),
   anonymousId: z.string().min(1).optional(),
   messageId: z.string().min(1).max(200).optional(),
-  timestamp: z.iso.datetime({ offset: true }).optional(),
+  /** When it happened, by the sender's clock (`originalTimestamp` in RudderStack's naming). */
+  timestamp: Timestamp.optional(),
+  originalTimestamp: Timestamp.optional(),
+  /** When the sender sent it, by the same clock: the difference to our clock is its skew. */
+  sentAt: Timestamp.optional(),
   context: z.record(z.string(), z.unknown()).optional(),
   integrations: z.record(z.string(), z.unknown()).optional(),
 };
@@ -23,42 +32,54 @@ const needsIdentity = <T extends { userId?: string; anonymousId?: string }>(valu
   }
 };
 
-export const TrackSchema = z
-  .looseObject({
-    ...Common,
-    type: z.literal('track').optional(),
-    event: z.string().min(1, 'event name is required').max(200),
-    properties: z.record(z.string(), z.unknown()).default({}),
-  })
-  .superRefine(needsIdentity);
+const Viewed = { name: z.string().optional(), category: z.string().optional(), properties: Properties };
 
-export const IdentifySchema = z
-  .looseObject({
-    ...Common,
-    type: z.literal('identify').optional(),
-    traits: z.record(TraitKey, z.unknown()).default({}),
-  })
-  .superRefine(needsIdentity);
+export const MessageSchemas = {
+  track: z.looseObject({ ...Common, type: z.literal('track'), event: z.string({ error: 'event name is required' }).min(1, 'event name is required').max(200), properties: Properties }).superRefine(needsIdentity),
+  identify: z.looseObject({ ...Common, type: z.literal('identify'), traits: Traits }).superRefine(needsIdentity),
+  page: z.looseObject({ ...Common, type: z.literal('page'), ...Viewed }).superRefine(needsIdentity),
+  screen: z.looseObject({ ...Common, type: z.literal('screen'), ...Viewed }).superRefine(needsIdentity),
+  group: z.looseObject({ ...Common, type: z.literal('group'), groupId: z.string().min(1, 'groupId is required'), traits: Traits }).superRefine(needsIdentity),
+  alias: z.looseObject({ ...Common, type: z.literal('alias'), userId: z.string().min(1, 'userId is required'), previousId: z.string().min(1, 'previousId is required') }),
+};
 
+export type MessageType = keyof typeof MessageSchemas;
+export const MESSAGE_TYPES = Object.keys(MessageSchemas) as MessageType[];
+export type Message = { [T in MessageType]: z.output<(typeof MessageSchemas)[T]> }[MessageType];
+export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
+
+/** Only the envelope: each event in it is validated on its own, so one bad event spoils only itself. */
 export const BatchSchema = z.looseObject({
-  batch: z
-    .array(z.looseObject({ type: z.enum(['track', 'identify']) }))
-    .min(1, 'batch is empty')
-    .max(2_500),
+  batch: z.array(z.unknown()).min(1, 'batch is empty').max(2_500),
   context: z.record(z.string(), z.unknown()).optional(),
+  sentAt: Timestamp.optional(),
 });
 
-export type TrackPayload = z.output<typeof TrackSchema>;
-export type IdentifyPayload = z.output<typeof IdentifySchema>;
+const TypeSchema = z.looseObject({ type: z.enum(MESSAGE_TYPES, { message: `type must be one of ${MESSAGE_TYPES.join(', ')}` }) });
 
 export interface FieldProblem {
   field: string;
   message: string;
 }
 
+export type Parsed = { ok: true; message: Message } | { ok: false; problems: FieldProblem[] };
+
 export function describeIssues(error: z.ZodError, prefix = ''): FieldProblem[] {
   return error.issues.map((issue) => ({
     field: [prefix, ...issue.path.map(String)].filter(Boolean).join('.') || '(body)',
     message: issue.message,
   }));
+}
+
+/** One message; `type` comes from the body or, on /v1/<type>, from the path. */
+export function parseMessage(body: unknown, options: { type?: MessageType; prefix?: string } = {}): Parsed {
+  const { prefix = '' } = options;
+  if (options.type && body && typeof body === 'object' && !Array.isArray(body)) body = { ...body, type: options.type };
+  if (Buffer.byteLength(JSON.stringify(body) ?? '') > MAX_EVENT_BYTES) {
+    return { ok: false, problems: [{ field: prefix || '(body)', message: `event is larger than ${MAX_EVENT_BYTES / 1024} KB` }] };
+  }
+  const typed = TypeSchema.safeParse(body);
+  if (!typed.success) return { ok: false, problems: describeIssues(typed.error, prefix) };
+  const result = MessageSchemas[typed.data.type].safeParse(body);
+  return result.success ? { ok: true, message: result.data as Message } : { ok: false, problems: describeIssues(result.error, prefix) };
 }

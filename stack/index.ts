@@ -125,6 +125,8 @@ async function startFerretDb(dir: string, log: Logger, started: ManagedProcess[]
       `--listen-addr=${HOST}:${port}`,
       `--debug-addr=${HOST}:${debugPort}`,
       '--telemetry=disable',
+      // Its state file (a telemetry uuid) would otherwise land in the working directory.
+      `--state-dir=${sqliteDir}`,
       '--log-level=warn',
     ],
     path.join(dir, 'logs'),

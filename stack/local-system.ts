@@ -6,14 +6,11 @@
 import type { Client } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../config.js';
-import { createIngestion } from '../client/ingestion.js';
 import { ensureCleanupSchedule } from '../client/maintenance.js';
-import { createRouter } from '../client/router.js';
-import { buildServer, feedbackOptions } from '../client/server.js';
+import { buildServer } from '../client/server.js';
 import getPort from 'get-port';
 import { connectTemporal } from '../client/temporal.js';
 import { openDatabase, type Database } from '../store/db.js';
-import { journeyVersions } from '../workflows/journeys/index.js';
 import type { JourneyDefinition } from '../workflows/sdk/journey.js';
 import { startWorker, type RunningWorker } from '../worker.js';
 import { startAudienceReceiver, type AudienceReceiver } from './audience-receiver.js';
@@ -87,6 +84,8 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     QUIET_HOURS: options.quietHours ?? '{}',
     WRITE_KEYS: writeKey,
     ADMIN_TOKEN: adminToken,
+    SEGMENT_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
+    RUDDERSTACK_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
     JOURNEY_SETTINGS: JSON.stringify(options.journeySettings ?? {}),
     HTTP_HOST: '127.0.0.1',
     HTTP_PORT: String(port),
@@ -99,14 +98,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
   const worker =
     options.startWorker === false ? undefined : await startWorker(config, { db, workflowBundlePath: options.workflowBundlePath });
   await ensureCleanupSchedule(temporal, config.TEMPORAL_TASK_QUEUE);
-  const route = createRouter({ client: temporal, db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys: options.journeys ?? journeyVersions, settings: config.JOURNEY_SETTINGS });
-  const server = buildServer({
-    ingestion: createIngestion(db, route, { phoneRegion: config.DEFAULT_PHONE_REGION }),
-    db,
-    writeKeys: config.WRITE_KEYS,
-    adminToken,
-    feedback: feedbackOptions(config),
-  });
+  const server = buildServer({ config, db, temporal, journeys: options.journeys });
   await server.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
 
   return {

@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { waitUntil } from './wait-until.js';
 
-/** A message as it arrived: parsed, and its exact bytes (what signatures cover). */
-export type ReceivedMail = ParsedMail & { raw: Buffer };
+/** A message as it arrived: parsed, its exact bytes (what signatures cover), and when its last byte came. */
+export type ReceivedMail = ParsedMail & { raw: Buffer; arrivedAt: number };
 
 export interface SmtpSink {
   url: string;
@@ -36,11 +36,11 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     onData(stream, _session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      new Promise<Buffer>((resolve, reject) => {
-        stream.once('end', () => resolve(Buffer.concat(chunks)));
+      new Promise<{ raw: Buffer; arrivedAt: number }>((resolve, reject) => {
+        stream.once('end', () => resolve({ raw: Buffer.concat(chunks), arrivedAt: Date.now() }));
         stream.once('error', reject);
       })
-        .then(async (raw) => Object.assign(await simpleParser(raw), { raw }))
+        .then(async (arrival) => Object.assign(await simpleParser(arrival.raw), arrival))
         .then(async (message) => {
           const code = await options.respond?.(message);
           if (code && code >= 400) {

@@ -6,6 +6,7 @@
 import { MongoClient, MongoServerError, type Collection, type Db } from 'mongodb';
 import type { ConsentEventDoc } from './consent.js';
 import type { GrantDoc } from './frequency-grants.js';
+import type { IdentityDoc } from './identities.js';
 import type { InboundEventDoc } from './inbound-events.js';
 import type { LedgerDoc } from './ledger.js';
 import type { ProfileDoc } from './profiles.js';
@@ -20,6 +21,7 @@ export interface Collections {
   grants: Collection<GrantDoc>;
   conversions: Collection<ConversionDoc>;
   consentEvents: Collection<ConsentEventDoc>;
+  identities: Collection<IdentityDoc>;
 }
 
 /** A goal reached inside a journey, with the sends credited with it. */
@@ -45,6 +47,7 @@ export async function openDatabase(url: string, name: string, options: { monitor
     grants: db.collection('cap_grants'),
     conversions: db.collection('conversions'),
     consentEvents: db.collection('consent_events'),
+    identities: db.collection('identities'),
   };
   await Promise.all([
     collections.ledger.createIndex({ userId: 1, at: 1 }),
@@ -57,6 +60,7 @@ export async function openDatabase(url: string, name: string, options: { monitor
     collections.grants.createIndex({ rule: 1, userId: 1, at: 1 }),
     collections.conversions.createIndex({ journeyId: 1, goal: 1 }),
     collections.consentEvents.createIndex({ userId: 1, at: 1 }),
+    collections.identities.createIndex({ userId: 1 }),
   ]);
   return { client, db, collections, close: () => client.close() };
 }

@@ -51,17 +51,58 @@ describe('validation', () => {
     expect(fields).toEqual(['timestamp', 'userId']);
   });
 
-  it('a batch with one malformed event is rejected whole, naming the event by index', async () => {
+  it('a batch accepts its good events and reports the bad ones by index', async () => {
     const userId = uniqueId('batch');
     const response = await system.post('/v1/batch', {
       batch: [
-        { type: 'identify', userId, traits: { email: `${userId}@example.com` }, messageId: 'm-batch-1' },
+        { type: 'identify', userId, traits: { email: `${userId}@example.com` }, messageId: uniqueId('m') },
         { type: 'track', userId, event: '', properties: {}, messageId: 'm-batch-2' },
+        { type: 'teleport', userId, messageId: 'm-batch-3' },
       ],
     });
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({
+      success: true,
+      results: ['accepted', 'rejected', 'rejected'],
+      rejected: [
+        { index: 1, problems: [{ field: 'batch.1.event' }] },
+        { index: 2, problems: [{ field: 'batch.2.type' }] },
+      ],
+    });
+    expect((await system.db.collections.profiles.findOne({ _id: userId }))?.traits.email).toBe(`${userId}@example.com`);
+    const claims = ['m-batch-2', 'm-batch-3'].map((id) => `${system.writeKey}:${id}`);
+    expect(await system.db.collections.inboundEvents.countDocuments({ _id: { $in: claims } })).toBe(0);
+  });
+
+  it('a batch with nothing valid in it: 400 naming each event', async () => {
+    const userId = uniqueId('batch');
+    const response = await system.post('/v1/batch', { batch: [{ type: 'track', userId, messageId: 'm-none-1' }, { type: 'alias', userId }] });
     expect(response.status).toBe(400);
-    expect(response.body).toMatchObject({ problems: [{ field: 'batch.1.event' }] });
-    await nothingStoredFor(userId, ['m-batch-1', 'm-batch-2']);
+    const fields = (response.body as { problems: Array<{ field: string }> }).problems.map((p) => p.field).sort();
+    expect(fields).toEqual(['batch.0.event', 'batch.1.previousId']);
+    await nothingStoredFor(userId, ['m-none-1']);
+  });
+
+  it('refuses with 413 an event over 32 KB and a batch over 500 KB, as Segment does', async () => {
+    const userId = uniqueId('big');
+    const big = 'x'.repeat(33 * 1024);
+    expect((await system.post('/v1/track', { userId, event: 'Product Viewed', properties: { big } })).status).toBe(413);
+    const batch = Array.from({ length: 20 }, (_, i) => ({ type: 'track', userId, event: 'Product Viewed', properties: { big: 'y'.repeat(30 * 1024) }, messageId: `m-${i}` }));
+    expect((await system.post('/v1/batch', { batch })).status).toBe(413);
+    await nothingStoredFor(userId, batch.map((b) => b.messageId));
+    // Inside a batch under 500 KB, an oversized event is one bad event among good ones.
+    const mixed = await system.post('/v1/batch', {
+      batch: [
+        { type: 'track', userId, event: 'Product Viewed', properties: { big }, messageId: uniqueId('m') },
+        { type: 'identify', userId, traits: { plan: 'pro' }, messageId: uniqueId('m') },
+      ],
+    });
+    expect(mixed.body).toMatchObject({ results: ['rejected', 'accepted'], rejected: [{ index: 0, problems: [{ message: 'event is larger than 32 KB' }] }] });
+  });
+
+  it('keeps unknown fields instead of rejecting them', async () => {
+    const response = await system.post('/v1/track', { userId: uniqueId('u'), event: 'Product Viewed', properties: {}, channel: 'web', rudderId: 'r-1', version: 2 });
+    expect(response.status).toBe(200);
   });
 
   it('malformed JSON: 400', async () => {

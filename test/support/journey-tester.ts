@@ -91,7 +91,7 @@ export async function startJourneyTester(options: { settings?: Record<string, Re
         email,
         async track(event, properties = {}, deployed = journeyVersions) {
           const timestamp = new Date(await now()).toISOString();
-          await routerFor(deployed)({ messageId: uniqueId('m'), event, userId, timestamp, properties });
+          await routerFor(deployed).route({ messageId: uniqueId('m'), event, userId, timestamp, properties });
         },
         emailSubjects: () => mine().map((m) => m.subject ?? ''),
         async waitForEmails(count) {

@@ -4,6 +4,7 @@ import { installTemporalLogging } from '../../client/temporal-logger.js';
 import { inject } from 'vitest';
 import { postSegment } from '../../client/segment-http.js';
 import { ledgerForUser } from '../../store/ledger.js';
+import { waitUntil } from '../../stack/wait-until.js';
 import { startLocalSystem, type LocalSystem, type LocalSystemOptions } from '../../stack/local-system.js';
 import { journeyWorkflowId } from '../../workflows/sdk/definitions.js';
 import type { JourneyResult } from '../../workflows/sdk/types.js';
@@ -16,6 +17,8 @@ export type TestSystem = LocalSystem & {
   identify(userId: string, traits: Record<string, unknown>, messageId?: string): Promise<unknown>;
   post(path: string, body: unknown): ReturnType<typeof postSegment>;
   reasons(userId: string): Promise<string[]>;
+  /** The ledger reasons once `count` decisions are final (a send in progress shows as "sending"). */
+  settledReasons(userId: string, count?: number): Promise<string[]>;
   journeyResult(userId: string, journey?: string): Promise<JourneyResult>;
 };
 
@@ -30,6 +33,7 @@ export async function startTestSystem(options: Partial<LocalSystemOptions> = {})
     taskQueue: uniqueId('test'),
     ...options,
   });
+  const reasons = async (userId: string) => (await ledgerForUser(system.db.collections.ledger, userId)).map((e) => `${e.stepId}:${e.reason}`);
   const post = (path: string, body: unknown) => postSegment(system.httpUrl, system.writeKey, path, body);
   const expectAccepted = async (path: string, body: unknown) => {
     const response = await post(path, body);
@@ -42,7 +46,12 @@ export async function startTestSystem(options: Partial<LocalSystemOptions> = {})
     track: (userId, event, properties = {}, messageId = uniqueId('msg')) =>
       expectAccepted('/v1/track', { userId, event, properties, messageId, timestamp: new Date().toISOString() }),
     identify: (userId, traits, messageId = uniqueId('msg')) => expectAccepted('/v1/identify', { userId, traits, messageId }),
-    reasons: async (userId) => (await ledgerForUser(system.db.collections.ledger, userId)).map((e) => `${e.stepId}:${e.reason}`),
+    reasons,
+    async settledReasons(userId, count = 1) {
+      const settled = (list: string[]) => list.length >= count && !list.some((r) => r.endsWith(':sending'));
+      await waitUntil(async () => settled(await reasons(userId)), 20_000, `${count} final ledger decision(s) for ${userId}`);
+      return reasons(userId);
+    },
     journeyResult: (userId, journey = 'cartAbandonment') =>
       system.temporal.workflow.getHandle(journeyWorkflowId(journey, userId)).result() as Promise<JourneyResult>,
     async close() {

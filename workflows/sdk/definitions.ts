@@ -4,6 +4,12 @@ import type { JourneyEvent, StepRecord } from './types.js';
 /** Every event for a customer's running journey arrives through this one signal. */
 export const eventSignal = defineSignal<[JourneyEvent]>('event');
 
+/**
+ * The person an instance follows turned out to be this known userId (an anonymous visitor signed in,
+ * or an alias call): the instance carries on for them, so they never enter the journey twice.
+ */
+export const identifiedSignal = defineSignal<[string]>('identified');
+
 export interface JourneyState {
   journeyId: string;
   version: number;

@@ -18,9 +18,9 @@ import type { DeliveryActivities } from '../../activities/delivery-activities.js
 import type { JourneyActivities } from '../../activities/journey-activities.js';
 import { evaluate, type Condition, type ConditionScope } from './conditions.js';
 import { spanMs } from './local-time.js';
-import { eventSignal, stateQuery, type JourneyState } from './definitions.js';
+import { eventSignal, identifiedSignal, stateQuery, type JourneyState } from './definitions.js';
 import type { JourneyDefinition } from './journey.js';
-import { STEP } from './search-attributes.js';
+import { STEP, USER_ID } from './search-attributes.js';
 import { JourneyEnded, stepHandlers, type StepRuntime } from './step-handlers.js';
 import type { DurationRef, Step, StepOf } from './steps.js';
 import type {
@@ -41,7 +41,7 @@ const ACTIVITY_DEFAULTS: ActivityOptions = {
 
 class JourneyRun implements StepRuntime {
   readonly journeyId: string;
-  readonly userId: string;
+  userId: string;
   readonly fallbackTimeZone: string;
   private readonly inbox: Array<{ event: JourneyEvent; consumed: boolean }> = [];
   private readonly seenMessageIds = new Set<string>();
@@ -86,6 +86,13 @@ class JourneyRun implements StepRuntime {
   private sameInstance(event: JourneyEvent): boolean {
     const key = this.definition.entry.key;
     return key === undefined || this.input.key === undefined || String(event.properties[key]) === this.input.key;
+  }
+
+  /** From here on, profile reads, sends and the ledger are the known customer's. */
+  identify(userId: string): void {
+    if (userId === this.userId) return;
+    this.userId = userId;
+    upsertSearchAttributes([{ key: USER_ID, value: userId }]);
   }
 
   state(): JourneyState {
@@ -246,6 +253,7 @@ export function journeyWorkflow(versions: readonly JourneyDefinition[]): (input:
     if (!definition) throw new Error(`journey "${input.journeyId}" v${input.version} is not in this build`);
     const run = new JourneyRun(definition, input);
     setHandler(eventSignal, (event) => run.receive(event));
+    setHandler(identifiedSignal, (userId) => run.identify(userId));
     setHandler(stateQuery, () => run.state());
     return run.execute();
   };

@@ -1,0 +1,41 @@
+/**
+ * A small load generator: Segment batches of real-shaped events for many customers, posted to the
+ * ingestion API with several requests in flight, as a CDP's delivery workers would.
+ */
+import pMap from 'p-map';
+import { postSegment } from '../client/segment-http.js';
+
+export interface LoadOptions {
+  url: string;
+  writeKey: string;
+  /** Events per /v1/batch call. */
+  batchSize: number;
+  /** Batch calls in flight at once. */
+  concurrency: number;
+}
+
+/** One track event as analytics.js would send it. */
+export function trackEvent(userId: string, event: string, properties: Record<string, unknown>, messageId: string) {
+  const now = new Date().toISOString();
+  return {
+    type: 'track', userId, event, properties, messageId, timestamp: now, sentAt: now,
+    context: { library: { name: 'analytics.js', version: 'next-1.72.0' }, page: { path: '/checkout' }, locale: 'en-US' },
+  };
+}
+
+/** Posts every event in batches; resolves with each batch's response time, failing on any non-200. */
+export async function postInBatches(events: unknown[], options: LoadOptions): Promise<number[]> {
+  const batches = Array.from({ length: Math.ceil(events.length / options.batchSize) }, (_, i) =>
+    events.slice(i * options.batchSize, (i + 1) * options.batchSize),
+  );
+  return pMap(
+    batches,
+    async (batch) => {
+      const started = performance.now();
+      const response = await postSegment(options.url, options.writeKey, '/v1/batch', { batch });
+      if (response.status !== 200) throw new Error(`batch answered ${response.status}: ${JSON.stringify(response.body)}`);
+      return performance.now() - started;
+    },
+    { concurrency: options.concurrency },
+  );
+}

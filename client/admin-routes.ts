@@ -1,0 +1,38 @@
+/** The admin API (bearer token): suppressions and consent recorded by operators and back-office tools. */
+import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod';
+import type { Database } from '../store/db.js';
+import { recordConsent } from '../store/consent.js';
+import { addSuppression, liftSuppressions } from '../store/suppressions.js';
+import { ConsentSchema, LiftSchema, SuppressionSchema } from './admin-schema.js';
+import { BadRequest } from './http-errors.js';
+import { describeIssues } from './segment-schema.js';
+
+function parse<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  const result = schema.safeParse(body);
+  if (!result.success) throw new BadRequest(describeIssues(result.error));
+  return result.data;
+}
+
+export function registerAdminRoutes(app: FastifyInstance, options: { db: Database; adminToken?: string }): void {
+  const { collections } = options.db;
+  app.addHook('preHandler', async (request, reply) => {
+    if (!options.adminToken || request.headers.authorization !== `Bearer ${options.adminToken}`) {
+      return reply.code(401).send({ error: 'admin token required' });
+    }
+  });
+  app.post('/admin/suppressions', async (request, reply) => {
+    const entry = parse(SuppressionSchema, request.body);
+    await addSuppression(collections.suppressions, { ...entry, source: entry.source ?? 'admin-api' });
+    return reply.code(201).send({ success: true });
+  });
+  app.post('/admin/consent', async (request, reply) => {
+    const { userId, channel, granted, source, evidence } = parse(ConsentSchema, request.body);
+    await recordConsent(collections, userId, { [channel]: granted }, { source: source ?? 'admin-api', evidence });
+    return reply.code(201).send({ success: true });
+  });
+  app.post('/admin/suppressions/lift', async (request) => {
+    const { userId, channel, reasons, source } = parse(LiftSchema, request.body);
+    return { success: true, lifted: await liftSuppressions(collections.suppressions, { userId, channel, reasons }, source ?? 'admin-api') };
+  });
+}

@@ -1,0 +1,61 @@
+/**
+ * Events forwarded by a CDP's webhook destination rather than sent to the tracking API: Segment's
+ * "Webhooks (Actions)" (X-Signature: hex HMAC-SHA1 of the raw body with the shared secret) and
+ * RudderStack's Webhook destination (a Bearer secret set as a custom header). The body is one
+ * Segment-spec message or, with batching on, an array of them. The CDP has already corrected
+ * `timestamp` for clock skew, so it is taken as is.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { BadRequest } from './http-errors.js';
+import type { Ingest } from './ingestion.js';
+import { ingestBatch } from './segment-routes.js';
+import { MAX_BATCH_BYTES, parseMessage } from './segment-schema.js';
+
+export interface CdpWebhookOptions {
+  ingest: Ingest;
+  segmentSecret?: string;
+  rudderstackSecret?: string;
+}
+
+const rawBodies = new WeakMap<FastifyRequest, Buffer>();
+
+function sameText(a: string, b: string): boolean {
+  const [x, y] = [Buffer.from(a), Buffer.from(b)];
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+const verifiers = {
+  segment: (secret: string, request: FastifyRequest) => {
+    const signature = request.headers['x-signature'];
+    const expected = createHmac('sha1', secret).update(rawBodies.get(request)!).digest('hex');
+    return typeof signature === 'string' && sameText(signature.toLowerCase(), expected);
+  },
+  rudderstack: (secret: string, request: FastifyRequest) => sameText(request.headers.authorization ?? '', `Bearer ${secret}`),
+};
+
+export function registerCdpWebhookRoutes(app: FastifyInstance, options: CdpWebhookOptions): void {
+  // The signature covers the exact bytes sent, so keep them beside the parsed body.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: MAX_BATCH_BYTES }, (request, body, done) => {
+    rawBodies.set(request, body as Buffer);
+    try {
+      done(null, JSON.parse((body as Buffer).toString('utf8')));
+    } catch (err) {
+      done(Object.assign(err as Error, { statusCode: 400 }), undefined);
+    }
+  });
+
+  const secrets = { segment: options.segmentSecret, rudderstack: options.rudderstackSecret };
+  for (const cdp of ['segment', 'rudderstack'] as const) {
+    app.post(`/webhooks/${cdp}`, async (request, reply) => {
+      const secret = secrets[cdp];
+      if (!secret) return reply.code(404).send({ error: `the ${cdp} webhook is not configured` });
+      if (!verifiers[cdp](secret, request)) return reply.code(401).send({ error: 'signature does not match' });
+      const messages = Array.isArray(request.body) ? request.body : [request.body];
+      const items = messages.map((message, index) => parseMessage(message, { prefix: Array.isArray(request.body) ? String(index) : '' }));
+      if (items.every((item) => !item.ok)) throw new BadRequest(items.flatMap((item) => (item.ok ? [] : item.problems)));
+      const outcome = await ingestBatch(options.ingest, `webhook:${cdp}`, items, { receivedAt: new Date(), forwarded: true });
+      return { success: true, ...outcome };
+    });
+  }
+}
