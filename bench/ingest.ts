@@ -3,8 +3,8 @@
  * - Throughput: events/s from HTTP to journeys started (a "Checkout Started" per customer, in
  *   Segment batches), against a baseline in the same run: the same signalWithStart calls made
  *   directly from a client loop at the same concurrency, with no HTTP, no dedupe and no routing.
- * - Latency: event accepted (the 2xx) -> the first email at the SMTP server, for a journey with no
- *   wait before its first send (the welcome series on "Signed Up"): p50 and p99.
+ * - Latency: event sent (which includes its acceptance) -> the first email at the SMTP server, for a
+ *   journey with no wait before its first send (the welcome series on "Signed Up"): p50 and p99.
  *   npm run bench:ingest [-- events]
  */
 import { WorkflowIdReusePolicy } from '@temporalio/common';
@@ -25,10 +25,10 @@ import { postInBatches, trackEvent } from './load-generator.js';
 installTemporalLogging();
 const total = Number(process.argv[2] ?? 2_000);
 const BATCH_SIZE = 100;
-const BATCHES_IN_FLIGHT = 4;
+const BATCHES_IN_FLIGHT = Number(process.env.BATCHES_IN_FLIGHT ?? 4);
 /** The HTTP path runs up to 32 customers of a batch at once, times the batches in flight. */
 const CONCURRENCY = 32 * BATCHES_IN_FLIGHT;
-const LATENCY_SAMPLES = 200;
+const LATENCY_SAMPLES = Number(process.env.LATENCY_SAMPLES ?? 200);
 
 const run = Date.now().toString(36);
 const stack = await startStack({ dataDir: await mkdtemp(path.join(os.tmpdir(), 'throughline-bench-')), log: stackLogger });
@@ -80,13 +80,15 @@ async function latency(system: LocalSystem) {
     const userId = `latency-${run}-${i}`;
     const email = `${userId}@example.com`;
     const identify = { type: 'identify', userId, traits: { email }, messageId: `m-id-${userId}` };
+    // Timed from the request, not its 2xx: the 2xx comes after the routing, and the email often
+    // arrives before the response does.
+    const sent = Date.now();
     await postInBatches([identify, trackEvent(userId, 'Signed Up', { method: 'email' }, `m-su-${userId}`)], { url: system.httpUrl, writeKey: system.writeKey, batchSize: 2, concurrency: 1 });
-    const accepted = Date.now();
     await waitUntil(() => system.smtp.messagesTo(email).length > 0, 30_000, `welcome email for ${userId}`);
-    samples.push(system.smtp.messagesTo(email)[0]!.arrivedAt - accepted);
+    samples.push(system.smtp.messagesTo(email)[0]!.arrivedAt - sent);
   }
   samples.sort((a, b) => a - b);
-  console.log(`latency, event accepted -> welcome email at the SMTP server (${LATENCY_SAMPLES} customers, one at a time):`);
+  console.log(`latency, event sent -> welcome email at the SMTP server (${LATENCY_SAMPLES} customers, one at a time):`);
   console.log(`  p50 ${percentile(samples, 50)} ms, p99 ${percentile(samples, 99)} ms, max ${samples.at(-1)} ms`);
 }
 

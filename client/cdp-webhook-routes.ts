@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { BadRequest } from './http-errors.js';
 import type { Ingest } from './ingestion.js';
-import { ingestBatch } from './segment-routes.js';
+import { ingestValid } from './segment-routes.js';
 import { MAX_BATCH_BYTES, parseMessage } from './segment-schema.js';
 
 export interface CdpWebhookOptions {
@@ -54,7 +54,7 @@ export function registerCdpWebhookRoutes(app: FastifyInstance, options: CdpWebho
       const messages = Array.isArray(request.body) ? request.body : [request.body];
       const items = messages.map((message, index) => parseMessage(message, { prefix: Array.isArray(request.body) ? String(index) : '' }));
       if (items.every((item) => !item.ok)) throw new BadRequest(items.flatMap((item) => (item.ok ? [] : item.problems)));
-      const outcome = await ingestBatch(options.ingest, `webhook:${cdp}`, items, { receivedAt: new Date(), forwarded: true });
+      const outcome = await ingestValid(options.ingest, `webhook:${cdp}`, items, { receivedAt: new Date(), forwarded: true });
       return { success: true, ...outcome };
     });
   }

@@ -1,20 +1,28 @@
 /**
- * What happens to an accepted message: claimed once per (source, messageId), its person resolved
+ * What happens to accepted messages: each claimed once per (source, messageId), its person resolved
  * (an anonymous visitor who has been identified is the known customer), then its effects: traits
- * into the profile, events routed to journeys, identities merged. The claim is marked processed
- * only after the effects are durable, so a message that failed half way is processed in full when
- * the CDP retries it (every effect downstream is idempotent).
+ * into the profile, events routed to journeys, identities merged. Claims are marked processed only
+ * after the effects are durable, so a message that failed half way is processed in full when the
+ * CDP retries it (every effect downstream is idempotent).
+ *
+ * Messages arrive in batches, and the MongoDB work that does not depend on one message (claims,
+ * identity look-ups, marking processed) is one round trip per batch. Messages about the same person
+ * (by any of their ids in the batch) run in order; different people run concurrently.
  */
 import { randomUUID } from 'node:crypto';
+import pMap from 'p-map';
 import type { Database } from '../store/db.js';
-import { claimInboundEvent, markInboundEventProcessed } from '../store/inbound-events.js';
-import { linkIdentity, markMerged, resolveIdentity } from '../store/identities.js';
+import { claimInboundEvents, markInboundEventsProcessed } from '../store/inbound-events.js';
+import { linkIdentity, loadIdentityView, markMerged, type IdentityView } from '../store/identities.js';
 import { toE164 } from '../activities/phone-number.js';
 import { consentIn, recordConsent } from '../store/consent.js';
 import { foldProfile, mergeTraits } from '../store/profiles.js';
 import type { Router } from './router.js';
 import type { Message, MessageOf } from './segment-schema.js';
 import { eventTime } from './event-time.js';
+
+/** People of one batch ingested side by side. */
+const PEOPLE_IN_PARALLEL = 32;
 
 export type IngestResult = 'accepted' | 'duplicate';
 
@@ -24,9 +32,37 @@ export interface IngestOptions {
   forwarded?: boolean;
 }
 
-export type Ingest = (source: string, message: Message, options: IngestOptions) => Promise<IngestResult>;
+/** Ingests messages from one source; results by index. Throws if any message could not be acted on. */
+export type Ingest = (source: string, messages: Message[], options: IngestOptions) => Promise<IngestResult[]>;
 
 const anonymousPerson = (anonymousId: string) => `anonymous:${anonymousId}`;
+
+/** Every person id a message names; a message naming two (identify, alias) says they are one person. */
+function personIdsOf(message: Message): string[] {
+  const ids = [message.userId, message.anonymousId && anonymousPerson(message.anonymousId)];
+  if (message.type === 'alias') ids.push(anonymousPerson(message.previousId), message.previousId);
+  return ids.filter((id): id is string => !!id);
+}
+
+/** Groups message indexes by person: union-find over the ids each message names together. */
+function byPerson(messages: Message[]): number[][] {
+  const parent = new Map<string, string>();
+  const find = (id: string): string => {
+    const up = parent.get(id) ?? id;
+    if (up === id) return id;
+    const root = find(up);
+    parent.set(id, root);
+    return root;
+  };
+  const ids = messages.map(personIdsOf);
+  for (const [first, ...rest] of ids) for (const id of rest) parent.set(find(id), find(first!));
+  const groups = new Map<string, number[]>();
+  ids.forEach((personIds, index) => {
+    const root = find(personIds[0]!);
+    groups.set(root, [...(groups.get(root) ?? []), index]);
+  });
+  return [...groups.values()];
+}
 
 /**
  * Phones are stored in E.164 when they parse; an unparseable one is kept as given (and never texted).
@@ -42,6 +78,13 @@ function normalisedTraits(traits: Record<string, unknown>, context: Record<strin
 /** What a page or screen view is called when journeys listen for it. */
 const VIEW_EVENTS = { page: 'Page Viewed', screen: 'Screen Viewed' } as const;
 
+interface Context {
+  at: Date;
+  source: string;
+  messageId: string;
+  identities: IdentityView;
+}
+
 export function createIngestion(db: Database, router: Router, options: { phoneRegion: string }): Ingest {
   const { inboundEvents, profiles, identities } = db.collections;
 
@@ -49,66 +92,89 @@ export function createIngestion(db: Database, router: Router, options: { phoneRe
    * An earlier person id (an anonymous visitor, a previous userId) is now `userId`: their profile
    * folds into the customer's and their running journeys carry on for the customer.
    */
-  async function merge(personId: string, userId: string): Promise<void> {
+  async function merge(personId: string, userId: string, view: IdentityView): Promise<void> {
     const link = await linkIdentity(identities, personId, userId);
-    if (!link.pending) return;
-    await foldProfile(profiles, personId, link.userId);
-    await router.handOver(personId, link.userId);
-    await markMerged(identities, personId);
+    if (link.pending) {
+      await foldProfile(profiles, personId, link.userId);
+      await router.handOver(personId, link.userId);
+      await markMerged(identities, personId);
+    }
+    view.linked(personId, { userId: link.userId, pending: false });
   }
 
   /** The person a message is about; a message naming both ids also links them. */
-  async function personOf(message: { userId?: string; anonymousId?: string }): Promise<string> {
+  async function personOf(message: { userId?: string; anonymousId?: string }, view: IdentityView): Promise<string> {
     const anonymous = message.anonymousId ? anonymousPerson(message.anonymousId) : undefined;
-    if (!message.userId) return (await resolveIdentity(identities, anonymous!))?.userId ?? anonymous!;
-    if (anonymous) {
-      // Most events of a signed-in visitor name both ids: one read confirms the merge is done.
-      const link = await resolveIdentity(identities, anonymous);
-      if (!link || link.pending) await merge(anonymous, message.userId);
-    }
+    if (!message.userId) return view.resolve(anonymous!)?.userId ?? anonymous!;
+    const link = anonymous && view.resolve(anonymous);
+    if (anonymous && (!link || link.pending)) await merge(anonymous, message.userId, view);
     return message.userId;
   }
 
-  async function setTraits(message: MessageOf<'identify'>, userId: string, at: Date, source: string, messageId: string) {
-    // Consent goes through its own history; the other traits merge into the profile.
-    const { consent: _consent, ...rest } = message.traits;
-    await mergeTraits(profiles, userId, normalisedTraits(rest, message.context, options.phoneRegion), at);
-    await recordConsent(db.collections, userId, consentIn(message.traits), { source: `identify:${source}`, evidence: `messageId ${messageId}` });
+  async function routeEvent(message: { userId?: string; anonymousId?: string }, event: string, properties: Record<string, unknown>, ctx: Context) {
+    const userId = await personOf(message, ctx.identities);
+    await router.route({ messageId: ctx.messageId, event, userId, timestamp: ctx.at.toISOString(), properties }, ctx.identities.earlierIds(userId));
   }
 
-  const effects: { [T in Message['type']]: (message: MessageOf<T>, at: Date, source: string, messageId: string) => Promise<void> } = {
-    async track(message, at, _source, messageId) {
-      const userId = await personOf(message);
-      await router.route({ messageId, event: message.event, userId, timestamp: at.toISOString(), properties: message.properties });
-    },
-    async identify(message, at, source, messageId) {
-      await setTraits(message, await personOf(message), at, source, messageId);
-    },
-    async page(message, at, _source, messageId) {
-      const userId = await personOf(message);
+  const effects: { [T in Message['type']]: (message: MessageOf<T>, ctx: Context) => Promise<void> } = {
+    track: (message, ctx) => routeEvent(message, message.event, message.properties, ctx),
+    page(message, ctx) {
       const properties = { ...message.properties, ...(message.name ? { name: message.name } : {}), ...(message.category ? { category: message.category } : {}) };
-      await router.route({ messageId, event: VIEW_EVENTS[message.type], userId, timestamp: at.toISOString(), properties });
+      return routeEvent(message, VIEW_EVENTS[message.type], properties, ctx);
     },
-    screen(message, at, source, messageId) {
-      return effects.page(message as unknown as MessageOf<'page'>, at, source, messageId);
+    screen: (message, ctx) => effects.page(message as unknown as MessageOf<'page'>, ctx),
+    async identify(message, ctx) {
+      const userId = await personOf(message, ctx.identities);
+      // Consent goes through its own history; the other traits merge into the profile.
+      const { consent: _consent, ...traits } = message.traits;
+      await mergeTraits(profiles, userId, normalisedTraits(traits, message.context, options.phoneRegion), ctx.at);
+      await recordConsent(db.collections, userId, consentIn(message.traits), { source: `identify:${ctx.source}`, evidence: `messageId ${ctx.messageId}` });
     },
-    async group(message, at) {
+    async group(message, ctx) {
       // Group traits live on the member's profile under groups.<groupId>, with the same last-write-wins.
-      await mergeTraits(profiles, await personOf(message), { [`groups.${message.groupId}`]: message.traits }, at);
+      await mergeTraits(profiles, await personOf(message, ctx.identities), { [`groups.${message.groupId}`]: message.traits }, ctx.at);
     },
-    async alias(message) {
+    async alias(message, ctx) {
       // previousId may be an anonymous id or an earlier userId: both are folded into userId.
-      await merge(anonymousPerson(message.previousId), message.userId);
-      if (message.previousId !== message.userId) await merge(message.previousId, message.userId);
+      await merge(anonymousPerson(message.previousId), message.userId, ctx.identities);
+      if (message.previousId !== message.userId) await merge(message.previousId, message.userId, ctx.identities);
     },
   };
 
-  return async (source, message, { receivedAt, forwarded = false }) => {
-    const messageId = message.messageId ?? randomUUID();
-    if (!(await claimInboundEvent(inboundEvents, source, messageId))) return 'duplicate';
-    const at = eventTime(message, receivedAt, forwarded);
-    await (effects[message.type] as (m: Message, at: Date, source: string, messageId: string) => Promise<void>)(message, at, source, messageId);
-    await markInboundEventProcessed(inboundEvents, source, messageId);
-    return 'accepted';
+  return async (source, messages, { receivedAt, forwarded = false }) => {
+    if (!messages.length) return [];
+    const messageIds = messages.map((m) => m.messageId ?? randomUUID());
+    // A messageId repeated inside the batch is a duplicate of its first occurrence.
+    const firstIndex = new Map<string, number>();
+    messageIds.forEach((id, index) => firstIndex.has(id) || firstIndex.set(id, index));
+    const distinct = [...firstIndex.keys()];
+    const [claims, view] = await Promise.all([
+      claimInboundEvents(inboundEvents, source, distinct),
+      loadIdentityView(
+        identities,
+        messages.flatMap((m) => (m.anonymousId ? [anonymousPerson(m.anonymousId)] : [])),
+        messages.flatMap((m) => (m.userId ? [m.userId] : [])),
+      ),
+    ]);
+    const toProcess = new Set(distinct.filter((_, i) => claims[i]).map((id) => firstIndex.get(id)!));
+    const processed: string[] = [];
+    try {
+      await pMap(
+        byPerson(messages).map((group) => group.filter((index) => toProcess.has(index))),
+        async (indexes) => {
+          for (const index of indexes) {
+            const message = messages[index]!;
+            const ctx = { at: eventTime(message, receivedAt, forwarded), source, messageId: messageIds[index]!, identities: view };
+            await (effects[message.type] as (m: Message, c: Context) => Promise<void>)(message, ctx);
+            processed.push(messageIds[index]!);
+          }
+        },
+        { concurrency: PEOPLE_IN_PARALLEL },
+      );
+    } finally {
+      // What was done stays done, even if another person's message failed and the call will be retried.
+      await markInboundEventsProcessed(inboundEvents, source, processed);
+    }
+    return messages.map((_, index) => (toProcess.has(index) ? 'accepted' : 'duplicate'));
   };
 }

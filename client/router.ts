@@ -12,7 +12,6 @@ import { latestJourneys } from '../workflows/journeys/index.js';
 import { loadProfile } from '../store/profiles.js';
 import { evaluate, scopesOf } from '../workflows/sdk/conditions.js';
 import { eventSignal, identifiedSignal, JOURNEY_WORKFLOW_TYPE, journeyWorkflowId } from '../workflows/sdk/definitions.js';
-import { earlierIdsOf } from '../store/identities.js';
 import { eventsHeardBy, type JourneyDefinition } from '../workflows/sdk/journey.js';
 import { spanMs } from '../workflows/sdk/local-time.js';
 import { JOURNEY, JOURNEY_VERSION, USER_ID } from '../workflows/sdk/search-attributes.js';
@@ -29,7 +28,8 @@ export interface RouterOptions {
 }
 
 export interface Router {
-  route(event: JourneyEvent): Promise<void>;
+  /** `earlierIds`: ids the customer was known by before (see store/identities.ts); their instances count too. */
+  route(event: JourneyEvent, earlierIds?: string[]): Promise<void>;
   /** The person `fromId` turned out to be `userId`: their running journeys carry on for `userId`. */
   handOver(fromId: string, userId: string): Promise<void>;
 }
@@ -141,15 +141,10 @@ export function createRouter(options: RouterOptions): Router {
     await Promise.all(persons.map((person) => signalIfRunning(journeyWorkflowId(journey.id, person, key), eventSignal, event)));
   }
 
-  /** Ids this customer was known by before; anonymous persons have none (they are never a link target). */
-  const earlierIdsFor = (userId: string) => (userId.startsWith('anonymous:') ? Promise.resolve([]) : earlierIdsOf(db.collections.identities, userId));
-
   return {
-    async route(event) {
+    async route(event, earlierIds = []) {
       const starting = startsOn.get(event.event) ?? [];
       const listening = (hears.get(event.event) ?? []).filter((j) => !starting.includes(j));
-      if (!starting.length && !listening.length) return;
-      const earlierIds = await earlierIdsFor(event.userId);
       await Promise.all([...starting.map((j) => start(j, event, earlierIds)), ...listening.map((j) => deliver(j, event, earlierIds))]);
     },
     async handOver(fromId, userId) {

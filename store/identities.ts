@@ -40,14 +40,31 @@ export async function markMerged(identities: Collection<IdentityDoc>, personId: 
   await identities.updateOne({ _id: personId }, { $set: { status: 'merged' } });
 }
 
-/** The link made for an earlier person id, if any. */
-export async function resolveIdentity(identities: Collection<IdentityDoc>, personId: string): Promise<Link | undefined> {
-  const doc = await identities.findOne({ _id: personId });
-  return doc ? { userId: doc.userId, pending: doc.status === 'pending' } : undefined;
+/**
+ * What a batch of messages needs to know about identities, read in two queries for the whole batch:
+ * the links of the anonymous persons it names, and the earlier ids of the users it names (their
+ * journeys may still run under those ids). Merges made while the batch is ingested are recorded in it.
+ */
+export interface IdentityView {
+  resolve(personId: string): Link | undefined;
+  earlierIds(userId: string): string[];
+  linked(personId: string, link: Link): void;
 }
 
-/** The earlier person ids folded into this user: their journeys still run under those ids. */
-export async function earlierIdsOf(identities: Collection<IdentityDoc>, userId: string): Promise<string[]> {
-  const docs = await identities.find({ userId }, { projection: { _id: 1 } }).toArray();
-  return docs.map((d) => d._id);
+export async function loadIdentityView(identities: Collection<IdentityDoc>, personIds: string[], userIds: string[]): Promise<IdentityView> {
+  const [links, earlier] = await Promise.all([
+    personIds.length ? identities.find({ _id: { $in: personIds } }).toArray() : [],
+    userIds.length ? identities.find({ userId: { $in: userIds } }).toArray() : [],
+  ]);
+  const byPerson = new Map(links.map((d) => [d._id, { userId: d.userId, pending: d.status === 'pending' }]));
+  const byUser = new Map<string, string[]>();
+  for (const doc of earlier) byUser.set(doc.userId, [...(byUser.get(doc.userId) ?? []), doc._id]);
+  return {
+    resolve: (personId) => byPerson.get(personId),
+    earlierIds: (userId) => byUser.get(userId) ?? [],
+    linked(personId, link) {
+      byPerson.set(personId, link);
+      if (!byUser.get(link.userId)?.includes(personId)) byUser.set(link.userId, [...(byUser.get(link.userId) ?? []), personId]);
+    },
+  };
 }
