@@ -24,7 +24,7 @@ import { postInBatches, trackEvent } from './load-generator.js';
 
 installTemporalLogging();
 const total = Number(process.argv[2] ?? 2_000);
-const BATCH_SIZE = 100;
+const BATCH_SIZE = Number(process.env.BATCH_SIZE ?? 100);
 const BATCHES_IN_FLIGHT = Number(process.env.BATCHES_IN_FLIGHT ?? 4);
 /** The HTTP path runs up to 32 customers of a batch at once, times the batches in flight. */
 const CONCURRENCY = 32 * BATCHES_IN_FLIGHT;
