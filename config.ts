@@ -76,6 +76,15 @@ const EnvSchema = z.object({
   MONGODB_DATABASE: z.string().default('throughline'),
   SMTP_URL: z.string().default('smtp://127.0.0.1:25'),
   EMAIL_FROM: z.string().default('Throughline <journeys@throughline.local>'),
+  /** Pooled SMTP connections per worker process. */
+  SMTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(5),
+  /**
+   * JSON: sends per second per channel across all workers, e.g. {"sms": 1} for a US long code (toll-free
+   * 3, short code 100). Enforced by Temporal on each channel's send queue.
+   */
+  SEND_RATE_LIMITS: json(z.partialRecord(z.enum(['email', 'sms', 'audience']), z.number().positive()), '{}'),
+  /** Emails per second per worker process through the pool; unset: as fast as the server takes them. */
+  SMTP_RATE_LIMIT: z.coerce.number().int().min(1).optional(),
   /** DKIM signing, when all three are set; the key is PEM (newlines may be written as a literal \n). */
   DKIM_DOMAIN: z.string().optional(),
   DKIM_SELECTOR: z.string().optional(),
@@ -110,6 +119,10 @@ const EnvSchema = z.object({
   /** Comma-separated Segment write keys this server accepts; each key names its source. */
   WRITE_KEYS: z.string().default('dev-write-key').transform((keys) => keys.split(',').map((k) => k.trim()).filter(Boolean)),
   ADMIN_TOKEN: z.string().min(16).optional(),
+  /** Return-path domain for VERP (bounces+<token>@BOUNCE_DOMAIN); unset: the From address is the return path. */
+  BOUNCE_DOMAIN: z.string().min(1).optional(),
+  /** Bearer secret for POST /webhooks/bounce, where your MX or mail provider posts bounce messages. */
+  BOUNCE_WEBHOOK_SECRET: z.string().min(16).optional(),
   /** Shared secret of a Segment "Webhooks (Actions)" destination (X-Signature); unset: endpoint off. */
   SEGMENT_WEBHOOK_SECRET: z.string().min(16).optional(),
   /** Secret a RudderStack Webhook destination sends as a Bearer token header; unset: endpoint off. */

@@ -5,7 +5,8 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createActivities } from './activities/index.js';
+import { createActivities, type Activities } from './activities/index.js';
+import { sendQueue } from './workflows/sdk/definitions.js';
 import { logger } from './client/logger.js';
 import { installTemporalLogging } from './client/temporal-logger.js';
 import { loadConfig, type Config } from './config.js';
@@ -14,10 +15,27 @@ import { openDatabase, type Database } from './store/db.js';
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
 export interface RunningWorker {
-  worker: Worker;
   /** Resolves when the worker has stopped (after shutdown() or a fatal error). */
   done: Promise<void>;
   shutdown(): Promise<void>;
+}
+
+const SEND_CHANNELS = ['email', 'sms', 'audience'] as const;
+
+/**
+ * One worker per channel's send queue (see sendQueue), with that channel's send-rate limit. Temporal
+ * enforces the limit for the task queue as a whole, so it holds however many worker processes run.
+ */
+export function sendWorkerOptions(
+  taskQueue: string,
+  activities: Pick<Activities, 'deliver'>,
+  rateLimits: Partial<Record<string, number>>,
+): Array<Pick<WorkerOptions, 'taskQueue' | 'activities' | 'maxTaskQueueActivitiesPerSecond'>> {
+  return SEND_CHANNELS.map((channel) => ({
+    taskQueue: sendQueue(taskQueue, channel),
+    activities: { deliver: activities.deliver },
+    ...(rateLimits[channel] ? { maxTaskQueueActivitiesPerSecond: rateLimits[channel] } : {}),
+  }));
 }
 
 /**
@@ -31,7 +49,7 @@ export async function startWorker(
   installTemporalLogging();
   const db = options.db ?? (await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE));
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const { activities, close } = createActivities(config, db);
+  const { activities, close } = await createActivities(config, db);
   const workflowSource: Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> = options.workflowBundlePath
     ? { workflowBundle: { codePath: options.workflowBundlePath } }
     : { workflowsPath };
@@ -42,16 +60,21 @@ export async function startWorker(
     activities,
     ...workflowSource,
   });
-  const done = worker.run().finally(async () => {
+  const senders = await Promise.all(
+    sendWorkerOptions(config.TEMPORAL_TASK_QUEUE, activities, config.SEND_RATE_LIMITS).map((options) =>
+      Worker.create({ connection, namespace: config.TEMPORAL_NAMESPACE, ...options }),
+    ),
+  );
+  const all = [worker, ...senders];
+  const done = Promise.all(all.map((w) => w.run())).then(() => undefined).finally(async () => {
     close();
     await connection.close();
     if (!options.db) await db.close();
   });
   return {
-    worker,
     done,
     async shutdown() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      for (const w of all) if (w.getState() === 'RUNNING') w.shutdown();
       await done;
     },
   };

@@ -24,7 +24,7 @@ import type { AudienceChange } from './providers/audience-webhook.js';
 import type { EmailMessage } from './providers/email.js';
 import { PermanentDeliveryError, type ChannelProvider, type Receipt } from './providers/provider.js';
 import type { SmsMessage } from './providers/sms.js';
-import { TemplateError, type TemplateRenderer } from './templates.js';
+import { templateContext, TemplateError, type TemplateRenderer } from './templates.js';
 import { unsubscribeUrl as buildUnsubscribeUrl } from './unsubscribe-token.js';
 
 export interface Providers {
@@ -62,16 +62,11 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
       request.category === 'transactional' || request.channel !== 'email'
         ? undefined
         : buildUnsubscribeUrl(deps.unsubscribe.baseUrl, deps.unsubscribe.secret, { userId: request.userId, channel: 'email' });
-    const context = {
-      profile: profile?.traits ?? {},
-      event: request.data,
-      journey: { id: request.journeyId, step: request.stepId },
-      unsubscribe_url: unsubscribeUrl,
-    };
+    const context = templateContext({ traits: profile?.traits ?? {}, event: request.data, journey: { id: request.journeyId, step: request.stepId }, unsubscribeUrl });
     const rendered = await deps.templates.render(request.template, request.channel, context);
     if (rendered.channel === 'email') {
-      const { subject, html, text } = rendered;
-      return () => deps.providers.email.send({ to: profile!.email!, subject, html, text, unsubscribeUrl }, key);
+      const { channel: _channel, ...content } = rendered;
+      return () => deps.providers.email.send({ to: profile!.email!, ...content, unsubscribeUrl }, key);
     }
     return () => deps.providers.sms.send({ to: toE164(profile!.phone!)!, body: rendered.body }, key);
   }

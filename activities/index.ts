@@ -10,7 +10,7 @@ import { createMaintenanceActivities, type MaintenanceActivities } from './maint
 import { createAudienceWebhookProvider } from './providers/audience-webhook.js';
 import { createEmailProvider } from './providers/email.js';
 import { createSmsProvider } from './providers/sms.js';
-import { createTemplateRenderer } from './templates.js';
+import { loadTemplates } from './templates.js';
 
 export type Activities = DeliveryActivities & JourneyActivities & MaintenanceActivities;
 
@@ -18,12 +18,19 @@ function policyOf(config: Config): Policy {
   return { capRules: capRules(config), quietHours: config.QUIET_HOURS, defaultTimeZone: config.DEFAULT_TIME_ZONE };
 }
 
-export function createActivities(config: Config, db: Database): { activities: Activities; close(): void } {
+export async function createActivities(config: Config, db: Database): Promise<{ activities: Activities; close(): void }> {
   const dkim =
     config.DKIM_DOMAIN && config.DKIM_SELECTOR && config.DKIM_PRIVATE_KEY
       ? { domainName: config.DKIM_DOMAIN, keySelector: config.DKIM_SELECTOR, privateKey: config.DKIM_PRIVATE_KEY }
       : undefined;
-  const email = createEmailProvider({ smtpUrl: config.SMTP_URL, from: config.EMAIL_FROM, dkim });
+  const email = createEmailProvider({
+    smtpUrl: config.SMTP_URL,
+    from: config.EMAIL_FROM,
+    dkim,
+    bounceDomain: config.BOUNCE_DOMAIN,
+    maxConnections: config.SMTP_MAX_CONNECTIONS,
+    ratePerSecond: config.SMTP_RATE_LIMIT,
+  });
   const sms = createSmsProvider({
     accountSid: config.TWILIO_ACCOUNT_SID,
     authToken: config.TWILIO_AUTH_TOKEN,
@@ -32,7 +39,7 @@ export function createActivities(config: Config, db: Database): { activities: Ac
     statusCallbackUrl: config.TWILIO_STATUS_CALLBACK_URL,
   });
   const audience = createAudienceWebhookProvider({ url: config.AUDIENCE_WEBHOOK_URL, secret: required(config, 'AUDIENCE_WEBHOOK_SECRET') });
-  const templates = createTemplateRenderer();
+  const templates = await loadTemplates();
   // A journey that names a template this build lacks fails here, at start-up, not at its first send.
   for (const journey of journeyVersions) checkTemplates(journey, templates.has);
   const activities = {

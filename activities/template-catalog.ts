@@ -1,13 +1,20 @@
 /**
  * The message templates (liquid). Variables: `profile` (the customer's traits), `event` (properties of
- * the event that started the journey), `journey` ({ id, step }). Every email has a plain-text part.
+ * the event that started the journey), `journey` ({ id, step }). An email's body is HTML or MJML
+ * (compiled once at load; liquid tags go inside mj-text or mj-raw); without a `text` part, the
+ * plain-text part is made from the HTML.
  */
-export interface EmailTemplate {
+interface EmailBase {
   channel: 'email';
   subject: string;
-  html: string;
-  text: string;
+  /** The preview text inboxes show beside the subject. */
+  preheader?: string;
+  /** Sender for this template, e.g. "Reviews <reviews@shop.example>"; default EMAIL_FROM. */
+  from?: string;
+  text?: string;
 }
+
+export type EmailTemplate = EmailBase & ({ html: string } | { mjml: string });
 
 export interface SmsTemplate {
   channel: 'sms';
@@ -27,12 +34,12 @@ const footer = {
 
 /** A short email whose HTML part is its text in paragraphs, with the unsubscribe footer. */
 function simpleEmail(subject: string, paragraphs: string[]): EmailTemplate {
-  return {
-    channel: 'email',
-    subject,
-    html: paragraphs.map((p) => `<p>${p}</p>`).join('\n') + footer.html,
-    text: paragraphs.join('\n\n') + footer.text,
-  };
+  return { ...htmlOnlyEmail(subject, paragraphs), text: paragraphs.join('\n\n') + footer.text };
+}
+
+/** The same in HTML only: the plain-text part is made from it at send. */
+function htmlOnlyEmail(subject: string, paragraphs: string[]): EmailTemplate {
+  return { channel: 'email', subject, html: paragraphs.map((p) => `<p>${p}</p>`).join('\n') + footer.html };
 }
 
 export const TEMPLATES: Record<string, TemplateSource> = {
@@ -60,17 +67,25 @@ export const TEMPLATES: Record<string, TemplateSource> = {
   // The win-back subject test: one body, two subjects.
   'winback-a': simpleEmail('We miss you, {{ profile.first_name | default: "friend" }}', winBackBody),
   'winback-b': simpleEmail('15% off, just for you', winBackBody),
-  'review-request': simpleEmail('How is your order {{ event.order_id }}?', [
-    `Hi ${greeting},`,
-    'Your order {{ event.order_id }} arrived a few days ago. Would you tell other customers what you think?',
-  ]),
+  'review-request': {
+    ...htmlOnlyEmail('How is your order {{ event.order_id }}?', [
+      `Hi ${greeting},`,
+      'Your order {{ event.order_id }} arrived a few days ago. Would you tell other customers what you think?',
+    ]),
+    from: 'Shop reviews <reviews@shop.example.com>',
+    preheader: 'Two minutes, and other customers will thank you',
+  },
   'cart-reminder': {
     channel: 'email',
     subject: 'You left {{ event.products.size | default: "something" }} item(s) in your cart',
-    html: `<p>Hi {{ profile.first_name | default: "there" }},</p>
-<p>Your cart is waiting{% if event.value %} ({{ event.value }} {{ event.currency | default: "USD" }}){% endif %}.</p>
-<ul>{% for product in event.products %}<li>{{ product.name }}</li>{% endfor %}</ul>
-<p><a href="{{ event.cart_url | default: "https://shop.example.com/cart" }}">Complete your order</a></p>${footer.html}`,
+    preheader: 'Your cart is saved{% if event.value %}: {{ event.value }} {{ event.currency | default: "USD" }}{% endif %}',
+    mjml: `<mjml><mj-body><mj-section><mj-column>
+<mj-text>Hi {{ profile.first_name | default: "there" }},</mj-text>
+<mj-text>Your cart is waiting{% if event.value %} ({{ event.value }} {{ event.currency | default: "USD" }}){% endif %}.</mj-text>
+<mj-text><ul>{% for product in event.products %}<li>{{ product.name }}</li>{% endfor %}</ul></mj-text>
+<mj-button href="{{ event.cart_url | default: 'https://shop.example.com/cart' }}">Complete your order</mj-button>
+<mj-raw>${footer.html}</mj-raw>
+</mj-column></mj-section></mj-body></mjml>`,
     text: `Hi {{ profile.first_name | default: "there" }},
 Your cart is waiting{% if event.value %} ({{ event.value }} {{ event.currency | default: "USD" }}){% endif %}.
 {% for product in event.products %}- {{ product.name }}

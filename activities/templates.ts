@@ -1,16 +1,19 @@
 /**
- * Message templates (liquid), parsed once when the worker starts. A template's variables are
- * `profile` (the customer's traits), `event` (the properties of the event that started the journey)
- * and `journey` ({ id, step }).
+ * Message templates, prepared once when the worker starts: MJML compiled to HTML, every part parsed
+ * as liquid. A send only renders. Variables: `profile` (the customer's traits), `event` (the
+ * properties of the event that started the journey), `journey` ({ id, step }) and `unsubscribe_url`.
+ * Every email has a plain-text part: the template's own, or one made from its HTML.
  */
+import { convert as htmlToText } from 'html-to-text';
 import { Liquid, type Template } from 'liquidjs';
+import mjml2html from 'mjml';
 import type { MessageChannel } from '../workflows/sdk/types.js';
 import { TEMPLATES, type TemplateSource } from './template-catalog.js';
 
-export type RenderedMessage =
-  | { channel: 'email'; subject: string; html: string; text: string }
-  | { channel: 'sms'; body: string };
+export type RenderedEmail = { channel: 'email'; subject: string; html: string; text: string; from?: string };
+export type RenderedMessage = RenderedEmail | { channel: 'sms'; body: string };
 
+/** A template that cannot be rendered: not worth a retry, the template needs fixing. */
 export class TemplateError extends Error {
   override name = 'TemplateError';
 }
@@ -20,33 +23,77 @@ export interface TemplateRenderer {
   render(name: string, channel: MessageChannel, context: Record<string, unknown>): Promise<RenderedMessage>;
 }
 
-export function createTemplateRenderer(sources: Record<string, TemplateSource> = TEMPLATES): TemplateRenderer {
-  const liquid = new Liquid();
-  const parsed = new Map<string, Record<string, Template[]>>();
+/** The variables every template sees. */
+export function templateContext(input: {
+  traits: Record<string, unknown>;
+  event: Record<string, unknown>;
+  journey: { id: string; step: string };
+  unsubscribeUrl?: string;
+}): Record<string, unknown> {
+  return { profile: input.traits, event: input.event, journey: input.journey, unsubscribe_url: input.unsubscribeUrl };
+}
+
+type Parts = Partial<Record<'subject' | 'preheader' | 'html' | 'text' | 'body', Template[]>>;
+
+/** Hidden text right after <body>: what inboxes show beside the subject. */
+function withPreheader(html: string, preheader: string): string {
+  if (!preheader) return html;
+  const hidden = `<div style="display:none;max-height:0;overflow:hidden;mso-hide:all">${preheader}</div>`;
+  return /<body[^>]*>/i.test(html) ? html.replace(/<body[^>]*>/i, (tag) => tag + hidden) : hidden + html;
+}
+
+async function htmlSourceOf(name: string, source: Extract<TemplateSource, { channel: 'email' }>): Promise<string> {
+  if (!('mjml' in source)) return source.html;
+  const { html, errors } = await mjml2html(source.mjml, { validationLevel: 'soft' });
+  if (errors.length) throw new TemplateError(`template "${name}" (mjml): ${errors.map((e) => e.formattedMessage).join('; ')}`);
+  return html;
+}
+
+export async function loadTemplates(sources: Record<string, TemplateSource> = TEMPLATES): Promise<TemplateRenderer> {
+  const liquid = new Liquid({ strictFilters: true });
+  const parse = (name: string, part: string, text: string) => {
+    try {
+      return liquid.parse(text);
+    } catch (err) {
+      throw new TemplateError(`template "${name}" (${part}): ${(err as Error).message}`);
+    }
+  };
+  const prepared = new Map<string, Parts>();
   for (const [name, source] of Object.entries(sources)) {
-    const compiled: Record<string, Template[]> = {};
-    for (const [part, text] of Object.entries(source)) if (part !== 'channel') compiled[part] = liquid.parse(text);
-    parsed.set(name, compiled);
+    if (source.channel === 'sms') {
+      prepared.set(name, { body: parse(name, 'body', source.body) });
+      continue;
+    }
+    const parts: Parts = { subject: parse(name, 'subject', source.subject), html: parse(name, 'html', await htmlSourceOf(name, source)) };
+    if (source.preheader) parts.preheader = parse(name, 'preheader', source.preheader);
+    if (source.text) parts.text = parse(name, 'text', source.text);
+    prepared.set(name, parts);
   }
+
   return {
     has: (name, channel) => sources[name]?.channel === channel,
     async render(name, channel, context) {
       const source = sources[name];
-      const compiled = parsed.get(name);
-      if (!source || !compiled) throw new TemplateError(`unknown template "${name}"`);
+      const parts = prepared.get(name);
+      if (!source || !parts) throw new TemplateError(`unknown template "${name}"`);
       if (source.channel !== channel) throw new TemplateError(`template "${name}" is for ${source.channel}, not ${channel}`);
-      const renderPart = async (part: string) => {
+      const render = async (part: keyof Parts) => {
+        if (!parts[part]) return '';
         try {
-          return String(await liquid.render(compiled[part]!, context));
+          return String(await liquid.render(parts[part], context));
         } catch (err) {
           throw new TemplateError(`template "${name}" (${part}): ${(err as Error).message}`);
         }
       };
-      if (source.channel === 'email') {
-        const [subject, html, text] = await Promise.all(['subject', 'html', 'text'].map(renderPart));
-        return { channel: 'email', subject: subject!.trim(), html: html!, text: text! };
-      }
-      return { channel: 'sms', body: (await renderPart('body')).trim() };
+      if (source.channel === 'sms') return { channel: 'sms', body: (await render('body')).trim() };
+      const [subject, preheader, html, text] = await Promise.all([render('subject'), render('preheader'), render('html'), render('text')]);
+      return {
+        channel: 'email',
+        subject: subject.trim(),
+        html: withPreheader(html, preheader.trim()),
+        text: parts.text ? text : htmlToText(html, { wordwrap: 78, selectors: [{ selector: 'img', format: 'skip' }] }),
+        ...(source.from ? { from: source.from } : {}),
+      };
     },
   };
 }

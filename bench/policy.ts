@@ -53,7 +53,7 @@ try {
     const entry = byCommand.get(event.commandName) ?? { count: 0, ms: 0 };
     byCommand.set(event.commandName, { count: entry.count + 1, ms: entry.ms + event.duration });
   });
-  const { activities, close } = createActivities(config, db);
+  const { activities, close } = await createActivities(config, db);
   const env = new MockActivityEnvironment();
   const request = (userId: string): DeliveryRequest => ({
     idempotencyKey: `bench/${userId}/step#1`, journeyId: 'bench', stepId: 'step', workflowId: `bench/${userId}`, userId,

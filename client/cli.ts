@@ -7,10 +7,20 @@
  *   npm run cli -- setup
  *   npm run cli -- events send [<json>] [--file events.jsonl] [--url U] [--write-key K]
  *   npm run cli -- events replay --file export.jsonl [--url U] [--write-key K]
+ *   npm run cli -- templates preview <template> --user <userId> [--event <json>] [--html <file>]
+ *   npm run cli -- templates test-send <template> --user <userId> --to <address or phone> [--event <json>]
  */
 import type { Client, Connection } from '@temporalio/client';
 import { Command } from 'commander';
-import { loadConfig } from '../config.js';
+import { writeFile } from 'node:fs/promises';
+import { loadConfig, required } from '../config.js';
+import { toE164 } from '../activities/phone-number.js';
+import { createEmailProvider } from '../activities/providers/email.js';
+import { createSmsProvider } from '../activities/providers/sms.js';
+import { countSegments } from '../activities/sms-segments.js';
+import { loadTemplates, templateContext } from '../activities/templates.js';
+import { unsubscribeUrl as buildUnsubscribeUrl } from '../activities/unsubscribe-token.js';
+import { loadProfile } from '../store/profiles.js';
 import { openDatabase } from '../store/db.js';
 import { ensureCleanupSchedule } from './maintenance.js';
 import { registerSearchAttributes } from './search-attributes.js';
@@ -169,6 +179,79 @@ eventsCommand
 async function* mapLines(lines: AsyncIterable<EventLine> | Iterable<EventLine>, prepare: (e: Record<string, unknown>) => Record<string, unknown>) {
   for await (const { line, event } of lines) yield { line, event: prepare(event) };
 }
+
+const templatesCommand = program.command('templates').description('message templates, rendered for a real customer');
+
+interface TemplateOptions {
+  user: string;
+  event?: string;
+}
+
+/** Renders a template with a customer's stored profile, as their send would (unsubscribe link included). */
+async function renderForCustomer(template: string, options: TemplateOptions) {
+  const config = loadConfig();
+  const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE);
+  try {
+    const templates = await loadTemplates();
+    const channel = templates.has(template, 'email') ? 'email' : templates.has(template, 'sms') ? 'sms' : undefined;
+    if (!channel) throw new Error(`no template "${template}" in this build`);
+    const profile = await loadProfile(db.collections.profiles, options.user);
+    if (!profile) console.error(`note: no profile for "${options.user}"; rendering with empty traits`);
+    const unsubscribeUrl = channel === 'email' ? buildUnsubscribeUrl(config.PUBLIC_BASE_URL, required(config, 'UNSUBSCRIBE_SECRET'), { userId: options.user, channel }) : undefined;
+    const event = options.event ? (JSON.parse(options.event) as Record<string, unknown>) : {};
+    const context = templateContext({ traits: profile?.traits ?? {}, event, journey: { id: 'preview', step: template }, unsubscribeUrl });
+    return { config, rendered: await templates.render(template, channel, context), unsubscribeUrl };
+  } finally {
+    await db.close();
+  }
+}
+
+templatesCommand
+  .command('preview <template>')
+  .description("render a template with a customer's profile and print it")
+  .requiredOption('--user <userId>', 'whose profile fills the template')
+  .option('--event <json>', 'event properties, as the journey would pass them')
+  .option('--html <file>', 'also write the HTML part to this file')
+  .action(async (template: string, options: TemplateOptions & { html?: string }) => {
+    const { rendered } = await renderForCustomer(template, options);
+    if (rendered.channel === 'sms') {
+      const { segments, encoding } = countSegments(rendered.body);
+      console.log(`SMS (${segments} segment(s), ${encoding}):\n${rendered.body}`);
+      return;
+    }
+    console.log(`From: ${rendered.from ?? '(EMAIL_FROM)'}\nSubject: ${rendered.subject}\n\n${rendered.text}`);
+    if (options.html) {
+      await writeFile(options.html, rendered.html);
+      console.log(`\nHTML part written to ${options.html}`);
+    }
+  });
+
+templatesCommand
+  .command('test-send <template>')
+  .description("send a template rendered for a customer to a test address or phone: no policy, no ledger, subject marked [test]")
+  .requiredOption('--user <userId>', 'whose profile fills the template')
+  .requiredOption('--to <recipient>', 'the test inbox or phone number (never the customer)')
+  .option('--event <json>', 'event properties, as the journey would pass them')
+  .action(async (template: string, options: TemplateOptions & { to: string }) => {
+    const { config, rendered, unsubscribeUrl } = await renderForCustomer(template, options);
+    const key = `test-send/${template}/${options.user}/${Date.now()}`;
+    if (rendered.channel === 'email') {
+      const email = createEmailProvider({ smtpUrl: config.SMTP_URL, from: config.EMAIL_FROM });
+      try {
+        const { channel: _channel, subject, ...content } = rendered;
+        const receipt = await email.send({ ...content, subject: `[test] ${subject}`, to: options.to, unsubscribeUrl }, key);
+        console.log(`sent to ${options.to}: ${receipt.providerMessageId}`);
+      } finally {
+        email.close();
+      }
+      return;
+    }
+    const to = toE164(options.to, config.DEFAULT_PHONE_REGION);
+    if (!to) throw new Error(`"${options.to}" is not a valid phone number`);
+    const sms = createSmsProvider({ accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN, from: config.TWILIO_FROM, apiBaseUrl: config.TWILIO_API_BASE_URL });
+    const receipt = await sms.send({ to, body: `[test] ${rendered.body}` }, key);
+    console.log(`sent to ${to}: ${receipt.providerMessageId}`);
+  });
 
 /** The build to replay against: WORKFLOW_BUNDLE, or this checkout's journeys bundled now. */
 async function workflowBuild(): Promise<WorkflowBuild> {

@@ -11,6 +11,7 @@ import { openDatabase, type Database } from '../store/db.js';
 import { journeyVersions } from '../workflows/journeys/index.js';
 import type { JourneyDefinition } from '../workflows/sdk/journey.js';
 import { registerAdminRoutes } from './admin-routes.js';
+import { registerBounceRoutes } from './bounce-routes.js';
 import { registerCdpWebhookRoutes } from './cdp-webhook-routes.js';
 import { registerFeedbackRoutes } from './feedback-routes.js';
 import { handleError } from './http-errors.js';
@@ -38,6 +39,7 @@ export function buildServer({ config, db, temporal, journeys = journeyVersions }
     registerCdpWebhookRoutes(scope, { ingest, segmentSecret: config.SEGMENT_WEBHOOK_SECRET, rudderstackSecret: config.RUDDERSTACK_WEBHOOK_SECRET }),
   );
   app.register(async (scope) => registerAdminRoutes(scope, { db, adminToken: config.ADMIN_TOKEN }));
+  app.register(async (scope) => registerBounceRoutes(scope, { db, secret: config.BOUNCE_WEBHOOK_SECRET }));
   app.register(async (scope) =>
     registerFeedbackRoutes(scope, {
       db,

@@ -84,6 +84,8 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     QUIET_HOURS: options.quietHours ?? '{}',
     WRITE_KEYS: writeKey,
     ADMIN_TOKEN: adminToken,
+    BOUNCE_DOMAIN: 'bounces.throughline.test',
+    BOUNCE_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
     SEGMENT_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
     RUDDERSTACK_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
     JOURNEY_SETTINGS: JSON.stringify(options.journeySettings ?? {}),

@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { waitUntil } from './wait-until.js';
 
-/** A message as it arrived: parsed, its exact bytes (what signatures cover), and when its last byte came. */
-export type ReceivedMail = ParsedMail & { raw: Buffer; arrivedAt: number };
+/** A message as it arrived: parsed, its exact bytes (what signatures cover), when its last byte came, and its SMTP envelope sender (the return path). */
+export type ReceivedMail = ParsedMail & { raw: Buffer; arrivedAt: number; envelopeFrom: string };
 
 export interface SmtpSink {
   url: string;
@@ -33,11 +33,12 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
-    onData(stream, _session, callback) {
+    onData(stream, session, callback) {
+      const envelopeFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      new Promise<{ raw: Buffer; arrivedAt: number }>((resolve, reject) => {
-        stream.once('end', () => resolve({ raw: Buffer.concat(chunks), arrivedAt: Date.now() }));
+      new Promise<{ raw: Buffer; arrivedAt: number; envelopeFrom: string }>((resolve, reject) => {
+        stream.once('end', () => resolve({ raw: Buffer.concat(chunks), arrivedAt: Date.now(), envelopeFrom }));
         stream.once('error', reject);
       })
         .then(async (arrival) => Object.assign(await simpleParser(arrival.raw), arrival))

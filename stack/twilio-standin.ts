@@ -21,6 +21,8 @@ export interface SentSms {
   messagingServiceSid?: string;
   body: string;
   statusCallback?: string;
+  /** When the stand-in took the request (ms since the epoch). */
+  receivedAt: number;
 }
 
 export interface TwilioStandIn {
@@ -65,7 +67,7 @@ export async function startTwilioStandIn(
       if (failure) return error(res, failure);
       const sid = `SM${randomBytes(16).toString('hex')}`;
       const statusCallback = form.get('StatusCallback') ?? undefined;
-      messages.push({ sid, to, from, messagingServiceSid, body, statusCallback });
+      messages.push({ sid, to, from, messagingServiceSid, body, statusCallback, receivedAt: Date.now() });
       const now = new Date().toUTCString();
       answer(res, 201, {
         sid, account_sid: credentials.accountSid, to, from: from ?? null, messaging_service_sid: messagingServiceSid ?? null,

@@ -99,6 +99,11 @@ export async function ledgerForUser(ledger: Collection<LedgerDoc>, userId: strin
   return ledger.find({ userId }).sort({ at: 1 }).toArray();
 }
 
+/** The email send whose Message-ID carries this token (see activities/verp.ts). */
+export async function findBySendToken(ledger: Collection<LedgerDoc>, token: string): Promise<LedgerDoc | undefined> {
+  return (await ledger.findOne({ providerMessageId: { $regex: `^<${token}@` } })) ?? undefined;
+}
+
 export async function recordProviderStatus(
   ledger: Collection<LedgerDoc>,
   providerMessageId: string,

@@ -28,10 +28,10 @@ describe('configuration', () => {
     expect(() => loadConfig({ QUIET_HOURS: '{"sms":{"start":"9pm","end":"08:00"}}' })).toThrow(/QUIET_HOURS: sms.start/);
   });
 
-  it('has no default for secrets: a process that signs fails at start, naming what is missing', () => {
+  it('has no default for secrets: a process that signs fails at start, naming what is missing', async () => {
     const config = loadConfig({});
     expect(() => required(config, 'UNSUBSCRIBE_SECRET')).toThrow('invalid configuration: UNSUBSCRIBE_SECRET is required');
-    expect(() => createActivities(config, {} as Database)).toThrow(/AUDIENCE_WEBHOOK_SECRET is required/);
+    await expect(createActivities(config, {} as Database)).rejects.toThrow(/AUDIENCE_WEBHOOK_SECRET is required/);
   });
 
   it('reads write keys as a list', () => {

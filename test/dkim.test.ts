@@ -30,7 +30,7 @@ it('signs marketing mail, List-Unsubscribe and List-Unsubscribe-Post included', 
   await mergeTraits(system.db.collections.profiles, userId, { email: `${userId}@example.com` });
   const { deliver, close } = deliverer(config, system.db);
   expect((await deliver(deliveryRequest(userId, { stepId: 'welcome-email', template: 'welcome' }))).reason).toBe('sent');
-  close();
+  await close();
 
   const [mail] = system.smtp.messagesTo(`${userId}@example.com`);
   const publicKeyBase64 = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');

@@ -1,6 +1,6 @@
 /** Journey definitions: validated when loaded, versions registered once, events heard derived. */
 import { describe, expect, it } from 'vitest';
-import { createTemplateRenderer } from '../activities/templates.js';
+import { loadTemplates } from '../activities/templates.js';
 import { journeyVersion, journeyVersions, latestJourneys } from '../workflows/journeys/index.js';
 import { eq } from '../workflows/sdk/conditions.js';
 import { journeyWorkflowId } from '../workflows/sdk/definitions.js';
@@ -22,8 +22,8 @@ describe('shipped journeys', () => {
     expect(journeyVersion('welcomeSeries', 1)?.version).toBe(1);
   });
 
-  it('name only templates this build has, on the right channel', () => {
-    const templates = createTemplateRenderer();
+  it('name only templates this build has, on the right channel', async () => {
+    const templates = await loadTemplates();
     for (const journey of journeyVersions) expect(() => checkTemplates(journey, templates.has)).not.toThrow();
   });
 
@@ -63,9 +63,10 @@ describe('validation names the journey and the step', () => {
     fails({ steps: [send('s', { channel: 'fax' as 'email', template: 'welcome', category: 'marketing' })] }, /step "s": unknown channel "fax"/);
   });
 
-  it('an unknown template, when the worker checks', () => {
+  it('an unknown template, when the worker checks', async () => {
     const journey = defineJourney({ ...base, steps: [email('s', 'no-such-template')] });
-    expect(() => checkTemplates(journey, createTemplateRenderer().has)).toThrow(/journey "example" v1: step "s": no email template "no-such-template"/);
+    const { has } = await loadTemplates();
+    expect(() => checkTemplates(journey, has)).toThrow(/journey "example" v1: step "s": no email template "no-such-template"/);
   });
 
   it('an entry event that is also an exit event, and a bad id', () => {

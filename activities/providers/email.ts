@@ -1,7 +1,7 @@
 /** Email through nodemailer's pooled SMTP transport, reused across sends by the worker. */
-import { createHash } from 'node:crypto';
 import net from 'node:net';
 import nodemailer from 'nodemailer';
+import { sendToken, verpAddress } from '../verp.js';
 import { PermanentDeliveryError, type ChannelProvider } from './provider.js';
 
 export interface EmailMessage {
@@ -9,6 +9,8 @@ export interface EmailMessage {
   subject: string;
   html: string;
   text: string;
+  /** The template's own sender; default: the configured one. */
+  from?: string;
   /** Marketing mail: sent as List-Unsubscribe with RFC 8058 one-click (List-Unsubscribe-Post). */
   unsubscribeUrl?: string;
 }
@@ -18,6 +20,12 @@ export interface EmailConfig {
   smtpUrl: string;
   from: string;
   dkim?: { domainName: string; keySelector: string; privateKey: string };
+  /** Pooled SMTP connections per worker (nodemailer's maxConnections; default 5). */
+  maxConnections?: number;
+  /** At most this many messages a second per worker, through nodemailer's pool rate limit. */
+  ratePerSecond?: number;
+  /** Set: each send's return path is bounces+<token>@<bounceDomain> (VERP), see activities/verp.ts. */
+  bounceDomain?: string;
 }
 
 /**
@@ -34,6 +42,11 @@ export function createEmailProvider(config: EmailConfig): ChannelProvider<EmailM
   // `pool` only takes effect in the URL form; the options form silently opens a connection per mail.
   const url = new URL(config.smtpUrl);
   url.searchParams.set('pool', 'true');
+  if (config.maxConnections) url.searchParams.set('maxConnections', String(config.maxConnections));
+  if (config.ratePerSecond) {
+    url.searchParams.set('rateDelta', '1000');
+    url.searchParams.set('rateLimit', String(config.ratePerSecond));
+  }
   const transport = nodemailer.createTransport(url.href);
   if (url.protocol === 'smtp:') {
     // Nagle's algorithm holds each message's second chunk until the server's delayed ACK, about 40 ms
@@ -51,14 +64,16 @@ export function createEmailProvider(config: EmailConfig): ChannelProvider<EmailM
     idempotent: false,
     async send(message, idempotencyKey) {
       // The same step always carries the same Message-ID, so receivers and our logs can tie it back.
-      const messageId = `<${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)}@${domain}>`;
+      const token = sendToken(idempotencyKey);
+      const messageId = `<${token}@${domain}>`;
+      const envelope = config.bounceDomain ? { from: verpAddress(token, config.bounceDomain), to: message.to } : undefined;
       try {
         const { unsubscribeUrl, ...content } = message;
         const headers = unsubscribeUrl
           ? { 'List-Unsubscribe': `<${unsubscribeUrl}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' }
           : undefined;
         const dkim = config.dkim && { ...config.dkim, headerFieldNames: DKIM_SIGNED_HEADERS };
-        const info = await transport.sendMail({ from: config.from, messageId, headers, dkim, ...content });
+        const info = await transport.sendMail({ messageId, headers, dkim, envelope, ...content, from: content.from ?? config.from });
         return { providerMessageId: info.messageId };
       } catch (err) {
         const code = (err as { responseCode?: number }).responseCode;

@@ -6,10 +6,10 @@ import type { Database } from '../../store/db.js';
 import type { DeliveryOutcome, DeliveryRequest } from '../../workflows/sdk/types.js';
 
 export function deliverer(config: Config, db: Database) {
-  const { activities, close } = createActivities(config, db);
+  const created = createActivities(config, db);
   return {
-    deliver: (request: DeliveryRequest) => new MockActivityEnvironment().run(activities.deliver, request) as Promise<DeliveryOutcome>,
-    close,
+    deliver: async (request: DeliveryRequest) => new MockActivityEnvironment().run((await created).activities.deliver, request) as Promise<DeliveryOutcome>,
+    close: async () => (await created).close(),
   };
 }
 

@@ -13,6 +13,7 @@
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
+import { sendWorkerOptions } from '../../worker.js';
 import { inject } from 'vitest';
 import { createActivities } from '../../activities/index.js';
 import { createRouter, type Router } from '../../client/router.js';
@@ -59,14 +60,12 @@ export async function startJourneyTester(options: { settings?: Record<string, Re
   await registerSearchAttributes(env.connection, env.namespace ?? 'default');
   const system = await startTestSystem({ startWorker: false });
   const taskQueue = uniqueId('journeys');
-  const { activities, close: closeActivities } = createActivities(system.config, system.db);
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities,
-  });
-  const running = worker.run();
+  const { activities, close: closeActivities } = await createActivities(system.config, system.db);
+  const workers = [
+    await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: inject('workflowBundlePath') }, activities }),
+    ...(await Promise.all(sendWorkerOptions(taskQueue, activities, {}).map((o) => Worker.create({ connection: env.nativeConnection, ...o })))),
+  ];
+  const running = Promise.all(workers.map((w) => w.run()));
   const routers = new Map<readonly JourneyDefinition[], Router>();
   const routerFor = (deployed: readonly JourneyDefinition[]) => {
     if (!routers.has(deployed)) {
@@ -105,7 +104,7 @@ export async function startJourneyTester(options: { settings?: Record<string, Re
       };
     },
     async close() {
-      worker.shutdown();
+      for (const worker of workers) worker.shutdown();
       await running;
       closeActivities();
       await system.close();

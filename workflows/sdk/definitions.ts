@@ -27,3 +27,12 @@ export const JOURNEY_WORKFLOW_TYPE = 'journey';
 export function journeyWorkflowId(journeyId: string, userId: string, key?: string): string {
   return key === undefined ? `journey/${journeyId}/${userId}` : `journey/${journeyId}/${userId}/${key}`;
 }
+
+/**
+ * Each channel's sends run on a task queue of their own, so a provider's send-rate limit (Temporal's
+ * task-queue activity rate limit) holds across every worker process: SMS on a long code at 1/s does
+ * not slow email down.
+ */
+export function sendQueue(taskQueue: string, channel: string): string {
+  return `${taskQueue}.send-${channel}`;
+}

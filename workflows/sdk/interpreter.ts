@@ -18,7 +18,7 @@ import type { DeliveryActivities } from '../../activities/delivery-activities.js
 import type { JourneyActivities } from '../../activities/journey-activities.js';
 import { evaluate, type Condition, type ConditionScope } from './conditions.js';
 import { spanMs } from './local-time.js';
-import { eventSignal, identifiedSignal, stateQuery, type JourneyState } from './definitions.js';
+import { eventSignal, identifiedSignal, sendQueue, stateQuery, type JourneyState } from './definitions.js';
 import type { JourneyDefinition } from './journey.js';
 import { STEP, USER_ID } from './search-attributes.js';
 import { JourneyEnded, stepHandlers, type StepRuntime } from './step-handlers.js';
@@ -188,7 +188,7 @@ class JourneyRun implements StepRuntime {
         data: this.input.entryEvent.properties,
         firstAttemptAt,
       } as DeliveryRequest;
-      const outcome = await this.activities(step.id, occurrence).deliver(request);
+      const outcome = await this.activities(step.id, occurrence, sendQueue(info.taskQueue, what.channel)).deliver(request);
       this.record(step.id, outcome.reason);
       if (outcome.deferUntil) {
         // At least a second apart, so a worker clock that disagrees with the workflow's cannot spin.
@@ -205,8 +205,8 @@ class JourneyRun implements StepRuntime {
    * Activities named by step: the step id is the activity id, so replaying a history against a journey
    * whose steps were reordered fails with both step ids named instead of mixing up step results.
    */
-  private activities(stepId: string, occurrence = this.nextOccurrence(stepId)) {
-    return proxyActivities<DeliveryActivities & JourneyActivities>({ ...this.activityOptions, activityId: `${stepId}#${occurrence}` });
+  private activities(stepId: string, occurrence = this.nextOccurrence(stepId), taskQueue?: string) {
+    return proxyActivities<DeliveryActivities & JourneyActivities>({ ...this.activityOptions, activityId: `${stepId}#${occurrence}`, taskQueue });
   }
 
   private nextOccurrence(stepId: string): number {

@@ -1,0 +1,95 @@
+/**
+ * Email as an operator runs it: the template's own sender and a plain-text part arrive at a real SMTP
+ * server; the VERP return path ties an asynchronous bounce back to the send and its customer.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mergeTraits } from '../store/profiles.js';
+import { deliverer, deliveryRequest } from './support/delivery.js';
+import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
+
+let system: TestSystem;
+let send: ReturnType<typeof deliverer>;
+beforeAll(async () => {
+  system = await startTestSystem({ startWorker: false });
+  send = deliverer(system.config, system.db);
+});
+afterAll(async () => {
+  await send?.close();
+  await system?.close();
+});
+
+async function customerWithReviewRequest() {
+  const userId = uniqueId('bounce');
+  const email = `${userId}@example.com`;
+  await mergeTraits(system.db.collections.profiles, userId, { email, first_name: 'Ines' });
+  const request = deliveryRequest(userId, { stepId: 'review-request-email', template: 'review-request', data: { order_id: 'o-77' } });
+  expect((await send.deliver(request)).reason).toBe('sent');
+  const [mail] = system.smtp.messagesTo(email);
+  return { userId, email, mail: mail!, key: request.idempotencyKey };
+}
+
+/** A bounce as an MTA writes it (RFC 3464 multipart/report), delivered to the VERP return path. */
+function dsn(returnPath: string, recipient: string, status: string, messageId: string) {
+  return [
+    'From: Mail Delivery System <MAILER-DAEMON@mx.example.com>',
+    `To: ${returnPath}`,
+    `X-Original-To: ${returnPath}`,
+    'Subject: Undelivered Mail Returned to Sender',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"',
+    '',
+    '--b1',
+    'Content-Type: text/plain',
+    '',
+    `I'm sorry to have to inform you that your message could not be delivered to ${recipient}.`,
+    '--b1',
+    'Content-Type: message/delivery-status',
+    '',
+    'Reporting-MTA: dns; mx.example.com',
+    '',
+    `Final-Recipient: rfc822; ${recipient}`,
+    'Action: failed',
+    `Status: ${status}`,
+    '--b1',
+    'Content-Type: text/rfc822-headers',
+    '',
+    `Message-ID: ${messageId}`,
+    '--b1--',
+    '',
+  ].join('\r\n');
+}
+
+const postBounce = (body: string, secret = system.config.BOUNCE_WEBHOOK_SECRET) =>
+  fetch(new URL('/webhooks/bounce', system.httpUrl), { method: 'POST', headers: { 'content-type': 'message/rfc822', authorization: `Bearer ${secret}` }, body });
+
+describe('email', () => {
+  it("goes out from the template's sender, with a plain-text part and a VERP return path", async () => {
+    const { mail } = await customerWithReviewRequest();
+    expect(mail.from?.value).toEqual([{ name: 'Shop reviews', address: 'reviews@shop.example.com' }]);
+    expect(mail.text).toContain('Your order o-77 arrived a few days ago.');
+    expect(mail.html).toContain('<p>Hi Ines,</p>');
+    const token = /^<([0-9a-f]{32})@/.exec(mail.messageId!)![1];
+    expect(mail.envelopeFrom).toBe(`bounces+${token}@bounces.throughline.test`);
+  });
+
+  it('a hard bounce to the return path suppresses the address and marks the send bounced', async () => {
+    const { userId, email, mail, key } = await customerWithReviewRequest();
+    const response = await postBounce(dsn(mail.envelopeFrom, email, '5.1.1', mail.messageId!));
+    expect(await response.json()).toMatchObject({ matched: true, userId, status: '5.1.1', permanent: true });
+    expect(await system.db.collections.ledger.findOne({ _id: key })).toMatchObject({ providerStatus: 'bounced', providerErrorCode: '5.1.1' });
+    expect(await system.db.collections.suppressions.findOne({ userId, channel: 'email' })).toMatchObject({ reason: 'hard-bounce', source: 'bounce:5.1.1' });
+    // The next email to this customer is not sent.
+    const next = deliveryRequest(userId, { stepId: 'welcome-email', template: 'welcome' });
+    expect((await send.deliver(next)).reason).toBe('suppressed:hard-bounce');
+  });
+
+  it('a delay is recorded and suppresses nothing; a forged or unsigned post is refused', async () => {
+    const { userId, email, mail, key } = await customerWithReviewRequest();
+    expect((await postBounce(dsn(mail.envelopeFrom, email, '4.2.2', mail.messageId!))).status).toBe(200);
+    expect(await system.db.collections.ledger.findOne({ _id: key })).toMatchObject({ providerStatus: 'delayed' });
+    expect(await system.db.collections.suppressions.countDocuments({ userId })).toBe(0);
+    expect((await postBounce(dsn(mail.envelopeFrom, email, '5.1.1', mail.messageId!), 'not-the-secret-at-all')).status).toBe(401);
+    expect((await postBounce(dsn('postmaster@shop.example.com', email, '5.1.1', mail.messageId!))).status).toBe(422);
+    expect(await system.db.collections.suppressions.countDocuments({ userId })).toBe(0);
+  });
+});

@@ -1,0 +1,41 @@
+/**
+ * A channel's send-rate limit holds across worker processes: two workers share SMS at 1 per second
+ * (a US long code), enforced by Temporal on the SMS send queue, while email is not held back.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { mergeTraits } from '../store/profiles.js';
+import { startWorkerProcess, type WorkerProcess } from './support/worker-process.js';
+import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
+
+let system: TestSystem;
+const workers: WorkerProcess[] = [];
+beforeAll(async () => {
+  system = await startTestSystem({
+    startWorker: false,
+    journeySettings: { cartAbandonment: { reminderDelay: '1s', orderWindow: '1s', retargetFor: '1s' } },
+  });
+  const env = { ...system.env, SEND_RATE_LIMITS: JSON.stringify({ sms: 1 }) };
+  workers.push(startWorkerProcess(env), startWorkerProcess(env));
+});
+afterAll(async () => {
+  await Promise.all(workers.map((w) => w.kill()));
+  await system?.close();
+});
+
+it('sends five SMS a second apart, from two workers, while the emails go out at once', async () => {
+  const customers = Array.from({ length: 5 }, (_, i) => ({ userId: uniqueId(`rate${i}`), phone: `+1415555${String(2000 + i)}` }));
+  for (const { userId, phone } of customers) {
+    await mergeTraits(system.db.collections.profiles, userId, { email: `${userId}@example.com`, phone, consent: { sms: true } });
+  }
+  await Promise.all(customers.map(({ userId }) => system.track(userId, 'Checkout Started', { cart_id: 'c1' })));
+
+  const emails = await system.smtp.waitForMessages(5, 30_000);
+  const emailTimes = emails.map((m) => m.arrivedAt).sort((a, b) => a - b);
+  expect(emailTimes.at(-1)! - emailTimes[0]!).toBeLessThan(1_000);
+
+  const sms = await system.twilio.waitForMessages(5, 60_000);
+  const times = sms.map((m) => m.receivedAt).sort((a, b) => a - b);
+  // Five sends at one a second span at least four seconds (less a little for timer jitter).
+  expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(3_500);
+  for (const { userId } of customers) expect(await system.settledReasons(userId, 2)).toContain('cart-reminder-sms:sent');
+});
