@@ -99,6 +99,13 @@ const EnvSchema = z.object({
   AUDIENCE_WEBHOOK_URL: z.url().default('http://127.0.0.1:8089/audiences'),
   /** Standard Webhooks secret ('whsec_…'); required by the worker, no default so none leaks. */
   AUDIENCE_WEBHOOK_SECRET: z.string().startsWith('whsec_').optional(),
+  /** How often audience membership changes go to the platforms (the audienceSync schedule). */
+  AUDIENCE_SYNC_INTERVAL: Duration.default(60_000),
+  /** Meta Custom Audiences: on when the token is set; META_AUDIENCES maps audience names to Meta audience ids. */
+  META_ACCESS_TOKEN: z.string().min(1).optional(),
+  META_AUDIENCES: json(z.record(z.string(), z.string().regex(/^\d+$/, 'a Meta custom audience id')), '{}'),
+  META_API_BASE_URL: z.url().default('https://graph.facebook.com'),
+  META_API_VERSION: z.string().regex(/^v\d+\.\d+$/).default('v21.0'),
   /** Further cap rules, JSON: [{"name":"sms-daily","limit":1,"window":"24h","channels":["sms"],"onCap":"defer","maxDelay":"48h"}]. */
   FREQUENCY_CAPS: json(z.array(CapRuleSchema), '[]'),
   /** Per channel, JSON; SMS by default 21:00-08:00 in the recipient's zone. Marketing only. */

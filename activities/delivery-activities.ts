@@ -20,7 +20,7 @@ import { addSuppression } from '../store/suppressions.js';
 import type { DeliveryOutcome, DeliveryRequest } from '../workflows/sdk/types.js';
 import { toE164 } from './phone-number.js';
 import { decide, type Policy } from './policy.js';
-import type { AudienceChange } from './providers/audience-webhook.js';
+import type { AudienceChange } from './audience-membership.js';
 import type { EmailMessage } from './providers/email.js';
 import { PermanentDeliveryError, type ChannelProvider, type Receipt } from './providers/provider.js';
 import type { SmsMessage } from './providers/sms.js';

@@ -7,12 +7,16 @@ import { checkTemplates } from '../workflows/sdk/journey.js';
 import { createDeliveryActivities, type DeliveryActivities } from './delivery-activities.js';
 import { createJourneyActivities, type JourneyActivities } from './journey-activities.js';
 import { createMaintenanceActivities, type MaintenanceActivities } from './maintenance-activities.js';
+import { createAudienceMembership } from './audience-membership.js';
+import { createAudienceSyncActivities, type AudienceSyncActivities } from './audience-sync.js';
+import type { AudienceProvider } from './providers/audience-provider.js';
 import { createAudienceWebhookProvider } from './providers/audience-webhook.js';
+import { createMetaAudiencesProvider } from './providers/meta-audiences.js';
 import { createEmailProvider } from './providers/email.js';
 import { createSmsProvider } from './providers/sms.js';
 import { loadTemplates } from './templates.js';
 
-export type Activities = DeliveryActivities & JourneyActivities & MaintenanceActivities;
+export type Activities = DeliveryActivities & JourneyActivities & MaintenanceActivities & AudienceSyncActivities;
 
 function policyOf(config: Config): Policy {
   return { capRules: capRules(config), quietHours: config.QUIET_HOURS, defaultTimeZone: config.DEFAULT_TIME_ZONE };
@@ -38,13 +42,20 @@ export async function createActivities(config: Config, db: Database): Promise<{ 
     apiBaseUrl: config.TWILIO_API_BASE_URL,
     statusCallbackUrl: config.TWILIO_STATUS_CALLBACK_URL,
   });
-  const audience = createAudienceWebhookProvider({ url: config.AUDIENCE_WEBHOOK_URL, secret: required(config, 'AUDIENCE_WEBHOOK_SECRET') });
+  const audiencePlatforms: AudienceProvider[] = [createAudienceWebhookProvider({ url: config.AUDIENCE_WEBHOOK_URL, secret: required(config, 'AUDIENCE_WEBHOOK_SECRET') })];
+  if (config.META_ACCESS_TOKEN) {
+    audiencePlatforms.push(
+      createMetaAudiencesProvider({ baseUrl: config.META_API_BASE_URL, apiVersion: config.META_API_VERSION, accessToken: config.META_ACCESS_TOKEN, audienceIds: config.META_AUDIENCES }),
+    );
+  }
+  const audience = createAudienceMembership(db.collections.audienceMembers);
   const templates = await loadTemplates();
   // A journey that names a template this build lacks fails here, at start-up, not at its first send.
   for (const journey of journeyVersions) checkTemplates(journey, templates.has);
   const activities = {
     ...createDeliveryActivities({ db, providers: { email, sms, audience }, templates, policy: policyOf(config), unsubscribe: { baseUrl: config.PUBLIC_BASE_URL, secret: required(config, 'UNSUBSCRIBE_SECRET') } }),
     ...createJourneyActivities(db),
+    ...createAudienceSyncActivities(db, audiencePlatforms),
     ...createMaintenanceActivities(db, { ledgerMs: config.LEDGER_RETENTION, dedupeMs: config.DEDUPE_RETENTION, capRules: capRules(config) }),
   };
   return { activities, close: () => email.close() };

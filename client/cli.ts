@@ -22,7 +22,7 @@ import { loadTemplates, templateContext } from '../activities/templates.js';
 import { unsubscribeUrl as buildUnsubscribeUrl } from '../activities/unsubscribe-token.js';
 import { loadProfile } from '../store/profiles.js';
 import { openDatabase } from '../store/db.js';
-import { ensureCleanupSchedule } from './maintenance.js';
+import { ensureSchedules } from './maintenance.js';
 import { registerSearchAttributes } from './search-attributes.js';
 import { connectTemporal } from './temporal.js';
 import { formatPolicyState, formatTimeline, userTimeline } from './timeline.js';
@@ -71,7 +71,7 @@ program
     const client = await connectTemporal(config);
     try {
       await registerSearchAttributes(client.connection as Connection, config.TEMPORAL_NAMESPACE);
-      await ensureCleanupSchedule(client, config.TEMPORAL_TASK_QUEUE);
+      await ensureSchedules(client, config.TEMPORAL_TASK_QUEUE, { audienceSyncEveryMs: config.AUDIENCE_SYNC_INTERVAL });
       console.log(`search attributes registered and cleanup schedule in place on namespace ${config.TEMPORAL_NAMESPACE}`);
     } finally {
       await client.connection.close();

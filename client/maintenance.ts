@@ -1,17 +1,27 @@
-/** The schedule that cleans expiring data; created once (idempotently) by `setup` and the local stack. */
-import { ScheduleAlreadyRunning, type Client } from '@temporalio/client';
+/**
+ * The deployment's schedules, created once (idempotently) by `setup` and the local stack: hourly
+ * cleanup of expiring data, and the audience sync. One of each per deployment (task queue); neither
+ * overlaps itself, so the audience sync is the single writer of what platforms were told.
+ */
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 
-/** One schedule per deployment (task queue); its workers clean their own database. */
 export const cleanupScheduleId = (taskQueue: string) => `throughline-cleanup/${taskQueue}`;
+export const audienceSyncScheduleId = (taskQueue: string) => `throughline-audience-sync/${taskQueue}`;
 
-export async function ensureCleanupSchedule(client: Client, taskQueue: string): Promise<void> {
+async function ensureSchedule(client: Client, scheduleId: string, workflowType: string, taskQueue: string, everyMs: number): Promise<void> {
   try {
     await client.schedule.create({
-      scheduleId: cleanupScheduleId(taskQueue),
-      spec: { intervals: [{ every: '1 hour' }] },
-      action: { type: 'startWorkflow', workflowType: 'cleanup', taskQueue, workflowId: cleanupScheduleId(taskQueue) },
+      scheduleId,
+      spec: { intervals: [{ every: everyMs }] },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP },
+      action: { type: 'startWorkflow', workflowType, taskQueue, workflowId: scheduleId },
     });
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
   }
+}
+
+export async function ensureSchedules(client: Client, taskQueue: string, options: { audienceSyncEveryMs: number }): Promise<void> {
+  await ensureSchedule(client, cleanupScheduleId(taskQueue), 'cleanup', taskQueue, 3_600_000);
+  await ensureSchedule(client, audienceSyncScheduleId(taskQueue), 'audienceSync', taskQueue, options.audienceSyncEveryMs);
 }

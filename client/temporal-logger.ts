@@ -3,11 +3,14 @@ import type { Logger as TemporalLogger, LogLevel, LogMetadata } from '@temporali
 import { Runtime } from '@temporalio/worker';
 import { logger } from './logger.js';
 
+/** Expected in this design, not worth a warning: the per-channel send workers run activities only. */
+const EXPECTED = new Set(['No workflows registered, not polling for workflow tasks']);
+
 class PinoTemporalLogger implements TemporalLogger {
   private readonly pino = logger.child({ component: 'temporal' });
 
   log(level: LogLevel, message: string, meta?: LogMetadata): void {
-    const method = level.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
+    const method = EXPECTED.has(message) ? 'debug' : (level.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error');
     // The SDK names errors `error`; pino serialises them (message, stack) under `err`.
     const { error, ...rest } = meta ?? {};
     this.pino[method](error === undefined ? rest : { ...rest, err: error }, message);

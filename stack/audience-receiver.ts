@@ -1,6 +1,7 @@
 /**
- * A retargeting platform stand-in: receives audience webhooks, rejects any whose Standard Webhooks
- * signature does not verify, and keeps membership with set semantics (a repeat changes nothing).
+ * A retargeting platform stand-in: receives batched audience webhooks, rejects any whose Standard
+ * Webhooks signature does not verify, and keeps membership with set semantics (a repeat changes
+ * nothing). Each member added or removed is one entry in `calls`.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +12,12 @@ export interface AudienceCall {
   audience: string;
   userId: string;
   emailSha256?: string;
+  phoneSha256?: string;
+}
+
+interface BatchPayload {
+  type: 'audience.members.changed';
+  data: { audience: string; add: Array<Omit<AudienceCall, 'type' | 'audience'>>; remove: Array<Omit<AudienceCall, 'type' | 'audience'>> };
 }
 
 export interface AudienceReceiver {
@@ -31,19 +38,25 @@ export async function startAudienceReceiver(secret: string): Promise<AudienceRec
     let raw = '';
     req.on('data', (chunk: Buffer) => (raw += chunk.toString('utf8')));
     req.on('end', () => {
-      let payload: { type: AudienceCall['type']; data: Omit<AudienceCall, 'type'> };
+      let payload: BatchPayload;
       try {
-        payload = verifier.verify(raw, req.headers as Record<string, string>) as typeof payload;
+        payload = verifier.verify(raw, req.headers as Record<string, string>) as BatchPayload;
       } catch {
         receiver.rejected++;
         res.writeHead(401).end('bad signature');
         return;
       }
-      calls.push({ type: payload.type, ...payload.data });
-      const members = membership.get(payload.data.audience) ?? new Set<string>();
-      if (payload.type === 'audience.member.added') members.add(payload.data.userId);
-      else members.delete(payload.data.userId);
-      membership.set(payload.data.audience, members);
+      const { audience, add, remove } = payload.data;
+      const members = membership.get(audience) ?? new Set<string>();
+      for (const member of add) {
+        calls.push({ type: 'audience.member.added', audience, ...member });
+        members.add(member.userId);
+      }
+      for (const member of remove) {
+        calls.push({ type: 'audience.member.removed', audience, ...member });
+        members.delete(member.userId);
+      }
+      membership.set(audience, members);
       res.writeHead(204).end();
     });
   });

@@ -6,7 +6,7 @@
 import type { Client } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../config.js';
-import { ensureCleanupSchedule } from '../client/maintenance.js';
+import { ensureSchedules } from '../client/maintenance.js';
 import { buildServer } from '../client/server.js';
 import getPort from 'get-port';
 import { connectTemporal } from '../client/temporal.js';
@@ -36,6 +36,8 @@ export interface LocalSystemOptions {
   smtp?: SmtpSinkOptions;
   /** The journey versions this deployment routes new entrants with (default: all in the build). */
   journeys?: readonly JourneyDefinition[];
+  /** Further configuration (environment variable names), over the defaults above. */
+  env?: Record<string, string>;
   /** false: start no worker in this process (a test runs workers as child processes). */
   startWorker?: boolean;
 }
@@ -85,6 +87,8 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     WRITE_KEYS: writeKey,
     ADMIN_TOKEN: adminToken,
     BOUNCE_DOMAIN: 'bounces.throughline.test',
+    // Audience changes reach the platforms within a second or two, so the demo and tests see them.
+    AUDIENCE_SYNC_INTERVAL: '1s',
     BOUNCE_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
     SEGMENT_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
     RUDDERSTACK_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
@@ -93,13 +97,14 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     HTTP_PORT: String(port),
     PUBLIC_BASE_URL: httpUrl,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    ...options.env,
   };
   const config = loadConfig(env);
   const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE);
   const temporal = await connectTemporal(config);
   const worker =
     options.startWorker === false ? undefined : await startWorker(config, { db, workflowBundlePath: options.workflowBundlePath });
-  await ensureCleanupSchedule(temporal, config.TEMPORAL_TASK_QUEUE);
+  await ensureSchedules(temporal, config.TEMPORAL_TASK_QUEUE, { audienceSyncEveryMs: config.AUDIENCE_SYNC_INTERVAL });
   const server = buildServer({ config, db, temporal, journeys: options.journeys });
   await server.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
 

@@ -4,6 +4,7 @@
  * where a decision must be race-free it rests on a unique-key insert, the one atomic step both offer.
  */
 import { MongoClient, MongoServerError, type Collection, type Db } from 'mongodb';
+import type { AudienceMemberDoc, AudienceSyncDoc } from './audiences.js';
 import type { ConsentEventDoc } from './consent.js';
 import type { GrantDoc } from './frequency-grants.js';
 import type { IdentityDoc } from './identities.js';
@@ -22,6 +23,8 @@ export interface Collections {
   conversions: Collection<ConversionDoc>;
   consentEvents: Collection<ConsentEventDoc>;
   identities: Collection<IdentityDoc>;
+  audienceMembers: Collection<AudienceMemberDoc>;
+  audienceSyncs: Collection<AudienceSyncDoc>;
 }
 
 /** A goal reached inside a journey, with the sends credited with it. */
@@ -48,6 +51,8 @@ export async function openDatabase(url: string, name: string, options: { monitor
     conversions: db.collection('conversions'),
     consentEvents: db.collection('consent_events'),
     identities: db.collection('identities'),
+    audienceMembers: db.collection('audience_members'),
+    audienceSyncs: db.collection('audience_syncs'),
   };
   await Promise.all([
     collections.ledger.createIndex({ userId: 1, at: 1 }),
@@ -61,6 +66,7 @@ export async function openDatabase(url: string, name: string, options: { monitor
     collections.conversions.createIndex({ journeyId: 1, goal: 1 }),
     collections.consentEvents.createIndex({ userId: 1, at: 1 }),
     collections.identities.createIndex({ userId: 1 }),
+    collections.audienceMembers.createIndex({ changedAt: 1, _id: 1 }),
   ]);
   return { client, db, collections, close: () => client.close() };
 }

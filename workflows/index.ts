@@ -7,4 +7,4 @@ import { journeyWorkflow } from './sdk/interpreter.js';
 
 export const journey = journeyWorkflow(journeyVersions);
 
-export { cleanup } from './maintenance.js';
+export { audienceSync, cleanup } from './maintenance.js';

@@ -1,5 +1,6 @@
-/** The cleanup the `throughline-cleanup` schedule runs (see client/maintenance.ts). */
+/** The workflows the maintenance schedules run (see client/maintenance.ts): cleanup and audience sync. */
 import { proxyActivities } from '@temporalio/workflow';
+import type { AudienceSyncActivities, AudienceSyncReport } from '../activities/audience-sync.js';
 import type { CleanupReport, MaintenanceActivities } from '../activities/maintenance-activities.js';
 
 const { cleanExpiredData } = proxyActivities<MaintenanceActivities>({
@@ -9,4 +10,14 @@ const { cleanExpiredData } = proxyActivities<MaintenanceActivities>({
 
 export async function cleanup(): Promise<CleanupReport> {
   return cleanExpiredData();
+}
+
+const { syncAudiences } = proxyActivities<AudienceSyncActivities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '5s', maximumInterval: '2 minutes' },
+});
+
+export async function audienceSync(): Promise<AudienceSyncReport> {
+  return syncAudiences();
 }

@@ -1,19 +1,11 @@
 /**
  * Retargeting audiences through a signed webhook (Standard Webhooks: webhook-id, webhook-timestamp,
- * webhook-signature). Identifiers are SHA-256 hashed before they leave the process. Membership calls
- * have set semantics, so the receiver may see one twice; webhook-id lets it drop the repeat.
+ * webhook-signature), one call per audience and batch. Only hashed identifiers and the userId leave
+ * the process. webhook-id is derived from the content, so a receiver can drop a repeated call.
  */
 import { createHash } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { PermanentDeliveryError, type ChannelProvider } from './provider.js';
-
-export interface AudienceChange {
-  audience: string;
-  action: 'add' | 'remove';
-  userId: string;
-  email?: string;
-  phone?: string;
-}
+import { checkResponse, type AudienceProvider } from './audience-provider.js';
 
 export interface AudienceWebhookConfig {
   url: string;
@@ -22,25 +14,16 @@ export interface AudienceWebhookConfig {
   timeoutMs?: number;
 }
 
-const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
-
-export function createAudienceWebhookProvider(config: AudienceWebhookConfig): ChannelProvider<AudienceChange> {
+export function createAudienceWebhookProvider(config: AudienceWebhookConfig): AudienceProvider {
   const webhook = new Webhook(config.secret);
   return {
-    idempotent: true,
-    async send(change, idempotencyKey) {
-      const id = `msg_${sha256(idempotencyKey).slice(0, 32)}`;
+    name: 'webhook',
+    maxBatch: 1_000,
+    async sync(audience, add, remove) {
       const now = new Date();
-      const body = JSON.stringify({
-        type: change.action === 'add' ? 'audience.member.added' : 'audience.member.removed',
-        timestamp: now.toISOString(),
-        data: {
-          audience: change.audience,
-          userId: change.userId,
-          emailSha256: change.email ? sha256(change.email.trim().toLowerCase()) : undefined,
-          phoneSha256: change.phone ? sha256(change.phone.replace(/[^\d]/g, '')) : undefined,
-        },
-      });
+      const data = { audience, add, remove };
+      const id = `msg_${createHash('sha256').update(JSON.stringify(data)).digest('hex').slice(0, 32)}`;
+      const body = JSON.stringify({ type: 'audience.members.changed', timestamp: now.toISOString(), data });
       const response = await fetch(config.url, {
         method: 'POST',
         headers: {
@@ -52,12 +35,7 @@ export function createAudienceWebhookProvider(config: AudienceWebhookConfig): Ch
         body,
         signal: AbortSignal.timeout(config.timeoutMs ?? 10_000),
       });
-      if (response.ok) return { providerMessageId: id };
-      const detail = `audience webhook answered ${response.status}: ${(await response.text()).slice(0, 200)}`;
-      if (response.status >= 400 && response.status < 500 && ![408, 429].includes(response.status)) {
-        throw new PermanentDeliveryError(`webhook-${response.status}`, detail);
-      }
-      throw new Error(detail);
+      await checkResponse(response, 'audience webhook');
     },
   };
 }

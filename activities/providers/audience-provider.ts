@@ -1,0 +1,21 @@
+/** A retargeting platform, as the audience sync sees it: batches of hashed members in, set semantics. */
+export interface AudienceMember {
+  userId: string;
+  emailSha256?: string;
+  phoneSha256?: string;
+}
+
+export interface AudienceProvider {
+  /** Names what this platform was told in `audience_syncs`. */
+  readonly name: string;
+  /** Most members one call may carry. */
+  readonly maxBatch: number;
+  /** Puts `add` in and takes `remove` out of one audience; repeating a call changes nothing. Throws to be retried. */
+  sync(audience: string, add: AudienceMember[], remove: AudienceMember[]): Promise<void>;
+}
+
+/** A platform's answer: 4xx other than 408/429 will not improve with a retry, so say what it was. */
+export async function checkResponse(response: Response, what: string): Promise<void> {
+  if (response.ok) return;
+  throw new Error(`${what} answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
+}
