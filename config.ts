@@ -82,7 +82,7 @@ const EnvSchema = z.object({
    * JSON: sends per second per channel across all workers, e.g. {"sms": 1} for a US long code (toll-free
    * 3, short code 100). Enforced by Temporal on each channel's send queue.
    */
-  SEND_RATE_LIMITS: json(z.partialRecord(z.enum(['email', 'sms', 'audience']), z.number().positive()), '{}'),
+  SEND_RATE_LIMITS: json(z.partialRecord(z.enum(['email', 'sms', 'audience', 'webhook']), z.number().positive()), '{}'),
   /** Emails per second per worker process through the pool; unset: as fast as the server takes them. */
   SMTP_RATE_LIMIT: z.coerce.number().int().min(1).optional(),
   /** DKIM signing, when all three are set; the key is PEM (newlines may be written as a literal \n). */
@@ -99,6 +99,8 @@ const EnvSchema = z.object({
   AUDIENCE_WEBHOOK_URL: z.url().default('http://127.0.0.1:8089/audiences'),
   /** Standard Webhooks secret ('whsec_…'); required by the worker, no default so none leaks. */
   AUDIENCE_WEBHOOK_SECRET: z.string().startsWith('whsec_').optional(),
+  /** JSON: the endpoints webhook steps name, e.g. {"reviews-platform":{"url":"https://…","secret":"whsec_…"}}. */
+  WEBHOOK_ENDPOINTS: json(z.record(z.string(), z.object({ url: z.url(), secret: z.string().startsWith('whsec_').optional() })), '{}'),
   /** How often audience membership changes go to the platforms (the audienceSync schedule). */
   AUDIENCE_SYNC_INTERVAL: Duration.default(60_000),
   /** Meta Custom Audiences: on when the token is set; META_AUDIENCES maps audience names to Meta audience ids. */

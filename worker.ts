@@ -20,7 +20,7 @@ export interface RunningWorker {
   shutdown(): Promise<void>;
 }
 
-const SEND_CHANNELS = ['email', 'sms', 'audience'] as const;
+const SEND_CHANNELS = ['email', 'sms', 'audience', 'webhook'] as const;
 
 /**
  * One worker per channel's send queue (see sendQueue), with that channel's send-rate limit. Temporal

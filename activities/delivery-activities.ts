@@ -24,6 +24,7 @@ import type { AudienceChange } from './audience-membership.js';
 import type { EmailMessage } from './providers/email.js';
 import { PermanentDeliveryError, type ChannelProvider, type Receipt } from './providers/provider.js';
 import type { SmsMessage } from './providers/sms.js';
+import type { WebhookCall, WebhookEndpoint } from './providers/webhook-call.js';
 import { templateContext, TemplateError, type TemplateRenderer } from './templates.js';
 import { unsubscribeUrl as buildUnsubscribeUrl } from './unsubscribe-token.js';
 
@@ -31,7 +32,11 @@ export interface Providers {
   email: ChannelProvider<EmailMessage>;
   sms: ChannelProvider<SmsMessage>;
   audience: ChannelProvider<AudienceChange>;
+  webhook: ChannelProvider<WebhookCall>;
 }
+
+/** A webhook step names an endpoint this deployment has not configured. */
+class UnknownEndpointError extends Error {}
 
 export interface DeliveryDeps {
   db: Database;
@@ -40,6 +45,8 @@ export interface DeliveryDeps {
   policy: Policy;
   /** Builds each marketing email's signed unsubscribe link. */
   unsubscribe: { baseUrl: string; secret: string };
+  /** WEBHOOK_ENDPOINTS: where webhook steps' named endpoints are. */
+  webhookEndpoints: Record<string, WebhookEndpoint>;
 }
 
 export interface DeliveryActivities {
@@ -57,6 +64,13 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
     if (request.channel === 'audience') {
       const change = { audience: request.audience, action: request.action, userId: request.userId, email: profile?.email, phone: profile?.phone };
       return () => deps.providers.audience.send(change, key);
+    }
+    if (request.channel === 'webhook') {
+      const endpoint = deps.webhookEndpoints[request.endpoint];
+      if (!endpoint) throw new UnknownEndpointError(`no endpoint "${request.endpoint}" in WEBHOOK_ENDPOINTS`);
+      const context = templateContext({ traits: profile?.traits ?? {}, event: request.data, journey: { id: request.journeyId, step: request.stepId } });
+      const body = await deps.templates.renderJson(request.body, context, `webhook step "${request.stepId}" body`);
+      return () => deps.providers.webhook.send({ endpoint, body, timeoutMs: request.timeoutMs }, key);
     }
     const unsubscribeUrl =
       request.category === 'transactional' || request.channel !== 'email'
@@ -101,6 +115,7 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
     try {
       send = await prepare(request, profile);
     } catch (err) {
+      if (err instanceof UnknownEndpointError) return failWithoutSending({ delivered: false, reason: 'no-endpoint' }, err.message);
       if (!(err instanceof TemplateError)) throw err;
       activityLog.error('template failed to render', { key, error: err.message });
       return failWithoutSending({ delivered: false, reason: 'failed:render' }, err.message);
@@ -121,7 +136,7 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
         throw err;
       }
       if (decision.holdsGrant) await releaseGrants(grants, key);
-      if (err.suppress) {
+      if (err.suppress && request.channel !== 'webhook') {
         const channel = request.channel;
         await addSuppression(suppressions, { userId: request.userId, channel, reason: err.suppress, source: `provider:${err.code}` });
       }

@@ -12,6 +12,7 @@ import { createAudienceSyncActivities, type AudienceSyncActivities } from './aud
 import type { AudienceProvider } from './providers/audience-provider.js';
 import { createAudienceWebhookProvider } from './providers/audience-webhook.js';
 import { createMetaAudiencesProvider } from './providers/meta-audiences.js';
+import { createWebhookCaller } from './providers/webhook-call.js';
 import { createEmailProvider } from './providers/email.js';
 import { createSmsProvider } from './providers/sms.js';
 import { loadTemplates } from './templates.js';
@@ -49,11 +50,12 @@ export async function createActivities(config: Config, db: Database): Promise<{ 
     );
   }
   const audience = createAudienceMembership(db.collections.audienceMembers);
+  const webhook = createWebhookCaller();
   const templates = await loadTemplates();
   // A journey that names a template this build lacks fails here, at start-up, not at its first send.
   for (const journey of journeyVersions) checkTemplates(journey, templates.has);
   const activities = {
-    ...createDeliveryActivities({ db, providers: { email, sms, audience }, templates, policy: policyOf(config), unsubscribe: { baseUrl: config.PUBLIC_BASE_URL, secret: required(config, 'UNSUBSCRIBE_SECRET') } }),
+    ...createDeliveryActivities({ db, providers: { email, sms, audience, webhook }, templates, policy: policyOf(config), unsubscribe: { baseUrl: config.PUBLIC_BASE_URL, secret: required(config, 'UNSUBSCRIBE_SECRET') }, webhookEndpoints: config.WEBHOOK_ENDPOINTS }),
     ...createJourneyActivities(db),
     ...createAudienceSyncActivities(db, audiencePlatforms),
     ...createMaintenanceActivities(db, { ledgerMs: config.LEDGER_RETENTION, dedupeMs: config.DEDUPE_RETENTION, capRules: capRules(config) }),

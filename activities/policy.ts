@@ -43,7 +43,7 @@ function hasConsent(request: DeliveryRequest, profile: Profile): boolean {
 
 /** Caps count marketing messages to a person; audience membership is not a message. */
 function ruleApplies(rule: CapRule, request: DeliveryRequest): boolean {
-  if (request.category === 'transactional' || request.channel === 'audience') return false;
+  if (request.category === 'transactional' || request.channel === 'audience' || request.channel === 'webhook') return false;
   return (
     (rule.channels ?? ['email', 'sms']).includes(request.channel) &&
     (!rule.categories || rule.categories.includes(request.category)) &&
@@ -76,6 +76,11 @@ export async function decide(
   profile: Profile | undefined,
   now: Date,
 ): Promise<Decision> {
+  // A call to a system: only a suppression of everything (erasure) or of webhooks holds it back.
+  if (request.channel === 'webhook') {
+    const suppression = await findActiveSuppression(db.collections.suppressions, request.userId, 'webhook', true);
+    return suppression ? deny(`suppressed:${suppression.reason}`) : { allowed: true, holdsGrant: false };
+  }
   // Taking someone out of an audience is always allowed: it only ever reduces what they receive.
   if (request.channel === 'audience' && request.action === 'remove') return { allowed: true, holdsGrant: false };
   if (!profile) return deny('no-profile');

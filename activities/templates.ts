@@ -7,7 +7,7 @@
 import { convert as htmlToText } from 'html-to-text';
 import { Liquid, type Template } from 'liquidjs';
 import mjml2html from 'mjml';
-import type { MessageChannel } from '../workflows/sdk/types.js';
+import type { JsonValue, MessageChannel } from '../workflows/sdk/types.js';
 import { TEMPLATES, type TemplateSource } from './template-catalog.js';
 
 export type RenderedEmail = { channel: 'email'; subject: string; html: string; text: string; from?: string };
@@ -21,6 +21,8 @@ export class TemplateError extends Error {
 export interface TemplateRenderer {
   has(name: string, channel: string): boolean;
   render(name: string, channel: MessageChannel, context: Record<string, unknown>): Promise<RenderedMessage>;
+  /** A JSON value whose strings are liquid templates (a webhook step's body); `what` names it in errors. */
+  renderJson(value: JsonValue, context: Record<string, unknown>, what: string): Promise<JsonValue>;
 }
 
 /** The variables every template sees. */
@@ -70,8 +72,25 @@ export async function loadTemplates(sources: Record<string, TemplateSource> = TE
     prepared.set(name, parts);
   }
 
+  async function renderJson(value: JsonValue, context: Record<string, unknown>, what: string, path = '$'): Promise<JsonValue> {
+    if (typeof value === 'string') {
+      try {
+        return await liquid.parseAndRender(value, context);
+      } catch (err) {
+        throw new TemplateError(`${what} (${path}): ${(err as Error).message}`);
+      }
+    }
+    if (Array.isArray(value)) return Promise.all(value.map((v, i) => renderJson(v, context, what, `${path}[${i}]`)));
+    if (value && typeof value === 'object') {
+      const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await renderJson(v, context, what, `${path}.${k}`)] as const));
+      return Object.fromEntries(entries);
+    }
+    return value;
+  }
+
   return {
     has: (name, channel) => sources[name]?.channel === channel,
+    renderJson: (value, context, what) => renderJson(value, context, what),
     async render(name, channel, context) {
       const source = sources[name];
       const parts = prepared.get(name);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-const Channel = z.enum(['*', 'email', 'sms', 'audience']);
+const Channel = z.enum(['*', 'email', 'sms', 'audience', 'webhook']);
 const Reason = z.enum(['unsubscribe', 'hard-bounce', 'complaint', 'sms-stop', 'manual', 'erasure']);
 
 export const SuppressionSchema = z.object({

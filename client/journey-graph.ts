@@ -19,6 +19,8 @@ function describe(step: Step): string {
       return `${step.channel} ${step.template} (${step.category})`;
     case 'audience':
       return `${step.action} ${step.action === 'add' ? 'to' : 'from'} audience ${step.audience}`;
+    case 'webhook':
+      return `call webhook ${step.endpoint}`;
     case 'branch':
       return 'branch';
     case 'split':

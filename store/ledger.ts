@@ -37,7 +37,8 @@ function entryFor(request: DeliveryRequest): Omit<LedgerDoc, 'status' | 'deliver
     stepId: request.stepId,
     workflowId: request.workflowId,
     channel: request.channel,
-    subject: request.channel === 'audience' ? `${request.action}:${request.audience}` : request.template,
+    subject:
+      request.channel === 'audience' ? `${request.action}:${request.audience}` : request.channel === 'webhook' ? `webhook:${request.endpoint}` : request.template,
     category: request.category,
   };
 }

@@ -1,6 +1,6 @@
 import type { Collection } from 'mongodb';
 
-export type SuppressionChannel = '*' | 'email' | 'sms' | 'audience';
+export type SuppressionChannel = '*' | 'email' | 'sms' | 'audience' | 'webhook';
 
 export type SuppressionReason = 'unsubscribe' | 'hard-bounce' | 'complaint' | 'sms-stop' | 'manual' | 'erasure';
 

@@ -15,11 +15,12 @@ describe('shipped journeys', () => {
     expect(latestJourneys().map((j) => `${j.id}@${j.version}`).sort()).toEqual([
       'browseAbandonment@1',
       'cartAbandonment@1',
-      'postPurchaseReview@1',
+      'postPurchaseReview@2',
       'welcomeSeries@2',
       'winBack@1',
     ]);
     expect(journeyVersion('welcomeSeries', 1)?.version).toBe(1);
+    expect(journeyVersion('postPurchaseReview', 1)?.version).toBe(1);
   });
 
   it('name only templates this build has, on the right channel', async () => {

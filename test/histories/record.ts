@@ -3,7 +3,7 @@
  * TEMPORAL_ADDRESS / MONGODB_URL) through the public HTTP API and writes the finished instance's
  * history to test/histories/<journey>/v<version>-<scenario>.json. Run it when you add a journey or
  * a version (keep the files of versions still in flight):
- *   npm run record-histories
+ *   npm run record-histories [-- <part of a scenario tag, e.g. postPurchaseReview-v2>]
  */
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -92,13 +92,20 @@ const SCENARIOS: Scenario[] = [
     journey: 'postPurchaseReview', version: 1, name: 'asked', key: 'p1', settings: {}, traits: { timezone: 'Europe/Berlin' },
     play: (cdp) => cdp('Order Delivered', { order_id: 'p1', delivered_at: '2026-01-05T09:00:00Z' }),
   },
+  {
+    journey: 'postPurchaseReview', version: 2, name: 'asked-and-notified', key: 'p2', settings: {}, traits: { timezone: 'Europe/Berlin' },
+    play: (cdp) => cdp('Order Delivered', { order_id: 'p2', delivered_at: '2026-01-05T09:00:00Z' }),
+  },
 ];
+
+/** `npm run record-histories -- <text>` records only the scenarios whose tag contains the text. */
+const only = process.argv[2];
 
 const outDir = path.dirname(fileURLToPath(import.meta.url));
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'throughline-record-'));
 const stack = await startStack({ dataDir, log: stackLogger });
 try {
-  for (const scenario of SCENARIOS) {
+  for (const scenario of SCENARIOS.filter((s) => !only || `${s.journey}-v${s.version}-${s.name}`.includes(only))) {
     // A fresh system per scenario, so "wait for the first email" means this scenario's email, and a
     // deployment with only the recorded version, as when that version was the newest.
     const tag = `${scenario.journey}-v${scenario.version}-${scenario.name}`;

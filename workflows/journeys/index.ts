@@ -6,7 +6,7 @@
 import type { JourneyDefinition } from '../sdk/journey.js';
 import { browseAbandonment } from './browse-abandonment.js';
 import { cartAbandonment } from './cart-abandonment.js';
-import { postPurchaseReview } from './post-purchase-review.js';
+import { postPurchaseReviewV1, postPurchaseReviewV2 } from './post-purchase-review.js';
 import { welcomeSeriesV1, welcomeSeriesV2 } from './welcome-series.js';
 import { winBack } from './win-back.js';
 
@@ -16,7 +16,8 @@ export const journeyVersions: readonly JourneyDefinition[] = [
   welcomeSeriesV1,
   welcomeSeriesV2,
   winBack,
-  postPurchaseReview,
+  postPurchaseReviewV1,
+  postPurchaseReviewV2,
 ];
 
 const byKey = new Map<string, JourneyDefinition>();

@@ -169,12 +169,9 @@ class JourneyRun implements StepRuntime {
    * One send step. A deferred decision (quiet hours, a cap with room later) is a durable wait and a new
    * attempt, under a new occurrence, so the ledger keeps every decision and its reason.
    */
-  async deliver(step: StepOf<'send'> | StepOf<'audience'>): Promise<DeliveryOutcome> {
+  async deliver(step: StepOf<'send'> | StepOf<'audience'> | StepOf<'webhook'>): Promise<DeliveryOutcome> {
     const info = workflowInfo();
-    const what =
-      step.kind === 'send'
-        ? { channel: step.channel, template: step.template, category: step.category }
-        : { channel: 'audience' as const, audience: step.audience, action: step.action, category: 'marketing' as const };
+    const what = this.whatToDeliver(step);
     const firstAttemptAt = new Date().toISOString();
     for (;;) {
       const occurrence = this.nextOccurrence(step.id);
@@ -198,6 +195,18 @@ class JourneyRun implements StepRuntime {
       if (step.kind === 'audience' && step.action === 'add' && outcome.delivered) this.audiences.add(step.audience);
       if (step.kind === 'audience' && step.action === 'remove') this.audiences.delete(step.audience);
       return outcome;
+    }
+  }
+
+  private whatToDeliver(step: StepOf<'send'> | StepOf<'audience'> | StepOf<'webhook'>) {
+    switch (step.kind) {
+      case 'send':
+        return { channel: step.channel, template: step.template, category: step.category };
+      case 'audience':
+        return { channel: 'audience' as const, audience: step.audience, action: step.action, category: 'marketing' as const };
+      case 'webhook':
+        // A call to a system, not a message to the customer: no consent, quiet hours or caps.
+        return { channel: 'webhook' as const, endpoint: step.endpoint, body: step.body, timeoutMs: spanMs(step.timeout ?? '10s'), category: 'transactional' as const };
     }
   }
 

@@ -91,6 +91,10 @@ export function defineJourney(input: JourneyInputDefinition): JourneyDefinition 
       case 'send':
         if (!CHANNELS.has(step.channel)) fail(`unknown channel "${step.channel}"`);
         break;
+      case 'webhook':
+        if (!/^[a-z0-9-]+$/.test(step.endpoint)) fail(`"${step.endpoint}" is not an endpoint name (a-z, 0-9, -)`);
+        if (step.timeout !== undefined) checkDuration(step.timeout, journey.settings, fail);
+        break;
       case 'split': {
         const total = step.variants.reduce((sum, v) => sum + v.percent, 0);
         if (step.variants.some((v) => v.percent <= 0)) fail('every variant needs a positive percentage');

@@ -21,7 +21,7 @@ export interface StepRuntime {
   takeEvent(event: string, where: Condition | undefined): JourneyEvent | undefined;
   scope(extra?: ConditionScope): ConditionScope;
   profile(stepId: string): Promise<ProfileSnapshot>;
-  deliver(step: StepOf<'send'> | StepOf<'audience'>): Promise<DeliveryOutcome>;
+  deliver(step: StepOf<'send'> | StepOf<'audience'> | StepOf<'webhook'>): Promise<DeliveryOutcome>;
   updateProfile(stepId: string, set: Record<string, unknown>): Promise<void>;
 }
 
@@ -67,6 +67,10 @@ export const stepHandlers: Handlers = {
   },
 
   async audience(step, run) {
+    await run.deliver(step);
+  },
+
+  async webhook(step, run) {
     await run.deliver(step);
   },
 

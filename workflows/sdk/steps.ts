@@ -3,7 +3,7 @@
  * brief and can still be validated, drawn as a graph and counted per step. Every step has a stable id.
  */
 import type { Condition } from './conditions.js';
-import type { Category, Duration, MessageChannel } from './types.js';
+import type { Category, Duration, JsonValue, MessageChannel } from './types.js';
 
 /** A duration given in the journey, or the name of a setting that deployments may override. */
 export type DurationRef = Duration | { setting: string };
@@ -16,6 +16,7 @@ export type Step =
   | { kind: 'waitForEvent'; id: string; event: string; where?: Condition; timeout: DurationRef; onEvent: Step[]; onTimeout: Step[] }
   | { kind: 'send'; id: string; channel: MessageChannel; template: string; category: Category }
   | { kind: 'audience'; id: string; audience: string; action: 'add' | 'remove' }
+  | { kind: 'webhook'; id: string; endpoint: string; body: JsonValue; timeout?: Duration }
   | { kind: 'branch'; id: string; cases: Array<{ name: string; when: Condition; steps: Step[] }>; otherwise: Step[] }
   | { kind: 'split'; id: string; variants: Array<{ name: string; percent: number; steps: Step[] }> }
   | { kind: 'updateProfile'; id: string; set: Record<string, string | number | boolean | null> }
@@ -46,6 +47,17 @@ export const send = (id: string, message: { channel: MessageChannel; template: s
   kind: 'send',
   id,
   ...message,
+});
+
+/**
+ * Calls an HTTP endpoint (named in WEBHOOK_ENDPOINTS, so each deployment sets its URL and secret)
+ * with a JSON body whose strings are liquid templates over `profile`, `event` and `journey`. Signed
+ * per Standard Webhooks, retried on 5xx and timeouts; the response status goes on the ledger.
+ */
+export const callWebhook = (id: string, call: { endpoint: string; body: JsonValue; timeout?: Duration }): Step => ({
+  kind: 'webhook',
+  id,
+  ...call,
 });
 
 export const addToAudience = (id: string, audience: string): Step => ({ kind: 'audience', id, audience, action: 'add' });

@@ -12,6 +12,8 @@ export interface JourneyEvent {
   properties: Record<string, unknown>;
 }
 
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
 /** Durations in Temporal's notation: '90s', '1h', '24 hours', or milliseconds. */
 export type Duration = string | number;
 
@@ -48,7 +50,16 @@ export interface AudienceRequest extends RequestBase {
   action: 'add' | 'remove';
 }
 
-export type DeliveryRequest = MessageRequest | AudienceRequest;
+export interface WebhookRequest extends RequestBase {
+  channel: 'webhook';
+  /** A name in WEBHOOK_ENDPOINTS. */
+  endpoint: string;
+  /** JSON whose strings are liquid templates. */
+  body: JsonValue;
+  timeoutMs: number;
+}
+
+export type DeliveryRequest = MessageRequest | AudienceRequest | WebhookRequest;
 
 /**
  * What the delivery path decided. `reason` is the ledger's reason code: 'sent',
