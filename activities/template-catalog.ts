@@ -82,14 +82,14 @@ export const TEMPLATES: Record<string, TemplateSource> = {
     mjml: `<mjml><mj-body><mj-section><mj-column>
 <mj-text>Hi {{ profile.first_name | default: "there" }},</mj-text>
 <mj-text>Your cart is waiting{% if event.value %} ({{ event.value }} {{ event.currency | default: "USD" }}){% endif %}.</mj-text>
-<mj-text><ul>{% for product in event.products %}<li>{{ product.name }}</li>{% endfor %}</ul></mj-text>
+<mj-text>{% if event.products %}<ul>{% for product in event.products %}<li>{{ product.name }}</li>{% endfor %}</ul>{% endif %}</mj-text>
 <mj-button href="{{ event.cart_url | default: 'https://shop.example.com/cart' }}">Complete your order</mj-button>
 <mj-raw>${footer.html}</mj-raw>
 </mj-column></mj-section></mj-body></mjml>`,
     text: `Hi {{ profile.first_name | default: "there" }},
 Your cart is waiting{% if event.value %} ({{ event.value }} {{ event.currency | default: "USD" }}){% endif %}.
-{% for product in event.products %}- {{ product.name }}
-{% endfor %}Complete your order: {{ event.cart_url | default: "https://shop.example.com/cart" }}${footer.text}`,
+{% if event.products %}{% for product in event.products %}- {{ product.name }}
+{% endfor %}{% endif %}Complete your order: {{ event.cart_url | default: "https://shop.example.com/cart" }}${footer.text}`,
   },
   'cart-reminder-sms': {
     channel: 'sms',

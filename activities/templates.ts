@@ -3,6 +3,10 @@
  * as liquid. A send only renders. Variables: `profile` (the customer's traits), `event` (the
  * properties of the event that started the journey), `journey` ({ id, step }) and `unsubscribe_url`.
  * Every email has a plain-text part: the template's own, or one made from its HTML.
+ *
+ * Variables are strict: a template that prints a variable the context lacks fails, naming it, rather
+ * than sending "Your order  arrived". A variable read through `| default:` may be missing, and an
+ * `if` on a missing variable is simply false.
  */
 import { convert as htmlToText } from 'html-to-text';
 import { Liquid, type Template } from 'liquidjs';
@@ -37,6 +41,32 @@ export function templateContext(input: {
 
 type Parts = Partial<Record<'subject' | 'preheader' | 'html' | 'text' | 'body', Template[]>>;
 
+/** Paths a template reads through `| default`, e.g. ['profile', 'first_name']. */
+function defaultedPaths(source: string): string[][] {
+  return [...source.matchAll(/([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*\|\s*default\b/g)].map((m) => m[1]!.split('.'));
+}
+
+/**
+ * The context with each defaulted path that is missing set to null at its first missing step, so
+ * `default` applies instead of strict mode failing. Objects on the way are copied, never changed.
+ */
+function withDefaultedPaths(context: Record<string, unknown>, paths: string[][]): Record<string, unknown> {
+  const root = { ...context };
+  for (const path of paths) {
+    let node: Record<string, unknown> = root;
+    for (const key of path) {
+      const value = node[key];
+      if (value === undefined) {
+        node[key] = null;
+        break;
+      }
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) break;
+      node = node[key] = { ...(value as Record<string, unknown>) };
+    }
+  }
+  return root;
+}
+
 /** Hidden text right after <body>: what inboxes show beside the subject. */
 function withPreheader(html: string, preheader: string): string {
   if (!preheader) return html;
@@ -52,7 +82,7 @@ async function htmlSourceOf(name: string, source: Extract<TemplateSource, { chan
 }
 
 export async function loadTemplates(sources: Record<string, TemplateSource> = TEMPLATES): Promise<TemplateRenderer> {
-  const liquid = new Liquid({ strictFilters: true });
+  const liquid = new Liquid({ strictFilters: true, strictVariables: true, lenientIf: true });
   const parse = (name: string, part: string, text: string) => {
     try {
       return liquid.parse(text);
@@ -61,7 +91,10 @@ export async function loadTemplates(sources: Record<string, TemplateSource> = TE
     }
   };
   const prepared = new Map<string, Parts>();
+  const defaulted = new Map<string, string[][]>();
   for (const [name, source] of Object.entries(sources)) {
+    const { channel: _channel, ...texts } = source;
+    defaulted.set(name, defaultedPaths(Object.values(texts).join('\n')));
     if (source.channel === 'sms') {
       prepared.set(name, { body: parse(name, 'body', source.body) });
       continue;
@@ -75,7 +108,7 @@ export async function loadTemplates(sources: Record<string, TemplateSource> = TE
   async function renderJson(value: JsonValue, context: Record<string, unknown>, what: string, path = '$'): Promise<JsonValue> {
     if (typeof value === 'string') {
       try {
-        return await liquid.parseAndRender(value, context);
+        return await liquid.parseAndRender(value, withDefaultedPaths(context, defaultedPaths(value)));
       } catch (err) {
         throw new TemplateError(`${what} (${path}): ${(err as Error).message}`);
       }
@@ -96,10 +129,11 @@ export async function loadTemplates(sources: Record<string, TemplateSource> = TE
       const parts = prepared.get(name);
       if (!source || !parts) throw new TemplateError(`unknown template "${name}"`);
       if (source.channel !== channel) throw new TemplateError(`template "${name}" is for ${source.channel}, not ${channel}`);
+      const scope = withDefaultedPaths(context, defaulted.get(name)!);
       const render = async (part: keyof Parts) => {
         if (!parts[part]) return '';
         try {
-          return String(await liquid.render(parts[part], context));
+          return String(await liquid.render(parts[part], scope));
         } catch (err) {
           throw new TemplateError(`template "${name}" (${part}): ${(err as Error).message}`);
         }

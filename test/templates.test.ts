@@ -39,6 +39,15 @@ describe('templates', () => {
     await expect(loadTemplates({ bad: { channel: 'email', subject, html: '{{ profile.name | no_such_filter }}' } })).rejects.toThrow(/template "bad" \(html\): .*no_such_filter/);
   });
 
+  it('a variable the template needs and the context lacks fails, naming template, part and variable', async () => {
+    await expect(renderer.render('review-request', 'email', { profile: { first_name: 'Bo' }, event: {} })).rejects.toThrow(
+      /template "review-request" \(subject\): undefined variable: event.order_id/,
+    );
+    // Defaulted variables and conditions may be missing: the cart reminder renders from an empty event.
+    const bare = await renderer.render('cart-reminder', 'email', { profile: {}, event: {}, journey: {} });
+    expect(bare).toMatchObject({ subject: 'You left something item(s) in your cart' });
+  });
+
   it('a render error names the template and part', async () => {
     const templates = await loadTemplates({ odd: { channel: 'sms', body: 'Hi {% render "no-such-partial" %}' } });
     await expect(templates.render('odd', 'sms', {})).rejects.toThrow(/template "odd" \(body\): .*no-such-partial/);
