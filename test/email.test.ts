@@ -83,6 +83,18 @@ describe('email', () => {
     expect((await send.deliver(next)).reason).toBe('suppressed:hard-bounce');
   });
 
+  it('a template that cannot render for this customer fails the step for good, naming the variable, and sends nothing', async () => {
+    const userId = uniqueId('render');
+    const email = `${userId}@example.com`;
+    await mergeTraits(system.db.collections.profiles, userId, { email });
+    const request = deliveryRequest(userId, { stepId: 'review-request-email', template: 'review-request', data: {} });
+    expect(await send.deliver(request)).toEqual({ delivered: false, reason: 'failed:render' });
+    expect(await system.db.collections.ledger.findOne({ _id: request.idempotencyKey })).toMatchObject({ detail: expect.stringContaining('undefined variable: event.order_id') });
+    expect(system.smtp.messagesTo(email)).toEqual([]);
+    // Run again (a retried or replayed step), it finds the decision and does not try again.
+    expect(await send.deliver(request)).toEqual({ delivered: false, reason: 'failed:render' });
+  });
+
   it('a delay is recorded and suppresses nothing; a forged or unsigned post is refused', async () => {
     const { userId, email, mail, key } = await customerWithReviewRequest();
     expect((await postBounce(dsn(mail.envelopeFrom, email, '4.2.2', mail.messageId!))).status).toBe(200);
