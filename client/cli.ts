@@ -7,12 +7,19 @@
  *   npm run cli -- setup
  *   npm run cli -- events send [<json>] [--file events.jsonl] [--url U] [--write-key K]
  *   npm run cli -- events replay --file export.jsonl [--url U] [--write-key K]
+ *   npm run cli -- suppressions list|add|lift --user <userId> [--channel C] [--reason R] [--expires ISO] [--evidence E]
  *   npm run cli -- templates preview <template> --user <userId> [--event <json>] [--html <file>]
  *   npm run cli -- templates test-send <template> --user <userId> --to <address or phone> [--event <json>]
  */
 import type { Client, Connection } from '@temporalio/client';
 import { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import type { z } from 'zod';
+import { addSuppression, liftSuppressions } from '../store/suppressions.js';
+import type { Database } from '../store/db.js';
+import { LiftSchema, SuppressionSchema } from './admin-schema.js';
+import { describeIssues } from './segment-schema.js';
 import { loadConfig, required } from '../config.js';
 import { toE164 } from '../activities/phone-number.js';
 import { createEmailProvider } from '../activities/providers/email.js';
@@ -53,11 +60,7 @@ program
     try {
       const runs = await userTimeline(client, db, options.user);
       console.log(formatTimeline(options.user, options.journey ? runs.filter((r) => r.journey === options.journey) : runs));
-      const [suppressions, consent] = await Promise.all([
-        db.collections.suppressions.find({ userId: options.user }).sort({ createdAt: 1 }).toArray(),
-        consentHistory(db.collections.consentEvents, options.user),
-      ]);
-      console.log(formatPolicyState(suppressions, consent));
+      await printPolicyState(db, options.user);
     } finally {
       await Promise.all([client.connection.close(), db.close()]);
     }
@@ -179,6 +182,68 @@ eventsCommand
 async function* mapLines(lines: AsyncIterable<EventLine> | Iterable<EventLine>, prepare: (e: Record<string, unknown>) => Record<string, unknown>) {
   for await (const { line, event } of lines) yield { line, event: prepare(event) };
 }
+
+const suppressionsCommand = program.command('suppressions').description("a customer's suppressions: list, add, lift (recorded, never deleted)");
+
+/** A customer's suppressions and consent history, as `explain` ends with them. */
+async function printPolicyState(db: Database, userId: string): Promise<void> {
+  const [suppressions, consent] = await Promise.all([
+    db.collections.suppressions.find({ userId }).sort({ createdAt: 1 }).toArray(),
+    consentHistory(db.collections.consentEvents, userId),
+  ]);
+  console.log(formatPolicyState(suppressions, consent));
+}
+
+/** Who did it, for the record: the operator's login on this machine. */
+const operator = () => `cli:${os.userInfo().username}`;
+
+async function withDatabase<T>(use: (db: Database) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE);
+  try {
+    return await use(db);
+  } finally {
+    await db.close();
+  }
+}
+
+/** Validates CLI input with the admin API's own schemas, so both edges accept the same. */
+function validated<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw new Error(describeIssues(result.error).map((p) => `--${p.field}: ${p.message}`).join('; '));
+  return result.data;
+}
+
+suppressionsCommand
+  .command('list')
+  .requiredOption('--user <userId>')
+  .action(async (options: { user: string }) => {
+    await withDatabase((db) => printPolicyState(db, options.user));
+  });
+
+suppressionsCommand
+  .command('add')
+  .requiredOption('--user <userId>')
+  .requiredOption('--channel <channel>', '*, email, sms, audience or webhook')
+  .requiredOption('--reason <reason>', 'unsubscribe, hard-bounce, complaint, sms-stop, manual or erasure')
+  .option('--expires <iso>', 'when it ends by itself (default: permanent)')
+  .option('--evidence <text>', 'what proves it: a ticket, a message')
+  .action(async (options: { user: string; channel: string; reason: string; expires?: string; evidence?: string }) => {
+    const entry = validated(SuppressionSchema, { userId: options.user, channel: options.channel, reason: options.reason, expiresAt: options.expires, evidence: options.evidence });
+    await withDatabase((db) => addSuppression(db.collections.suppressions, { ...entry, source: operator() }));
+    console.log(`suppressed ${entry.userId} on ${entry.channel} (${entry.reason})${entry.expiresAt ? ` until ${entry.expiresAt.toISOString()}` : ''}`);
+  });
+
+suppressionsCommand
+  .command('lift')
+  .requiredOption('--user <userId>')
+  .requiredOption('--channel <channel>')
+  .requiredOption('--reason <reason...>', 'the reasons to lift')
+  .action(async (options: { user: string; channel: string; reason: string[] }) => {
+    const filter = validated(LiftSchema, { userId: options.user, channel: options.channel, reasons: options.reason });
+    const lifted = await withDatabase((db) => liftSuppressions(db.collections.suppressions, filter, operator()));
+    console.log(`lifted ${lifted} suppression(s) of ${filter.userId} on ${filter.channel}`);
+  });
 
 const templatesCommand = program.command('templates').description('message templates, rendered for a real customer');
 
