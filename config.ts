@@ -76,6 +76,8 @@ const EnvSchema = z.object({
   MONGODB_DATABASE: z.string().default('throughline'),
   SMTP_URL: z.string().default('smtp://127.0.0.1:25'),
   EMAIL_FROM: z.string().default('Throughline <journeys@throughline.local>'),
+  /** How long an SMTP server may take to connect, greet or answer before the send is retried. */
+  SMTP_TIMEOUT: Duration.default(30_000),
   /** Pooled SMTP connections per worker process. */
   SMTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(5),
   /**

@@ -34,6 +34,7 @@ export async function createActivities(config: Config, db: Database): Promise<{ 
     dkim,
     bounceDomain: config.BOUNCE_DOMAIN,
     maxConnections: config.SMTP_MAX_CONNECTIONS,
+    timeoutMs: config.SMTP_TIMEOUT,
     ratePerSecond: config.SMTP_RATE_LIMIT,
   });
   const sms = createSmsProvider({

@@ -3,6 +3,9 @@
  * server; the VERP return path ties an asynchronous bounce back to the send and its customer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEmailProvider } from '../activities/providers/email.js';
+import { PermanentDeliveryError } from '../activities/providers/provider.js';
+import { startSmtpSink } from '../stack/smtp-sink.js';
 import { mergeTraits } from '../store/profiles.js';
 import { deliverer, deliveryRequest } from './support/delivery.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
@@ -61,6 +64,30 @@ function dsn(returnPath: string, recipient: string, status: string, messageId: s
 
 const postBounce = (body: string, secret = system.config.BOUNCE_WEBHOOK_SECRET) =>
   fetch(new URL('/webhooks/bounce', system.httpUrl), { method: 'POST', headers: { 'content-type': 'message/rfc822', authorization: `Bearer ${secret}` }, body });
+
+describe('SMTP error classes', () => {
+  const message = { to: 'someone@example.com', subject: 'Hi', html: '<p>Hi</p>', text: 'Hi' };
+
+  it.each([
+    { answer: 550, permanent: true, what: 'mailbox unavailable' },
+    { answer: 552, permanent: true, what: 'exceeded storage' },
+    { answer: 421, permanent: false, what: 'service not available' },
+    { answer: 451, permanent: false, what: 'local error' },
+    { answer: 'silence', permanent: false, what: 'no answer within the timeout' },
+  ] as const)('$answer ($what): permanent $permanent', async ({ answer, permanent }) => {
+    const sink = await startSmtpSink({ respond: () => (answer === 'silence' ? new Promise<undefined>(() => undefined) : answer) });
+    const provider = createEmailProvider({ smtpUrl: sink.url, from: 'shop@example.com', timeoutMs: 500 });
+    try {
+      const error = await provider.send(message, `k-${answer}`).then(() => undefined, (err: unknown) => err);
+      expect(error).toBeInstanceOf(Error);
+      expect(error instanceof PermanentDeliveryError).toBe(permanent);
+      if (error instanceof PermanentDeliveryError) expect(error).toMatchObject({ code: `smtp-${answer}`, suppress: 'hard-bounce' });
+    } finally {
+      provider.close();
+      await sink.close();
+    }
+  });
+});
 
 describe('email', () => {
   it("goes out from the template's sender, with a plain-text part and a VERP return path", async () => {

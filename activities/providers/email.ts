@@ -20,6 +20,11 @@ export interface EmailConfig {
   smtpUrl: string;
   from: string;
   dkim?: { domainName: string; keySelector: string; privateKey: string };
+  /**
+   * How long to wait for the server to connect, greet, or answer a command (nodemailer's own defaults
+   * run to minutes); past it the send fails as transient and Temporal retries it. Default 30 s.
+   */
+  timeoutMs?: number;
   /** Pooled SMTP connections per worker (nodemailer's maxConnections; default 5). */
   maxConnections?: number;
   /** At most this many messages a second per worker, through nodemailer's pool rate limit. */
@@ -43,6 +48,7 @@ export function createEmailProvider(config: EmailConfig): ChannelProvider<EmailM
   const url = new URL(config.smtpUrl);
   url.searchParams.set('pool', 'true');
   if (config.maxConnections) url.searchParams.set('maxConnections', String(config.maxConnections));
+  for (const timeout of ['connectionTimeout', 'greetingTimeout', 'socketTimeout']) url.searchParams.set(timeout, String(config.timeoutMs ?? 30_000));
   if (config.ratePerSecond) {
     url.searchParams.set('rateDelta', '1000');
     url.searchParams.set('rateLimit', String(config.ratePerSecond));
