@@ -35,7 +35,7 @@ export function createMaintenanceActivities(db: Database, retention: Retention):
       const [suppressionsExpired, ledgerDeleted, dedupeDeleted, grantsDeleted] = await Promise.all([
         liftExpiredSuppressions(suppressions, new Date(now)),
         ledger.deleteMany({ status: 'done', at: { $lt: before(retention.ledgerMs) } }),
-        inboundEvents.deleteMany({ status: 'processed', receivedAt: { $lt: before(retention.dedupeMs) } }),
+        inboundEvents.deleteMany({ receivedAt: { $lt: before(retention.dedupeMs) } }),
         grants.deleteMany({ at: { $lt: before(longestWindow) } }),
       ]);
       return {

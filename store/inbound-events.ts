@@ -1,43 +1,48 @@
 /**
- * Deduplication of inbound events by (source, messageId). A unique insert claims each event; it is
- * marked processed only after its effects are durable, so an event whose first delivery failed half
- * way is processed again when the CDP retries (every effect downstream is idempotent). A batch is
- * claimed and marked with one round trip each, not one per event.
+ * Deduplication of inbound events by (source, messageId), with inserts only, the one write that is
+ * atomic on FerretDB as on MongoDB (and cheap there). A unique insert claims each event; once its
+ * effects are durable a second document, `<claim>#processed`, marks it done. An event claimed but
+ * never marked (its first attempt failed half way) is processed again when the CDP retries it; every
+ * effect downstream is idempotent. A batch is claimed and marked with one round trip each.
  */
 import { MongoBulkWriteError, type Collection } from 'mongodb';
 
 export interface InboundEventDoc {
+  /** `<source>:<messageId>` (the claim) or `<source>:<messageId>#processed` (done). */
   _id: string;
-  status: 'received' | 'processed';
   receivedAt: Date;
 }
 
 const claimId = (source: string, messageId: string) => `${source}:${messageId}`;
+const doneId = (source: string, messageId: string) => `${claimId(source, messageId)}#processed`;
 
-/**
- * For each messageId (distinct), true: process the event; false: it was processed before. An id
- * claimed earlier but never marked processed is processed again (its first attempt failed).
- */
-export async function claimInboundEvents(events: Collection<InboundEventDoc>, source: string, messageIds: string[]): Promise<boolean[]> {
-  const receivedAt = new Date();
-  const taken = new Set<number>();
+/** Inserts each document unless one with its _id exists; returns the indexes that existed. */
+async function insertNew(events: Collection<InboundEventDoc>, docs: InboundEventDoc[]): Promise<Set<number>> {
+  const existing = new Set<number>();
   try {
-    await events.insertMany(messageIds.map((id) => ({ _id: claimId(source, id), status: 'received' as const, receivedAt })), { ordered: false });
+    await events.insertMany(docs, { ordered: false });
   } catch (err) {
     if (!(err instanceof MongoBulkWriteError)) throw err;
-    const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
-    for (const writeError of errors) {
+    for (const writeError of [err.writeErrors].flat()) {
       if (writeError.code !== 11000) throw err;
-      taken.add(writeError.index);
+      existing.add(writeError.index);
     }
   }
+  return existing;
+}
+
+/** For each messageId (distinct), true: process the event; false: it was processed before. */
+export async function claimInboundEvents(events: Collection<InboundEventDoc>, source: string, messageIds: string[]): Promise<boolean[]> {
+  const receivedAt = new Date();
+  const taken = await insertNew(events, messageIds.map((id) => ({ _id: claimId(source, id), receivedAt })));
   if (!taken.size) return messageIds.map(() => true);
-  const ids = [...taken].map((index) => claimId(source, messageIds[index]!));
-  const processed = new Set((await events.find({ _id: { $in: ids }, status: 'processed' }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
-  return messageIds.map((id, index) => !taken.has(index) || !processed.has(claimId(source, id)));
+  const candidates = [...taken].map((index) => doneId(source, messageIds[index]!));
+  const done = new Set((await events.find({ _id: { $in: candidates } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
+  return messageIds.map((id, index) => !taken.has(index) || !done.has(doneId(source, id)));
 }
 
 export async function markInboundEventsProcessed(events: Collection<InboundEventDoc>, source: string, messageIds: string[]): Promise<void> {
   if (!messageIds.length) return;
-  await events.updateMany({ _id: { $in: messageIds.map((id) => claimId(source, id)) } }, { $set: { status: 'processed' } });
+  const receivedAt = new Date();
+  await insertNew(events, messageIds.map((id) => ({ _id: doneId(source, id), receivedAt })));
 }

@@ -143,6 +143,8 @@ describe('unavailable dependencies', () => {
     const refused = await system.post('/v1/track', { userId, event: 'Checkout Started', messageId });
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('5');
-    expect(await system.db.collections.inboundEvents.findOne({ _id: `${system.writeKey}:${messageId}` })).toMatchObject({ status: 'received' });
+    // Claimed, never marked processed: the CDP's retry will be acted on.
+    expect(await system.db.collections.inboundEvents.countDocuments({ _id: `${system.writeKey}:${messageId}` })).toBe(1);
+    expect(await system.db.collections.inboundEvents.countDocuments({ _id: `${system.writeKey}:${messageId}#processed` })).toBe(0);
   });
 });

@@ -26,8 +26,10 @@ it('the cleanup schedule removes what has expired and keeps what has not', async
   });
   await ledger.insertMany([entry('old-entry', ago(500 * DAY)), entry('recent-entry', ago(DAY))]);
   await inboundEvents.insertMany([
-    { _id: 'k:old-message', status: 'processed', receivedAt: ago(60 * DAY) },
-    { _id: 'k:recent-message', status: 'processed', receivedAt: ago(DAY) },
+    { _id: 'k:old-message', receivedAt: ago(60 * DAY) },
+    { _id: 'k:old-message#processed', receivedAt: ago(60 * DAY) },
+    { _id: 'k:recent-message', receivedAt: ago(DAY) },
+    { _id: 'k:recent-message#processed', receivedAt: ago(DAY) },
   ]);
   await grants.insertMany([
     { _id: 'marketing-all-channels:u#0', rule: 'marketing-all-channels', userId: 'u', seq: 0, at: ago(2 * DAY), sendKey: 'a' },
@@ -44,7 +46,7 @@ it('the cleanup schedule removes what has expired and keeps what has not', async
   await waitUntil(async () => (await suppressions.countDocuments({ liftSource: 'expired' })) === 1, 10_000, 'the expired suppression');
 
   expect((await ledger.find({ _id: { $in: ['old-entry', 'recent-entry'] } }).toArray()).map((d) => d._id)).toEqual(['recent-entry']);
-  expect((await inboundEvents.find({}).toArray()).map((d) => d._id)).toEqual(['k:recent-message']);
+  expect((await inboundEvents.find({}).sort({ _id: 1 }).toArray()).map((d) => d._id)).toEqual(['k:recent-message', 'k:recent-message#processed']);
   expect((await grants.find({ userId: 'u' }).toArray()).map((d) => d.seq)).toEqual([1]);
   const kept = await suppressions.find({ userId: 'u' }).sort({ channel: 1 }).toArray();
   expect(kept.map((s) => [s.channel, s.liftSource ?? 'active'])).toEqual([['*', 'active'], ['email', 'expired'], ['sms', 'active']]);
