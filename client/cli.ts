@@ -68,14 +68,14 @@ program
 
 program
   .command('setup')
-  .description('register the search attributes and the cleanup schedule on your Temporal namespace (once)')
+  .description('register the search attributes and the cleanup and audience-sync schedules on your Temporal namespace (once)')
   .action(async () => {
     const config = loadConfig();
     const client = await connectTemporal(config);
     try {
       await registerSearchAttributes(client.connection as Connection, config.TEMPORAL_NAMESPACE);
       await ensureSchedules(client, config.TEMPORAL_TASK_QUEUE, { audienceSyncEveryMs: config.AUDIENCE_SYNC_INTERVAL });
-      console.log(`search attributes registered and cleanup schedule in place on namespace ${config.TEMPORAL_NAMESPACE}`);
+      console.log(`search attributes registered and schedules in place on namespace ${config.TEMPORAL_NAMESPACE}`);
     } finally {
       await client.connection.close();
     }
