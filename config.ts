@@ -110,6 +110,11 @@ const EnvSchema = z.object({
   META_AUDIENCES: json(z.record(z.string(), z.string().regex(/^\d+$/, 'a Meta custom audience id')), '{}'),
   META_API_BASE_URL: z.url().default('https://graph.facebook.com'),
   META_API_VERSION: z.string().regex(/^v\d+\.\d+$/).default('v21.0'),
+  /**
+   * How long a send from a journey below the top priority waits before taking a cap's last slot,
+   * so a higher-priority journey that wants it meanwhile gets it; 0 (default): first come, first served.
+   */
+  CAP_PRIORITY_WINDOW: Duration.default(0),
   /** Further cap rules, JSON: [{"name":"sms-daily","limit":1,"window":"24h","channels":["sms"],"onCap":"defer","maxDelay":"48h"}]. */
   FREQUENCY_CAPS: json(z.array(CapRuleSchema), '[]'),
   /** Per channel, JSON; SMS by default 21:00-08:00 in the recipient's zone. Marketing only. */

@@ -20,7 +20,12 @@ import { loadTemplates } from './templates.js';
 export type Activities = DeliveryActivities & JourneyActivities & MaintenanceActivities & AudienceSyncActivities;
 
 function policyOf(config: Config): Policy {
-  return { capRules: capRules(config), quietHours: config.QUIET_HOURS, defaultTimeZone: config.DEFAULT_TIME_ZONE };
+  return {
+    capRules: capRules(config),
+    quietHours: config.QUIET_HOURS,
+    defaultTimeZone: config.DEFAULT_TIME_ZONE,
+    lastSlot: { windowMs: config.CAP_PRIORITY_WINDOW, highest: Math.max(...journeyVersions.map((j) => j.priority)) },
+  };
 }
 
 export async function createActivities(config: Config, db: Database): Promise<{ activities: Activities; close(): void }> {

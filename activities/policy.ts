@@ -17,6 +17,12 @@ export interface Policy {
   quietHours: Partial<Record<MessageChannel, QuietHours>>;
   /** For recipients whose profile has no valid time zone. */
   defaultTimeZone: string;
+  /**
+   * Priority for a cap's last slot: a send below `highest` (the top priority among deployed journeys)
+   * may take a window's last slot only once it has waited `windowMs`, so a higher-priority journey
+   * that wants the slot meanwhile gets it. Off when windowMs is 0.
+   */
+  lastSlot: { windowMs: number; highest: number };
 }
 
 export type Decision = { allowed: true; holdsGrant: boolean } | { allowed: false; outcome: DeliveryOutcome };
@@ -57,10 +63,13 @@ function ruleApplies(rule: CapRule, request: DeliveryRequest): boolean {
  */
 async function reserveUnderCaps(db: Database, policy: Policy, request: DeliveryRequest, now: Date): Promise<Decision> {
   const rules = policy.capRules.filter((rule) => ruleApplies(rule, request));
+  const heldUntil = new Date(Date.parse(request.firstAttemptAt) + policy.lastSlot.windowMs);
+  const yields = policy.lastSlot.windowMs > 0 && (request.priority ?? 0) < policy.lastSlot.highest && heldUntil > now;
   for (const rule of rules) {
-    const reservation = await reserveGrant(db.collections.grants, rule, request.userId, request.idempotencyKey, now);
+    const reservation = await reserveGrant(db.collections.grants, rule, request.userId, request.idempotencyKey, now, yields ? heldUntil : undefined);
     if (reservation.granted) continue;
     await releaseGrants(db.collections.grants, request.idempotencyKey);
+    if (reservation.lastSlotHeld) return defer(`deferred:last-slot:${rule.name}`, reservation.freeAt);
     if (rule.onCap === 'drop') return deny(`capped:${rule.name}`);
     const waitedMs = reservation.freeAt.getTime() - Date.parse(request.firstAttemptAt);
     if (waitedMs > (rule.maxDelayMs ?? 0)) return deny(`dropped:cap-expired:${rule.name}`);

@@ -31,7 +31,7 @@ export interface GrantDoc {
   sendKey: string;
 }
 
-export type Reservation = { granted: true } | { granted: false; freeAt: Date };
+export type Reservation = { granted: true } | { granted: false; freeAt: Date; lastSlotHeld?: true };
 
 /**
  * Takes a grant for this send unless the rolling window is full; then says when the oldest grant in
@@ -49,6 +49,8 @@ export async function reserveGrant(
   userId: string,
   sendKey: string,
   now: Date,
+  /** Set: the window's last slot is held for higher priorities until then (see policy.ts). */
+  lastSlotHeldUntil?: Date,
 ): Promise<Reservation> {
   const since = now.getTime() - rule.windowMs;
   for (;;) {
@@ -59,6 +61,7 @@ export async function reserveGrant(
       const oldest = Math.min(...inWindow.map((g) => g.at.getTime()));
       return { granted: false, freeAt: new Date(oldest + rule.windowMs) };
     }
+    if (lastSlotHeldUntil && inWindow.length === rule.limit - 1) return { granted: false, freeAt: lastSlotHeldUntil, lastSlotHeld: true };
     const seq = (newest[0]?.seq ?? -1) + 1;
     try {
       await grants.insertOne({ _id: `${rule.name}:${userId}#${seq}`, rule: rule.name, userId, seq, at: now, sendKey });

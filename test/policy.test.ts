@@ -115,3 +115,31 @@ describe('a deferring cap in a journey', () => {
     expect(ledger.filter((r) => r.startsWith('tips-email:'))).toEqual([expect.stringMatching(/^tips-email:deferred:cap:welcome-pace until /), 'tips-email:sent']);
   });
 });
+
+describe('priority for the last slot', () => {
+  // cartAbandonment is the top priority among the shipped journeys; the win-back (priority 0) yields.
+  const deliver = () => deliverWith({ FREQUENCY_CAP: '2/24h', CAP_PRIORITY_WINDOW: '10m' });
+
+  it('a lower-priority journey waits for the last slot, and a higher-priority one that comes meanwhile gets it', async () => {
+    const send = deliver();
+    const c = await customer();
+    const now = new Date().toISOString();
+    const low = (stepId: string) => c.request({ stepId, journeyId: 'winBack', priority: 0, firstAttemptAt: now });
+    expect((await send(low('winback-1'))).reason).toBe('sent'); // not the last slot: first come, first served
+    const waiting = await send(low('winback-2'));
+    const heldUntil = new Date(Date.parse(now) + 600_000).toISOString();
+    expect(waiting).toEqual({ delivered: false, reason: `deferred:last-slot:marketing-all-channels until ${heldUntil}`, deferUntil: heldUntil });
+    expect((await send(c.request({ stepId: 'cart-1', journeyId: 'cartAbandonment', priority: 10, firstAttemptAt: now }))).reason).toBe('sent');
+    // The win-back asks again once its wait is over (a new occurrence of its step): the slot is gone.
+    const again = low('winback-2');
+    expect((await send({ ...again, idempotencyKey: again.idempotencyKey.replace(/#1$/, '#2') })).reason).toBe('capped:marketing-all-channels');
+  });
+
+  it('takes the last slot once it has waited, if nobody of higher priority wanted it', async () => {
+    const send = deliver();
+    const c = await customer();
+    const longAgo = new Date(Date.now() - 11 * 60_000).toISOString();
+    expect((await send(c.request({ stepId: 'w-1', journeyId: 'winBack', priority: 0 }))).reason).toBe('sent');
+    expect((await send(c.request({ stepId: 'w-2', journeyId: 'winBack', priority: 0, firstAttemptAt: longAgo }))).reason).toBe('sent');
+  });
+});

@@ -11,6 +11,8 @@ export const cartAbandonment = defineJourney({
   version: 1,
   description: 'Checkout started, no order: email after an hour, SMS after a day, then retarget for a week',
   entry: { event: 'Checkout Started' },
+  // A customer with an open cart is closest to buying: this journey gets a cap's last slot first.
+  priority: 10,
   exitOn: ['Order Completed'],
   goals: [{ id: 'ordered', event: 'Order Completed', within: '7 days' }],
   settings: { reminderDelay: '1 hour', orderWindow: '24 hours', retargetFor: '7 days' },

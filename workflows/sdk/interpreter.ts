@@ -184,6 +184,7 @@ class JourneyRun implements StepRuntime {
         userId: this.userId,
         data: this.input.entryEvent.properties,
         firstAttemptAt,
+        priority: this.definition.priority,
       } as DeliveryRequest;
       const outcome = await this.activities(step.id, occurrence, sendQueue(info.taskQueue, what.channel)).deliver(request);
       this.record(step.id, outcome.reason);

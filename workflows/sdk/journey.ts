@@ -40,11 +40,13 @@ export interface JourneyDefinition {
   settings: Record<string, Duration>;
   /** IANA zone for customers whose profile has none (time-of-day waits). */
   fallbackTimeZone: string;
+  /** Who gets a frequency cap's last slot when journeys compete for it: higher wins (default 0). */
+  priority: number;
   steps: Step[];
 }
 
-export type JourneyInputDefinition = Omit<JourneyDefinition, 'exitOn' | 'goals' | 'settings' | 'fallbackTimeZone'> &
-  Partial<Pick<JourneyDefinition, 'exitOn' | 'goals' | 'settings' | 'fallbackTimeZone'>>;
+export type JourneyInputDefinition = Omit<JourneyDefinition, 'exitOn' | 'goals' | 'settings' | 'fallbackTimeZone' | 'priority'> &
+  Partial<Pick<JourneyDefinition, 'exitOn' | 'goals' | 'settings' | 'fallbackTimeZone' | 'priority'>>;
 
 const IDENTIFIER = /^[a-z][A-Za-z0-9]*$/;
 const CHANNELS = new Set(['email', 'sms']);
@@ -59,7 +61,7 @@ function checkDuration(ref: DurationRef, settings: Record<string, Duration>, fai
 
 /** Checks everything that can be checked without running the journey. */
 export function defineJourney(input: JourneyInputDefinition): JourneyDefinition {
-  const journey: JourneyDefinition = { exitOn: [], goals: [], settings: {}, fallbackTimeZone: 'UTC', ...input };
+  const journey: JourneyDefinition = { exitOn: [], goals: [], settings: {}, fallbackTimeZone: 'UTC', priority: 0, ...input };
   const where = `journey "${journey.id}" v${journey.version}`;
   const failJourney = (problem: string): never => {
     throw new JourneyDefinitionError(`${where}: ${problem}`);

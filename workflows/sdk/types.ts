@@ -37,6 +37,8 @@ interface RequestBase {
   data: Record<string, unknown>;
   /** When the step first asked to send (workflow time): how long a deferred message has waited. */
   firstAttemptAt: string;
+  /** The journey's priority for a frequency cap's last slot (absent in requests from older builds: 0). */
+  priority?: number;
 }
 
 export interface MessageRequest extends RequestBase {
