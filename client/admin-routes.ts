@@ -6,6 +6,7 @@ import { recordConsent } from '../store/consent.js';
 import { addSuppression, liftSuppressions } from '../store/suppressions.js';
 import { ConsentSchema, LiftSchema, SuppressionSchema } from './admin-schema.js';
 import { BadRequest } from './http-errors.js';
+import { hasBearer } from './secrets.js';
 import { describeIssues } from './segment-schema.js';
 
 function parse<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
@@ -17,7 +18,7 @@ function parse<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
 export function registerAdminRoutes(app: FastifyInstance, options: { db: Database; adminToken?: string }): void {
   const { collections } = options.db;
   app.addHook('preHandler', async (request, reply) => {
-    if (!options.adminToken || request.headers.authorization !== `Bearer ${options.adminToken}`) {
+    if (!options.adminToken || !hasBearer(request, options.adminToken)) {
       return reply.code(401).send({ error: 'admin token required' });
     }
   });

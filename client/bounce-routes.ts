@@ -6,11 +6,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { simpleParser } from 'mailparser';
-import { timingSafeEqual } from 'node:crypto';
 import { tokenOfVerp } from '../activities/verp.js';
 import type { Database } from '../store/db.js';
 import { findBySendToken, recordProviderStatus } from '../store/ledger.js';
 import { addSuppression } from '../store/suppressions.js';
+import { hasBearer } from './secrets.js';
 
 const MAX_BOUNCE_BYTES = 1024 * 1024;
 
@@ -28,9 +28,7 @@ export function registerBounceRoutes(app: FastifyInstance, options: { db: Databa
 
   app.post('/webhooks/bounce', async (request, reply) => {
     if (!options.secret) return reply.code(404).send({ error: 'the bounce webhook is not configured' });
-    const given = Buffer.from(request.headers.authorization ?? '');
-    const expected = Buffer.from(`Bearer ${options.secret}`);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return reply.code(401).send({ error: 'bounce secret required' });
+    if (!hasBearer(request, options.secret)) return reply.code(401).send({ error: 'bounce secret required' });
     if (!Buffer.isBuffer(request.body)) return reply.code(415).send({ error: 'post the bounce message raw, as message/rfc822' });
 
     const raw = request.body.toString('utf8');

@@ -6,8 +6,9 @@
  * `timestamp` for clock skew, so it is taken as is.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { BadRequest } from './http-errors.js';
+import { hasBearer, sameSecret } from './secrets.js';
 import type { Ingest } from './ingestion.js';
 import { ingestValid } from './segment-routes.js';
 import { MAX_BATCH_BYTES, parseMessage } from './segment-schema.js';
@@ -20,18 +21,13 @@ export interface CdpWebhookOptions {
 
 const rawBodies = new WeakMap<FastifyRequest, Buffer>();
 
-function sameText(a: string, b: string): boolean {
-  const [x, y] = [Buffer.from(a), Buffer.from(b)];
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 const verifiers = {
   segment: (secret: string, request: FastifyRequest) => {
     const signature = request.headers['x-signature'];
     const expected = createHmac('sha1', secret).update(rawBodies.get(request)!).digest('hex');
-    return typeof signature === 'string' && sameText(signature.toLowerCase(), expected);
+    return typeof signature === 'string' && sameSecret(signature.toLowerCase(), expected);
   },
-  rudderstack: (secret: string, request: FastifyRequest) => sameText(request.headers.authorization ?? '', `Bearer ${secret}`),
+  rudderstack: (secret: string, request: FastifyRequest) => hasBearer(request, secret),
 };
 
 export function registerCdpWebhookRoutes(app: FastifyInstance, options: CdpWebhookOptions): void {
