@@ -14,7 +14,10 @@ export interface AudienceProvider {
   sync(audience: string, add: AudienceMember[], remove: AudienceMember[]): Promise<void>;
 }
 
-/** A platform's answer: 4xx other than 408/429 will not improve with a retry, so say what it was. */
+/**
+ * A platform's answer: anything but 2xx throws, naming the status and the platform's words, and the
+ * sync activity is retried; nothing is recorded as told until a call succeeds.
+ */
 export async function checkResponse(response: Response, what: string): Promise<void> {
   if (response.ok) return;
   throw new Error(`${what} answered ${response.status}: ${(await response.text()).slice(0, 300)}`);

@@ -3,9 +3,8 @@
  * webhook-signature), one call per audience and batch. Only hashed identifiers and the userId leave
  * the process. webhook-id is derived from the content, so a receiver can drop a repeated call.
  */
-import { createHash } from 'node:crypto';
-import { Webhook } from 'standardwebhooks';
 import { checkResponse, type AudienceProvider } from './audience-provider.js';
+import { postSignedJson, webhookIdFor } from './signed-webhook.js';
 
 export interface AudienceWebhookConfig {
   url: string;
@@ -15,26 +14,14 @@ export interface AudienceWebhookConfig {
 }
 
 export function createAudienceWebhookProvider(config: AudienceWebhookConfig): AudienceProvider {
-  const webhook = new Webhook(config.secret);
   return {
     name: 'webhook',
     maxBatch: 1_000,
     async sync(audience, add, remove) {
       const now = new Date();
       const data = { audience, add, remove };
-      const id = `msg_${createHash('sha256').update(JSON.stringify(data)).digest('hex').slice(0, 32)}`;
       const body = JSON.stringify({ type: 'audience.members.changed', timestamp: now.toISOString(), data });
-      const response = await fetch(config.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'webhook-id': id,
-          'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-          'webhook-signature': webhook.sign(id, now, body),
-        },
-        body,
-        signal: AbortSignal.timeout(config.timeoutMs ?? 10_000),
-      });
+      const response = await postSignedJson(config.url, { id: webhookIdFor(JSON.stringify(data)), body, secret: config.secret, timeoutMs: config.timeoutMs ?? 10_000, now });
       await checkResponse(response, 'audience webhook');
     },
   };

@@ -4,9 +4,8 @@
  * the repeat of a retried call. 2xx: done, its status on the ledger; 4xx other than 408/429: the
  * request is wrong, permanent; anything else (5xx, timeouts, refused connections): retried.
  */
-import { createHash } from 'node:crypto';
-import { Webhook } from 'standardwebhooks';
 import { PermanentDeliveryError, type ChannelProvider } from './provider.js';
+import { postSignedJson, webhookIdFor } from './signed-webhook.js';
 
 export interface WebhookEndpoint {
   url: string;
@@ -24,18 +23,8 @@ export function createWebhookCaller(): ChannelProvider<WebhookCall> {
   return {
     idempotent: true,
     async send({ endpoint, body, timeoutMs }, idempotencyKey) {
-      const id = `msg_${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)}`;
-      const now = new Date();
-      const payload = JSON.stringify(body);
-      const signature: Record<string, string> = endpoint.secret
-        ? { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(now.getTime() / 1000)), 'webhook-signature': new Webhook(endpoint.secret).sign(id, now, payload) }
-        : { 'webhook-id': id };
-      const response = await fetch(endpoint.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...signature },
-        body: payload,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
+      const id = webhookIdFor(idempotencyKey);
+      const response = await postSignedJson(endpoint.url, { id, body: JSON.stringify(body), secret: endpoint.secret, timeoutMs });
       const detail = `HTTP ${response.status}`;
       if (response.ok) return { providerMessageId: id, detail };
       const text = (await response.text()).slice(0, 200);
