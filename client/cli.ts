@@ -255,20 +255,15 @@ interface TemplateOptions {
 /** Renders a template with a customer's stored profile, as their send would (unsubscribe link included). */
 async function renderForCustomer(template: string, options: TemplateOptions) {
   const config = loadConfig();
-  const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE);
-  try {
-    const templates = await loadTemplates();
-    const channel = templates.has(template, 'email') ? 'email' : templates.has(template, 'sms') ? 'sms' : undefined;
-    if (!channel) throw new Error(`no template "${template}" in this build`);
-    const profile = await loadProfile(db.collections.profiles, options.user);
-    if (!profile) console.error(`note: no profile for "${options.user}"; rendering with empty traits`);
-    const unsubscribeUrl = channel === 'email' ? buildUnsubscribeUrl(config.PUBLIC_BASE_URL, required(config, 'UNSUBSCRIBE_SECRET'), { userId: options.user, channel }) : undefined;
-    const event = options.event ? (JSON.parse(options.event) as Record<string, unknown>) : {};
-    const context = templateContext({ traits: profile?.traits ?? {}, event, journey: { id: 'preview', step: template }, unsubscribeUrl });
-    return { config, rendered: await templates.render(template, channel, context), unsubscribeUrl };
-  } finally {
-    await db.close();
-  }
+  const templates = await loadTemplates();
+  const channel = templates.has(template, 'email') ? 'email' : templates.has(template, 'sms') ? 'sms' : undefined;
+  if (!channel) throw new Error(`no template "${template}" in this build`);
+  const profile = await withDatabase((db) => loadProfile(db.collections.profiles, options.user));
+  if (!profile) console.error(`note: no profile for "${options.user}"; rendering with empty traits`);
+  const unsubscribeUrl = channel === 'email' ? buildUnsubscribeUrl(config.PUBLIC_BASE_URL, required(config, 'UNSUBSCRIBE_SECRET'), { userId: options.user, channel }) : undefined;
+  const event = options.event ? (JSON.parse(options.event) as Record<string, unknown>) : {};
+  const context = templateContext({ traits: profile?.traits ?? {}, event, journey: { id: 'preview', step: template }, unsubscribeUrl });
+  return { config, rendered: await templates.render(template, channel, context), unsubscribeUrl };
 }
 
 templatesCommand
