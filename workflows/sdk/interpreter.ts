@@ -22,7 +22,7 @@ import { eventSignal, identifiedSignal, sendQueue, stateQuery, type JourneyState
 import type { JourneyDefinition } from './journey.js';
 import { STEP, USER_ID } from './search-attributes.js';
 import { JourneyEnded, stepHandlers, type StepRuntime } from './step-handlers.js';
-import type { DurationRef, Step, StepOf } from './steps.js';
+import type { DeliveryStep, DurationRef, Step } from './steps.js';
 import type {
   DeliveryOutcome,
   DeliveryRequest,
@@ -169,7 +169,7 @@ class JourneyRun implements StepRuntime {
    * One send step. A deferred decision (quiet hours, a cap with room later) is a durable wait and a new
    * attempt, under a new occurrence, so the ledger keeps every decision and its reason.
    */
-  async deliver(step: StepOf<'send'> | StepOf<'audience'> | StepOf<'webhook'>): Promise<DeliveryOutcome> {
+  async deliver(step: DeliveryStep): Promise<DeliveryOutcome> {
     const info = workflowInfo();
     const what = this.whatToDeliver(step);
     const firstAttemptAt = new Date().toISOString();
@@ -199,7 +199,7 @@ class JourneyRun implements StepRuntime {
     }
   }
 
-  private whatToDeliver(step: StepOf<'send'> | StepOf<'audience'> | StepOf<'webhook'>) {
+  private whatToDeliver(step: DeliveryStep) {
     switch (step.kind) {
       case 'send':
         return { channel: step.channel, template: step.template, category: step.category };

@@ -6,7 +6,7 @@ import { condition, sleep } from '@temporalio/workflow';
 import { evaluate, scopesOf, valueAt, type Condition, type ConditionScope } from './conditions.js';
 import { isIsoDate, isValidZone, targetTime } from './local-time.js';
 import { chooseVariant } from './split.js';
-import type { DurationRef, Step, StepKind, StepOf } from './steps.js';
+import type { DeliveryStep, DurationRef, Step, StepKind, StepOf } from './steps.js';
 import type { DeliveryOutcome, Duration, JourneyEvent, ProfileSnapshot } from './types.js';
 
 /** What a step handler may use of the running journey. */
@@ -21,7 +21,7 @@ export interface StepRuntime {
   takeEvent(event: string, where: Condition | undefined): JourneyEvent | undefined;
   scope(extra?: ConditionScope): ConditionScope;
   profile(stepId: string): Promise<ProfileSnapshot>;
-  deliver(step: StepOf<'send'> | StepOf<'audience'> | StepOf<'webhook'>): Promise<DeliveryOutcome>;
+  deliver(step: DeliveryStep): Promise<DeliveryOutcome>;
   updateProfile(stepId: string, set: Record<string, unknown>): Promise<void>;
 }
 

@@ -25,6 +25,9 @@ export type Step =
 export type StepKind = Step['kind'];
 export type StepOf<K extends StepKind> = Extract<Step, { kind: K }>;
 
+/** The steps that go through the delivery path (one `deliver` activity each). */
+export type DeliveryStep = StepOf<'send' | 'audience' | 'webhook'>;
+
 export const wait = (id: string, duration: DurationRef): Step => ({ kind: 'wait', id, duration });
 
 /**
