@@ -119,6 +119,15 @@ const EnvSchema = z.object({
   FREQUENCY_CAPS: json(z.array(CapRuleSchema), '[]'),
   /** Per channel, JSON; SMS by default 21:00-08:00 in the recipient's zone. Marketing only. */
   QUIET_HOURS: json(z.object({ email: QuietHoursSchema.optional(), sms: QuietHoursSchema.optional() }), '{"sms":{"start":"21:00","end":"08:00"}}'),
+  /**
+   * Channels whose marketing needs a recorded opt-in, comma-separated. SMS is always among them (TCPA);
+   * add email where the law asks for it (e.g. "sms,email" under GDPR). The others are opt-out.
+   */
+  CONSENT_OPT_IN: z
+    .string()
+    .default('sms')
+    .transform((text) => [...new Set(['sms', ...text.split(',').map((c) => c.trim()).filter(Boolean)])])
+    .pipe(z.array(z.enum(['email', 'sms', 'advertising']))),
   /** The zone for recipients whose profile has none (quiet hours). */
   DEFAULT_TIME_ZONE: z.string().default('America/New_York'),
   FREQUENCY_CAP: z

@@ -1,21 +1,13 @@
 /**
- * The one delivery path. Every send of every journey and channel is one call of `deliver`:
- * ledger look-up (a retried or replayed step returns its recorded outcome), policy decision,
- * render, claim, provider call, ledger completion. Idempotent under Temporal retries.
+ * The one delivery path. Every send of every journey and channel is one call of `deliver`: policy
+ * decision, render, claim, provider call, ledger completion. Idempotent under Temporal retries: the
+ * ledger's unique insert returns a retried or replayed step's recorded outcome.
  */
 import { log as activityLog } from '@temporalio/activity';
 import type { Database } from '../store/db.js';
 import { releaseGrants } from '../store/frequency-grants.js';
-import {
-  claimSend,
-  completeSend,
-  findLedgerEntry,
-  outcomeOf,
-  recordDecision,
-  releaseClaim,
-  type LedgerDoc,
-} from '../store/ledger.js';
-import { loadProfile, type Profile } from '../store/profiles.js';
+import { completeSend, insertEntry, outcomeOf, releaseClaim, type LedgerDoc } from '../store/ledger.js';
+import type { Profile } from '../store/profiles.js';
 import { addSuppression } from '../store/suppressions.js';
 import type { DeliveryOutcome, DeliveryRequest } from '../workflows/sdk/types.js';
 import { toE164 } from './phone-number.js';
@@ -75,7 +67,7 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
     const unsubscribeUrl =
       request.category === 'transactional' || request.channel !== 'email'
         ? undefined
-        : buildUnsubscribeUrl(deps.unsubscribe.baseUrl, deps.unsubscribe.secret, { userId: request.userId, channel: 'email' });
+        : buildUnsubscribeUrl(deps.unsubscribe.baseUrl, deps.unsubscribe.secret, { userId: request.userId, channel: 'email', category: request.category });
     const context = templateContext({ traits: profile?.traits ?? {}, event: request.data, journey: { id: request.journeyId, step: request.stepId }, unsubscribeUrl });
     const rendered = await deps.templates.render(request.template, request.channel, context);
     if (rendered.channel === 'email') {
@@ -85,46 +77,43 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
     return () => deps.providers.sms.send({ to: toE164(profile!.phone!)!, body: rendered.body }, key);
   }
 
-  /** A claim still 'sending' means an earlier attempt died inside the provider call. */
-  async function settleInterruptedSend(request: DeliveryRequest, entry: LedgerDoc): Promise<DeliveryOutcome | undefined> {
-    if (deps.providers[request.channel].idempotent) return undefined; // safe to call again
+  /**
+   * The outcome of a step that already has a ledger entry: the one recorded. A claim still 'sending'
+   * means an earlier attempt died inside the provider call; undefined when it may be retried (the
+   * provider is idempotent, so the claim is dropped and the caller writes its entry again).
+   */
+  async function settleEarlierAttempt(request: DeliveryRequest, entry: LedgerDoc): Promise<DeliveryOutcome | undefined> {
+    if (entry.status === 'done') return outcomeOf(entry);
+    if (deps.providers[request.channel].idempotent) {
+      await releaseClaim(ledger, entry._id);
+      return undefined;
+    }
     const outcome = { delivered: false, reason: 'unknown-outcome' };
     await completeSend(ledger, entry._id, outcome, { detail: 'an earlier attempt died during the provider call; not sent again' });
     return outcome;
   }
 
-  async function deliver(request: DeliveryRequest): Promise<DeliveryOutcome> {
-    const key = request.idempotencyKey;
-    const prior = await findLedgerEntry(ledger, key);
-    if (prior?.status === 'done') return outcomeOf(prior);
-    if (prior) {
-      const settled = await settleInterruptedSend(request, prior);
+  /** Records a decision not to send; if an earlier attempt of the step left an entry, its outcome stands. */
+  async function record(request: DeliveryRequest, outcome: DeliveryOutcome, detail?: string): Promise<DeliveryOutcome> {
+    for (;;) {
+      const earlier = await insertEntry(ledger, request, { status: 'done', outcome, detail });
+      if (!earlier) return outcome;
+      const settled = await settleEarlierAttempt(request, earlier);
       if (settled) return settled;
-      await releaseClaim(ledger, key);
     }
+  }
 
-    const profile = await loadProfile(deps.db.collections.profiles, request.userId);
-    const decision = await decide(deps.db, deps.policy, request, profile, new Date());
-    if (!decision.allowed) return recordDecision(ledger, request, decision.outcome);
-    const failWithoutSending = async (outcome: DeliveryOutcome, detail: string) => {
-      if (decision.holdsGrant) await releaseGrants(grants, key);
-      return recordDecision(ledger, request, outcome, detail);
-    };
-
-    let send: () => Promise<Receipt>;
-    try {
-      send = await prepare(request, profile);
-    } catch (err) {
-      if (err instanceof UnknownEndpointError) return failWithoutSending({ delivered: false, reason: 'no-endpoint' }, err.message);
-      if (!(err instanceof TemplateError)) throw err;
-      activityLog.error('template failed to render', { key, error: err.message });
-      return failWithoutSending({ delivered: false, reason: 'failed:render' }, err.message);
-    }
-
-    const claim = await claimSend(ledger, request);
-    if (!claim.claimed) {
-      // Another attempt of this very step is sending or has sent: never send twice.
-      return claim.existing?.status === 'done' ? outcomeOf(claim.existing) : { delivered: false, reason: 'unknown-outcome' };
+  /**
+   * Claims the send and calls the provider. An earlier attempt's entry wins over this one: its outcome
+   * is returned, and grants this attempt took for a send that did not go out are given back.
+   */
+  async function sendClaimed(request: DeliveryRequest, holdsGrant: boolean, send: () => Promise<Receipt>): Promise<DeliveryOutcome> {
+    const key = request.idempotencyKey;
+    for (let earlier = await insertEntry(ledger, request, { status: 'sending' }); earlier; earlier = await insertEntry(ledger, request, { status: 'sending' })) {
+      const settled = await settleEarlierAttempt(request, earlier);
+      if (!settled) continue;
+      if (holdsGrant && !settled.delivered) await releaseGrants(grants, key);
+      return settled;
     }
     try {
       const receipt = await send();
@@ -135,7 +124,7 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
         await releaseClaim(ledger, key); // certainly not sent: let Temporal's retry try again
         throw err;
       }
-      if (decision.holdsGrant) await releaseGrants(grants, key);
+      if (holdsGrant) await releaseGrants(grants, key);
       if (err.suppress && request.channel !== 'webhook') {
         const channel = request.channel;
         await addSuppression(suppressions, { userId: request.userId, channel, reason: err.suppress, source: `provider:${err.code}` });
@@ -144,6 +133,30 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
       await completeSend(ledger, key, outcome, { detail: err.message });
       return outcome;
     }
+  }
+
+  /**
+   * Nothing is read from the ledger first: a retried or replayed step decides again and meets its
+   * earlier attempt at the ledger's unique insert. So a send costs the decision's three round trips
+   * (profile and policy state in parallel, grant insert) plus the claim and its completion.
+   */
+  async function deliver(request: DeliveryRequest): Promise<DeliveryOutcome> {
+    const { decision, profile } = await decide(deps.db, deps.policy, request, new Date());
+    if (!decision.allowed) return record(request, decision.outcome);
+    const failWithoutSending = async (outcome: DeliveryOutcome, detail: string) => {
+      if (decision.holdsGrant) await releaseGrants(grants, request.idempotencyKey);
+      return record(request, outcome, detail);
+    };
+    let send: () => Promise<Receipt>;
+    try {
+      send = await prepare(request, profile);
+    } catch (err) {
+      if (err instanceof UnknownEndpointError) return failWithoutSending({ delivered: false, reason: 'no-endpoint' }, err.message);
+      if (!(err instanceof TemplateError)) throw err;
+      activityLog.error('template failed to render', { key: request.idempotencyKey, error: err.message });
+      return failWithoutSending({ delivered: false, reason: 'failed:render' }, err.message);
+    }
+    return sendClaimed(request, decision.holdsGrant, send);
   }
 
   return { deliver };

@@ -25,6 +25,7 @@ function policyOf(config: Config): Policy {
     quietHours: config.QUIET_HOURS,
     defaultTimeZone: config.DEFAULT_TIME_ZONE,
     lastSlot: { windowMs: config.CAP_PRIORITY_WINDOW, highest: Math.max(...journeyVersions.map((j) => j.priority)) },
+    optInChannels: config.CONSENT_OPT_IN,
   };
 }
 

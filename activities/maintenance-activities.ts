@@ -36,7 +36,7 @@ export function createMaintenanceActivities(db: Database, retention: Retention):
         liftExpiredSuppressions(suppressions, new Date(now)),
         ledger.deleteMany({ status: 'done', at: { $lt: before(retention.ledgerMs) } }),
         inboundEvents.deleteMany({ receivedAt: { $lt: before(retention.dedupeMs) } }),
-        grants.deleteMany({ at: { $lt: before(longestWindow) } }),
+        grants.deleteMany({ kind: 'grant', at: { $lt: before(longestWindow) } }),
       ]);
       return {
         suppressionsExpired,

@@ -1,12 +1,15 @@
 /**
  * The policy decision every send passes before any provider is called: address, suppression,
- * consent, quiet hours and frequency caps, all read from MongoDB at decision time. If MongoDB cannot
- * be read the decision throws, the activity retries, and nothing is sent on missing data.
+ * consent (per channel and category), quiet hours and frequency caps, all read from MongoDB at
+ * decision time. If MongoDB cannot be read the decision throws, the activity retries, and nothing is
+ * sent on missing data.
  */
+import type { ConsentChannel } from '../store/consent.js';
 import type { Database } from '../store/db.js';
-import { releaseGrants, reserveGrant, type CapRule } from '../store/frequency-grants.js';
-import type { Profile } from '../store/profiles.js';
-import { findActiveSuppression } from '../store/suppressions.js';
+import { checkRule, insertGrants, releaseGrants, type CapRule, type RuleCheck } from '../store/frequency-grants.js';
+import { loadPolicyState, type PolicyState } from '../store/policy-state.js';
+import { loadProfile, type Profile } from '../store/profiles.js';
+import { suppressionFor, type SuppressionDoc } from '../store/suppressions.js';
 import { isValidZone } from '../workflows/sdk/local-time.js';
 import type { DeliveryOutcome, DeliveryRequest, MessageChannel } from '../workflows/sdk/types.js';
 import { toE164 } from './phone-number.js';
@@ -23,6 +26,8 @@ export interface Policy {
    * that wants the slot meanwhile gets it. Off when windowMs is 0.
    */
   lastSlot: { windowMs: number; highest: number };
+  /** Channels whose marketing needs a recorded opt-in (CONSENT_OPT_IN); the others are opt-out. */
+  optInChannels: ConsentChannel[];
 }
 
 export type Decision = { allowed: true; holdsGrant: boolean } | { allowed: false; outcome: DeliveryOutcome };
@@ -39,12 +44,17 @@ function hasAddress(request: DeliveryRequest, profile: Profile): boolean {
   return profile.email !== undefined || profile.phone !== undefined;
 }
 
-/** SMS marketing needs a recorded opt-in; email and ads are opt-out. */
-function hasConsent(request: DeliveryRequest, profile: Profile): boolean {
+/**
+ * Marketing needs consent. A "no" for the channel or for the message's category always holds it back;
+ * an opt-in channel (SMS always, email where configured) needs a recorded "yes" for either.
+ */
+function hasConsent(request: DeliveryRequest, profile: Profile, optInChannels: readonly ConsentChannel[]): boolean {
   if (request.category === 'transactional') return true;
-  if (request.channel === 'sms') return profile.consent.sms === true;
-  if (request.channel === 'email') return profile.consent.email !== false;
-  return profile.consent.advertising !== false;
+  const channel: ConsentChannel = request.channel === 'audience' ? 'advertising' : request.channel === 'sms' ? 'sms' : 'email';
+  const forChannel = profile.consent[channel];
+  const forCategory = profile.consent.categories[request.category]?.[channel];
+  if (forChannel === false || forCategory === false) return false;
+  return !optInChannels.includes(channel) || forChannel === true || forCategory === true;
 }
 
 /** Caps count marketing messages to a person; audience membership is not a message. */
@@ -58,53 +68,77 @@ function ruleApplies(rule: CapRule, request: DeliveryRequest): boolean {
 }
 
 /**
- * Takes a grant under every rule that applies. All or nothing: at the first full rule the grants
- * already taken are given back, and that rule decides between dropping and deferring.
+ * Takes a grant under every rule that applies, all or nothing: every rule is checked against the
+ * state read with the profile, and the free slots are taken with one insert. The first full rule
+ * decides between dropping and deferring, and any grant this send already took is given back. When
+ * a racer took one of our numbers meanwhile, the state is read again and the check repeated.
  */
-async function reserveUnderCaps(db: Database, policy: Policy, request: DeliveryRequest, now: Date): Promise<Decision> {
+async function reserveUnderCaps(db: Database, policy: Policy, request: DeliveryRequest, state: PolicyState, now: Date): Promise<Decision> {
   const rules = policy.capRules.filter((rule) => ruleApplies(rule, request));
+  if (rules.length === 0) return { allowed: true, holdsGrant: false };
   const heldUntil = new Date(Date.parse(request.firstAttemptAt) + policy.lastSlot.windowMs);
   const yields = policy.lastSlot.windowMs > 0 && (request.priority ?? 0) < policy.lastSlot.highest && heldUntil > now;
-  for (const rule of rules) {
-    const reservation = await reserveGrant(db.collections.grants, rule, request.userId, request.idempotencyKey, now, yields ? heldUntil : undefined);
-    if (reservation.granted) continue;
-    await releaseGrants(db.collections.grants, request.idempotencyKey);
-    if (reservation.lastSlotHeld) return defer(`deferred:last-slot:${rule.name}`, reservation.freeAt);
-    if (rule.onCap === 'drop') return deny(`capped:${rule.name}`);
-    const waitedMs = reservation.freeAt.getTime() - Date.parse(request.firstAttemptAt);
-    if (waitedMs > (rule.maxDelayMs ?? 0)) return deny(`dropped:cap-expired:${rule.name}`);
-    return defer(`deferred:cap:${rule.name}`, reservation.freeAt);
+  const send = { userId: request.userId, sendKey: request.idempotencyKey };
+  for (let grants = state.grants; ; grants = (await loadPolicyState(db.collections.policyRecords, request.userId, now)).grants) {
+    const checks = rules.map((rule) => ({ rule, check: checkRule(rule, grants, send, now, yields ? heldUntil : undefined) }));
+    const blocked = checks.find(({ check }) => check.kind === 'full' || check.kind === 'last-slot-held');
+    if (blocked) {
+      if (checks.some(({ check }) => check.kind === 'held')) await releaseGrants(db.collections.grants, request.idempotencyKey);
+      return capDecision(blocked.rule, blocked.check as Extract<RuleCheck, { freeAt: Date }>, request);
+    }
+    const free = checks.flatMap(({ check }) => (check.kind === 'free' ? [check.grant] : []));
+    if (await insertGrants(db.collections.grants, free)) return { allowed: true, holdsGrant: true };
   }
-  return { allowed: true, holdsGrant: rules.length > 0 };
 }
 
-export async function decide(
+function capDecision(rule: CapRule, check: Extract<RuleCheck, { freeAt: Date }>, request: DeliveryRequest): Decision {
+  if (check.kind === 'last-slot-held') return defer(`deferred:last-slot:${rule.name}`, check.freeAt);
+  if (rule.onCap === 'drop') return deny(`capped:${rule.name}`);
+  const waitedMs = check.freeAt.getTime() - Date.parse(request.firstAttemptAt);
+  if (waitedMs > (rule.maxDelayMs ?? 0)) return deny(`dropped:cap-expired:${rule.name}`);
+  return defer(`deferred:cap:${rule.name}`, check.freeAt);
+}
+
+/**
+ * The decision for one send. Reads the profile and the customer's policy state in parallel (two
+ * queries, one wait), then takes cap grants with one insert.
+ */
+export async function decide(db: Database, policy: Policy, request: DeliveryRequest, now: Date): Promise<{ decision: Decision; profile?: Profile }> {
+  // Taking someone out of an audience is always allowed: it only ever reduces what they receive.
+  if (request.channel === 'audience' && request.action === 'remove') {
+    return { decision: { allowed: true, holdsGrant: false }, profile: await loadProfile(db.collections.profiles, request.userId) };
+  }
+  const [profile, state] = await Promise.all([
+    loadProfile(db.collections.profiles, request.userId),
+    loadPolicyState(db.collections.policyRecords, request.userId, now),
+  ]);
+  const suppression = suppressionFor(state.suppressions, request);
+  // A call to a system: only a suppression that holds transactional messages (erasure) stops it.
+  if (request.channel === 'webhook') return { decision: suppression ? deny(`suppressed:${suppression.reason}`) : { allowed: true, holdsGrant: false }, profile };
+  return { decision: await decideMessage(db, policy, request, profile, state, suppression, now), profile };
+}
+
+async function decideMessage(
   db: Database,
   policy: Policy,
   request: DeliveryRequest,
   profile: Profile | undefined,
+  state: PolicyState,
+  suppression: SuppressionDoc | undefined,
   now: Date,
 ): Promise<Decision> {
-  // A call to a system: only a suppression of everything (erasure) or of webhooks holds it back.
-  if (request.channel === 'webhook') {
-    const suppression = await findActiveSuppression(db.collections.suppressions, request.userId, 'webhook', true);
-    return suppression ? deny(`suppressed:${suppression.reason}`) : { allowed: true, holdsGrant: false };
-  }
-  // Taking someone out of an audience is always allowed: it only ever reduces what they receive.
-  if (request.channel === 'audience' && request.action === 'remove') return { allowed: true, holdsGrant: false };
   if (!profile) return deny('no-profile');
   if (!hasAddress(request, profile)) return deny('no-address');
   // Rejected before any provider call: an invalid number would only fail (and cost) at Twilio.
   if (request.channel === 'sms' && !toE164(profile.phone!)) return deny('invalid-address');
+  if (suppression) return deny(`suppressed:${suppression.reason}${suppression.category ? `:${suppression.category}` : ''}`);
+  if (!hasConsent(request, profile, policy.optInChannels)) return deny('no-consent');
   const transactional = request.category === 'transactional';
-  const suppression = await findActiveSuppression(db.collections.suppressions, request.userId, request.channel, transactional);
-  if (suppression) return deny(`suppressed:${suppression.reason}`);
-  if (!hasConsent(request, profile)) return deny('no-consent');
-  const quiet = request.channel !== 'audience' && !transactional ? policy.quietHours[request.channel] : undefined;
+  const quiet = (request.channel === 'email' || request.channel === 'sms') && !transactional ? policy.quietHours[request.channel] : undefined;
   if (quiet) {
     const zone = isValidZone(profile.timezone) ? profile.timezone : policy.defaultTimeZone;
     const opensAt = quietHoursEnd(now, zone, quiet);
     if (opensAt) return defer('deferred:quiet-hours', opensAt);
   }
-  return reserveUnderCaps(db, policy, request, now);
+  return reserveUnderCaps(db, policy, request, state, now);
 }

@@ -1,21 +1,24 @@
 /**
- * Unsubscribe tokens: the recipient and channel, signed with HMAC-SHA256, so a link works without a
- * database look-up and cannot be forged to unsubscribe someone else.
+ * Unsubscribe tokens: the recipient, channel and the message's marketing category, signed with
+ * HMAC-SHA256, so a link works without a database look-up and cannot be forged to unsubscribe someone
+ * else.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 
-const Claims = z.object({ u: z.string().min(1), c: z.enum(['email', 'sms']) });
+const Claims = z.object({ u: z.string().min(1), c: z.enum(['email', 'sms']), k: z.string().optional() });
 
 export interface UnsubscribeClaims {
   userId: string;
   channel: 'email' | 'sms';
+  /** The category of the message the link came in: what one click unsubscribes from. */
+  category?: string;
 }
 
 const sign = (secret: string, payload: string) => createHmac('sha256', secret).update(payload).digest('base64url');
 
 export function unsubscribeToken(secret: string, claims: UnsubscribeClaims): string {
-  const payload = Buffer.from(JSON.stringify({ u: claims.userId, c: claims.channel })).toString('base64url');
+  const payload = Buffer.from(JSON.stringify({ u: claims.userId, c: claims.channel, k: claims.category })).toString('base64url');
   return `${payload}.${sign(secret, payload)}`;
 }
 
@@ -27,7 +30,8 @@ export function verifyUnsubscribeToken(secret: string, token: string): Unsubscri
   const given = Buffer.from(signature);
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
   const claims = Claims.safeParse(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')));
-  return claims.success ? { userId: claims.data.u, channel: claims.data.c } : undefined;
+  if (!claims.success) return undefined;
+  return { userId: claims.data.u, channel: claims.data.c, ...(claims.data.k ? { category: claims.data.k } : {}) };
 }
 
 export function unsubscribeUrl(baseUrl: string, secret: string, claims: UnsubscribeClaims): string {

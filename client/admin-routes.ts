@@ -28,12 +28,12 @@ export function registerAdminRoutes(app: FastifyInstance, options: { db: Databas
     return reply.code(201).send({ success: true });
   });
   app.post('/admin/consent', async (request, reply) => {
-    const { userId, channel, granted, source, evidence } = parse(ConsentSchema, request.body);
-    await recordConsent(collections, userId, { [channel]: granted }, { source: source ?? 'admin-api', evidence });
+    const { userId, channel, category, granted, source, evidence } = parse(ConsentSchema, request.body);
+    await recordConsent(collections, userId, [{ channel, granted, ...(category ? { category } : {}) }], { source: source ?? 'admin-api', evidence });
     return reply.code(201).send({ success: true });
   });
   app.post('/admin/suppressions/lift', async (request) => {
-    const { userId, channel, reasons, source } = parse(LiftSchema, request.body);
-    return { success: true, lifted: await liftSuppressions(collections.suppressions, { userId, channel, reasons }, source ?? 'admin-api') };
+    const { source, ...filter } = parse(LiftSchema, request.body);
+    return { success: true, lifted: await liftSuppressions(collections.suppressions, filter, source ?? 'admin-api') };
   });
 }

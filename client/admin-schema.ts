@@ -1,11 +1,19 @@
 import { z } from 'zod';
+import { CATEGORY_PATTERN } from '../store/consent.js';
 
 const Channel = z.enum(['*', 'email', 'sms', 'audience', 'webhook']);
 const Reason = z.enum(['unsubscribe', 'hard-bounce', 'complaint', 'sms-stop', 'manual', 'erasure']);
+/** A marketing category ('promotions', 'newsletter', …); absent: every category. */
+const Category = z
+  .string()
+  .regex(CATEGORY_PATTERN, 'letters, digits, "-" and "_" only')
+  .refine((name) => name !== 'transactional', 'transactional messages have no category preference')
+  .optional();
 
 export const SuppressionSchema = z.object({
   userId: z.string().min(1),
   channel: Channel,
+  category: Category,
   reason: Reason,
   source: z.string().optional(),
   evidence: z.string().optional(),
@@ -16,6 +24,7 @@ export const SuppressionSchema = z.object({
 export const LiftSchema = z.object({
   userId: z.string().min(1),
   channel: Channel,
+  category: Category,
   reasons: z.array(Reason).min(1),
   source: z.string().optional(),
 });
@@ -23,6 +32,7 @@ export const LiftSchema = z.object({
 export const ConsentSchema = z.object({
   userId: z.string().min(1),
   channel: z.enum(['email', 'sms', 'advertising']),
+  category: Category,
   granted: z.boolean(),
   source: z.string().optional(),
   evidence: z.string().optional(),

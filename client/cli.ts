@@ -16,7 +16,7 @@ import { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import type { z } from 'zod';
-import { addSuppression, liftSuppressions } from '../store/suppressions.js';
+import { addSuppression, liftSuppressions, suppressionHistory } from '../store/suppressions.js';
 import type { Database } from '../store/db.js';
 import { LiftSchema, SuppressionSchema } from './admin-schema.js';
 import { describeIssues } from './segment-schema.js';
@@ -188,7 +188,7 @@ const suppressionsCommand = program.command('suppressions').description("a custo
 /** A customer's suppressions and consent history, as `explain` ends with them. */
 async function printPolicyState(db: Database, userId: string): Promise<void> {
   const [suppressions, consent] = await Promise.all([
-    db.collections.suppressions.find({ userId }).sort({ createdAt: 1 }).toArray(),
+    suppressionHistory(db.collections.suppressions, userId),
     consentHistory(db.collections.consentEvents, userId),
   ]);
   console.log(formatPolicyState(suppressions, consent));
@@ -225,22 +225,25 @@ suppressionsCommand
   .command('add')
   .requiredOption('--user <userId>')
   .requiredOption('--channel <channel>', '*, email, sms, audience or webhook')
+  .option('--category <category>', 'only marketing messages of this category (default: every category)')
   .requiredOption('--reason <reason>', 'unsubscribe, hard-bounce, complaint, sms-stop, manual or erasure')
   .option('--expires <iso>', 'when it ends by itself (default: permanent)')
   .option('--evidence <text>', 'what proves it: a ticket, a message')
-  .action(async (options: { user: string; channel: string; reason: string; expires?: string; evidence?: string }) => {
-    const entry = validated(SuppressionSchema, { userId: options.user, channel: options.channel, reason: options.reason, expiresAt: options.expires, evidence: options.evidence });
+  .action(async (options: { user: string; channel: string; category?: string; reason: string; expires?: string; evidence?: string }) => {
+    const entry = validated(SuppressionSchema, { userId: options.user, channel: options.channel, category: options.category, reason: options.reason, expiresAt: options.expires, evidence: options.evidence });
     await withDatabase((db) => addSuppression(db.collections.suppressions, { ...entry, source: operator() }));
-    console.log(`suppressed ${entry.userId} on ${entry.channel} (${entry.reason})${entry.expiresAt ? ` until ${entry.expiresAt.toISOString()}` : ''}`);
+    const scope = entry.category ? `${entry.channel}/${entry.category}` : entry.channel;
+    console.log(`suppressed ${entry.userId} on ${scope} (${entry.reason})${entry.expiresAt ? ` until ${entry.expiresAt.toISOString()}` : ''}`);
   });
 
 suppressionsCommand
   .command('lift')
   .requiredOption('--user <userId>')
   .requiredOption('--channel <channel>')
+  .option('--category <category>', 'lift the suppression of this category (default: the channel-wide one)')
   .requiredOption('--reason <reason...>', 'the reasons to lift')
-  .action(async (options: { user: string; channel: string; reason: string[] }) => {
-    const filter = validated(LiftSchema, { userId: options.user, channel: options.channel, reasons: options.reason });
+  .action(async (options: { user: string; channel: string; category?: string; reason: string[] }) => {
+    const filter = validated(LiftSchema, { userId: options.user, channel: options.channel, category: options.category, reasons: options.reason });
     const lifted = await withDatabase((db) => liftSuppressions(db.collections.suppressions, filter, operator()));
     console.log(`lifted ${lifted} suppression(s) of ${filter.userId} on ${filter.channel}`);
   });

@@ -3,6 +3,7 @@
  * POST), and Twilio's inbound-message and status-callback webhooks (X-Twilio-Signature verified).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import escapeHtml from 'escape-html';
 import twilio from 'twilio';
 import { verifyUnsubscribeToken } from '../activities/unsubscribe-token.js';
 import type { Database } from '../store/db.js';
@@ -22,7 +23,7 @@ const STOP_WORDS = new Set(['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', '
 const START_WORDS = new Set(['START', 'YES', 'UNSTOP']);
 
 const page = (title: string, body: string) =>
-  `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`;
+  `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
 
 export function registerFeedbackRoutes(app: FastifyInstance, options: FeedbackOptions): void {
   const { suppressions, profiles, ledger } = options.db.collections;
@@ -42,24 +43,31 @@ export function registerFeedbackRoutes(app: FastifyInstance, options: FeedbackOp
     const claims = claimsOf(request);
     reply.type('text/html');
     if (!claims) return reply.code(400).send(page('This unsubscribe link is not valid', ''));
+    const button = (scope: string, label: string) => `<form method="post"><input type="hidden" name="scope" value="${scope}"><button>${escapeHtml(label)}</button></form>`;
+    if (!claims.category) return page(`Unsubscribe from ${claims.channel}?`, button('all', 'Unsubscribe'));
     return page(
-      `Unsubscribe from ${claims.channel}?`,
-      `<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button>Unsubscribe</button></form>`,
+      `Unsubscribe from ${claims.category} ${claims.channel}?`,
+      button('category', `Unsubscribe from ${claims.category}`) + button('all', `Unsubscribe from all marketing ${claims.channel}`),
     );
   });
 
   app.post('/unsubscribe', async (request, reply) => {
     const claims = claimsOf(request);
     if (!claims) return reply.code(403).type('text/html').send(page('This unsubscribe link is not valid', ''));
-    const oneClick = (request.body as Record<string, string> | undefined)?.['List-Unsubscribe'] === 'One-Click';
+    const form = (request.body ?? {}) as Record<string, string>;
+    const oneClick = form['List-Unsubscribe'] === 'One-Click';
+    // One click (RFC 8058) leaves the list the message came from: its category. The page offers both.
+    const category = form.scope === 'all' ? undefined : claims.category;
     await addSuppression(suppressions, {
       userId: claims.userId,
       channel: claims.channel,
+      ...(category ? { category } : {}),
       reason: 'unsubscribe',
       source: oneClick ? 'list-unsubscribe-one-click' : 'unsubscribe-link',
-      evidence: `signed token for ${claims.userId}/${claims.channel}`,
+      evidence: `signed token for ${claims.userId}/${claims.channel}${claims.category ? `/${claims.category}` : ''}`,
     });
-    return reply.type('text/html').send(page('You are unsubscribed', '<p>You will not get these emails any more.</p>'));
+    const what = category ? `${category} emails` : 'these emails';
+    return reply.type('text/html').send(page('You are unsubscribed', `<p>You will not get ${escapeHtml(what)} any more.</p>`));
   });
 
   /** Twilio signs the full public URL and the posted parameters with the account's auth token. */

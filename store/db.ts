@@ -3,13 +3,14 @@
  * FerretDB: no transactions, no TTL or partial indexes, and no reliance on atomic read-modify-write;
  * where a decision must be race-free it rests on a unique-key insert, the one atomic step both offer.
  */
-import { MongoClient, MongoServerError, type Collection, type Db } from 'mongodb';
+import { MongoBulkWriteError, MongoClient, MongoServerError, type Collection, type Db, type Document, type OptionalUnlessRequiredId } from 'mongodb';
 import type { AudienceMemberDoc, AudienceSyncDoc } from './audiences.js';
 import type { ConsentEventDoc } from './consent.js';
 import type { GrantDoc } from './frequency-grants.js';
 import type { IdentityDoc } from './identities.js';
 import type { InboundEventDoc } from './inbound-events.js';
 import type { LedgerDoc } from './ledger.js';
+import type { PolicyRecordDoc } from './policy-state.js';
 import type { ProfileDoc } from './profiles.js';
 import type { SuppressionDoc } from './suppressions.js';
 import type { ConversionRecord } from '../workflows/sdk/types.js';
@@ -18,6 +19,8 @@ export interface Collections {
   profiles: Collection<ProfileDoc>;
   inboundEvents: Collection<InboundEventDoc>;
   ledger: Collection<LedgerDoc>;
+  /** Suppressions and cap grants share `policy_records` (see policy-state.ts): three views of it. */
+  policyRecords: Collection<PolicyRecordDoc>;
   suppressions: Collection<SuppressionDoc>;
   grants: Collection<GrantDoc>;
   conversions: Collection<ConversionDoc>;
@@ -39,15 +42,17 @@ export interface Database {
 
 export async function openDatabase(url: string, name: string, options: { monitorCommands?: boolean } = {}): Promise<Database> {
   // Fail fast when the server is gone: callers retry (Temporal activities) or answer 503 (ingestion).
-  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5_000, connectTimeoutMS: 5_000, ...options });
+  // ignoreUndefined: an optional field left undefined is absent from the document, not null.
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5_000, connectTimeoutMS: 5_000, ignoreUndefined: true, ...options });
   await client.connect();
   const db = client.db(name);
   const collections: Collections = {
     profiles: db.collection('profiles'),
     inboundEvents: db.collection('inbound_events'),
     ledger: db.collection('ledger'),
-    suppressions: db.collection('suppressions'),
-    grants: db.collection('cap_grants'),
+    policyRecords: db.collection('policy_records'),
+    suppressions: db.collection('policy_records'),
+    grants: db.collection('policy_records'),
     conversions: db.collection('conversions'),
     consentEvents: db.collection('consent_events'),
     identities: db.collection('identities'),
@@ -58,11 +63,10 @@ export async function openDatabase(url: string, name: string, options: { monitor
     collections.ledger.createIndex({ userId: 1, at: 1 }),
     collections.ledger.createIndex({ providerMessageId: 1 }),
     collections.profiles.createIndex({ 'traits.phone': 1 }),
-    collections.suppressions.createIndex({ userId: 1, channel: 1 }),
-    collections.grants.createIndex({ rule: 1, sendKey: 1 }, { unique: true }),
-    collections.grants.createIndex({ sendKey: 1 }),
-    collections.grants.createIndex({ rule: 1, userId: 1, seq: -1 }),
-    collections.grants.createIndex({ rule: 1, userId: 1, at: 1 }),
+    collections.policyRecords.createIndex({ userId: 1 }),
+    collections.policyRecords.createIndex({ sendKey: 1 }),
+    collections.policyRecords.createIndex({ kind: 1, at: 1 }),
+    collections.policyRecords.createIndex({ kind: 1, expiresAt: 1 }),
     collections.conversions.createIndex({ journeyId: 1, goal: 1 }),
     collections.consentEvents.createIndex({ userId: 1, at: 1 }),
     collections.identities.createIndex({ userId: 1 }),
@@ -73,4 +77,19 @@ export async function openDatabase(url: string, name: string, options: { monitor
 
 export function isDuplicateKey(err: unknown): boolean {
   return err instanceof MongoServerError && err.code === 11000;
+}
+
+/** Inserts each document unless one with its _id exists (one round trip); returns the indexes that existed. */
+export async function insertNew<T extends Document>(collection: Collection<T>, docs: OptionalUnlessRequiredId<T>[]): Promise<Set<number>> {
+  const existing = new Set<number>();
+  try {
+    await collection.insertMany(docs, { ordered: false });
+  } catch (err) {
+    if (!(err instanceof MongoBulkWriteError)) throw err;
+    for (const writeError of [err.writeErrors].flat()) {
+      if (writeError.code !== 11000) throw err;
+      existing.add(writeError.index);
+    }
+  }
+  return existing;
 }

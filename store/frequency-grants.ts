@@ -3,10 +3,11 @@
  * Grants of one (rule, user) are numbered 0, 1, 2, … and the number is part of `_id`, so taking the
  * next number is a unique insert: of any racers that read the same state, exactly one succeeds and
  * the others read again. That makes a cap exact on FerretDB (no atomic read-modify-write) as well as
- * on MongoDB, with no lock and no per-user process.
+ * on MongoDB, with no lock and no per-user process. Grants live in `policy_records` beside the
+ * suppressions (see policy-state.ts), so every query here carries `kind: 'grant'`.
  */
 import type { Collection } from 'mongodb';
-import { isDuplicateKey } from './db.js';
+import { insertNew } from './db.js';
 
 export interface CapRule {
   name: string;
@@ -23,57 +24,61 @@ export interface CapRule {
 
 export interface GrantDoc {
   _id: string;
+  kind: 'grant';
   rule: string;
   userId: string;
   seq: number;
   at: Date;
-  /** The send's idempotency key: one grant per (rule, send). */
+  /** The send's idempotency key: a retried send finds its own grant. */
   sendKey: string;
 }
 
-export type Reservation = { granted: true } | { granted: false; freeAt: Date; lastSlotHeld?: true };
+/** What one rule says about one send, given the customer's grants as last read. */
+export type RuleCheck =
+  | { kind: 'held' }
+  | { kind: 'free'; grant: GrantDoc }
+  | { kind: 'full'; freeAt: Date }
+  | { kind: 'last-slot-held'; freeAt: Date };
 
 /**
- * Takes a grant for this send unless the rolling window is full; then says when the oldest grant in
- * the window leaves it. Idempotent per send: a retried send finds its own grant.
- *
- * One read per attempt: the rule's newest `limit` grants for the customer give the next number, the
- * count inside the window and the oldest grant in it. (Grants are numbered in the order they were
- * taken, so a full window is always among the newest `limit`, assuming worker clocks roughly agree.)
- * Any grant added after that read has a number at or above ours, so our insert then collides and we
- * read again: the count is never staler than the number we claim.
+ * Whether this send may take a grant under the rule. The count is over all the customer's grants of
+ * the rule read in the same round trip; any grant added since has a number at or above the one we
+ * would claim, so our insert then collides and the caller reads again: never staler than the claim.
+ * A grant already held by this send (an earlier attempt took it) counts as taken.
  */
-export async function reserveGrant(
-  grants: Collection<GrantDoc>,
+export function checkRule(
   rule: CapRule,
-  userId: string,
-  sendKey: string,
+  grants: GrantDoc[],
+  send: { userId: string; sendKey: string },
   now: Date,
   /** Set: the window's last slot is held for higher priorities until then (see policy.ts). */
   lastSlotHeldUntil?: Date,
-): Promise<Reservation> {
+): RuleCheck {
+  const ofRule = grants.filter((g) => g.rule === rule.name);
+  if (ofRule.some((g) => g.sendKey === send.sendKey)) return { kind: 'held' };
   const since = now.getTime() - rule.windowMs;
-  for (;;) {
-    const newest = await grants.find({ rule: rule.name, userId }).sort({ seq: -1 }).limit(rule.limit).toArray();
-    if (newest.some((g) => g.sendKey === sendKey)) return { granted: true };
-    const inWindow = newest.filter((g) => g.at.getTime() > since);
-    if (inWindow.length >= rule.limit) {
-      const oldest = Math.min(...inWindow.map((g) => g.at.getTime()));
-      return { granted: false, freeAt: new Date(oldest + rule.windowMs) };
-    }
-    if (lastSlotHeldUntil && inWindow.length === rule.limit - 1) return { granted: false, freeAt: lastSlotHeldUntil, lastSlotHeld: true };
-    const seq = (newest[0]?.seq ?? -1) + 1;
-    try {
-      await grants.insertOne({ _id: `${rule.name}:${userId}#${seq}`, rule: rule.name, userId, seq, at: now, sendKey });
-      return { granted: true };
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-      // Someone took that number, or this very send got its grant in an attempt that died: read again.
-    }
+  const inWindow = ofRule.filter((g) => g.at.getTime() > since);
+  if (inWindow.length >= rule.limit) {
+    const oldest = Math.min(...inWindow.map((g) => g.at.getTime()));
+    return { kind: 'full', freeAt: new Date(oldest + rule.windowMs) };
   }
+  if (lastSlotHeldUntil && inWindow.length === rule.limit - 1) return { kind: 'last-slot-held', freeAt: lastSlotHeldUntil };
+  const seq = Math.max(-1, ...ofRule.map((g) => g.seq)) + 1;
+  return {
+    kind: 'free',
+    grant: { _id: `${rule.name}:${send.userId}#${seq}`, kind: 'grant', rule: rule.name, userId: send.userId, seq, at: now, sendKey: send.sendKey },
+  };
+}
+
+/**
+ * Inserts the grants in one round trip. False when any number was taken meanwhile: the caller reads
+ * again (the grants that did go in are this send's and are found as held on the next pass).
+ */
+export async function insertGrants(grants: Collection<GrantDoc>, docs: GrantDoc[]): Promise<boolean> {
+  return docs.length === 0 || (await insertNew(grants, docs)).size === 0;
 }
 
 /** Gives a send's grants back (every rule's) when it will not go out, so it does not use up the cap. */
 export async function releaseGrants(grants: Collection<GrantDoc>, sendKey: string): Promise<void> {
-  await grants.deleteMany({ sendKey });
+  await grants.deleteMany({ kind: 'grant', sendKey });
 }

@@ -5,7 +5,8 @@
  * never marked (its first attempt failed half way) is processed again when the CDP retries it; every
  * effect downstream is idempotent. A batch is claimed and marked with one round trip each.
  */
-import { MongoBulkWriteError, type Collection } from 'mongodb';
+import type { Collection } from 'mongodb';
+import { insertNew } from './db.js';
 
 export interface InboundEventDoc {
   /** `<source>:<messageId>` (the claim) or `<source>:<messageId>#processed` (done). */
@@ -15,21 +16,6 @@ export interface InboundEventDoc {
 
 const claimId = (source: string, messageId: string) => `${source}:${messageId}`;
 const doneId = (source: string, messageId: string) => `${claimId(source, messageId)}#processed`;
-
-/** Inserts each document unless one with its _id exists; returns the indexes that existed. */
-async function insertNew(events: Collection<InboundEventDoc>, docs: InboundEventDoc[]): Promise<Set<number>> {
-  const existing = new Set<number>();
-  try {
-    await events.insertMany(docs, { ordered: false });
-  } catch (err) {
-    if (!(err instanceof MongoBulkWriteError)) throw err;
-    for (const writeError of [err.writeErrors].flat()) {
-      if (writeError.code !== 11000) throw err;
-      existing.add(writeError.index);
-    }
-  }
-  return existing;
-}
 
 /** For each messageId (distinct), true: process the event; false: it was processed before. */
 export async function claimInboundEvents(events: Collection<InboundEventDoc>, source: string, messageIds: string[]): Promise<boolean[]> {

@@ -2,7 +2,8 @@
  * The delivery ledger: one document per send attempt of a journey step, keyed by the step's
  * idempotency key, holding the decision and its reason. A send is claimed (unique insert, status
  * 'sending') just before the provider is called and completed after; a retry that finds its own
- * claim still 'sending' knows a previous attempt died mid-send and does not send again.
+ * claim still 'sending' knows a previous attempt died mid-send and does not send again. Nothing reads
+ * the ledger before deciding: the unique insert is where a retry meets its earlier attempt.
  */
 import type { Collection } from 'mongodb';
 import type { DeliveryOutcome, DeliveryRequest } from '../workflows/sdk/types.js';
@@ -21,6 +22,8 @@ export interface LedgerDoc {
   status: 'sending' | 'done';
   delivered: boolean;
   reason: string;
+  /** A deferral's end, as the outcome gave it to the journey. */
+  deferUntil?: string;
   at: Date;
   providerMessageId?: string;
   detail?: string;
@@ -43,42 +46,35 @@ function entryFor(request: DeliveryRequest): Omit<LedgerDoc, 'status' | 'deliver
   };
 }
 
-export function outcomeOf(doc: Pick<LedgerDoc, 'delivered' | 'reason'>): DeliveryOutcome {
-  return { delivered: doc.delivered, reason: doc.reason };
+export function outcomeOf(doc: Pick<LedgerDoc, 'delivered' | 'reason' | 'deferUntil'>): DeliveryOutcome {
+  return { delivered: doc.delivered, reason: doc.reason, ...(doc.deferUntil ? { deferUntil: doc.deferUntil } : {}) };
 }
 
 export async function findLedgerEntry(ledger: Collection<LedgerDoc>, key: string): Promise<LedgerDoc | undefined> {
   return (await ledger.findOne({ _id: key })) ?? undefined;
 }
 
-/** Records a decision not to send. If the step already has an entry, that entry stands. */
-export async function recordDecision(
+/**
+ * Writes the step's entry: a decision not to send ('done'), or a claim just before the provider call
+ * ('sending'). One unique insert; when the step already has an entry (an earlier attempt of it), that
+ * entry is returned instead and nothing is written.
+ */
+export async function insertEntry(
   ledger: Collection<LedgerDoc>,
   request: DeliveryRequest,
-  outcome: DeliveryOutcome,
-  detail?: string,
-): Promise<DeliveryOutcome> {
-  try {
-    await ledger.insertOne({ ...entryFor(request), status: 'done', ...outcome, at: new Date(), ...(detail ? { detail } : {}) });
-    return outcome;
-  } catch (err) {
-    if (!isDuplicateKey(err)) throw err;
-    const existing = await findLedgerEntry(ledger, request.idempotencyKey);
-    return existing ? outcomeOf(existing) : outcome;
-  }
-}
-
-/** Claims the send; returns the existing entry instead when another attempt got there first. */
-export async function claimSend(
-  ledger: Collection<LedgerDoc>,
-  request: DeliveryRequest,
-): Promise<{ claimed: true } | { claimed: false; existing: LedgerDoc | undefined }> {
-  try {
-    await ledger.insertOne({ ...entryFor(request), status: 'sending', delivered: false, reason: 'sending', at: new Date() });
-    return { claimed: true };
-  } catch (err) {
-    if (!isDuplicateKey(err)) throw err;
-    return { claimed: false, existing: await findLedgerEntry(ledger, request.idempotencyKey) };
+  entry: { status: 'done'; outcome: DeliveryOutcome; detail?: string } | { status: 'sending' },
+): Promise<LedgerDoc | undefined> {
+  const fields = entry.status === 'done' ? { ...entry.outcome, ...(entry.detail ? { detail: entry.detail } : {}) } : { delivered: false, reason: 'sending' };
+  for (;;) {
+    try {
+      await ledger.insertOne({ ...entryFor(request), status: entry.status, ...fields, at: new Date() });
+      return undefined;
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      const existing = await findLedgerEntry(ledger, request.idempotencyKey);
+      if (existing) return existing;
+      // The entry was a claim, released in between (its attempt failed transiently): insert again.
+    }
   }
 }
 

@@ -1,4 +1,5 @@
 import type { AnyBulkWriteOperation, Collection } from 'mongodb';
+import { consentOf, type Consent } from './consent.js';
 
 /**
  * A customer as identify calls describe them; `_id` is the userId (or `anonymous:<id>` before they
@@ -10,13 +11,6 @@ export interface ProfileDoc {
   traits: Record<string, unknown>;
   traitTimes?: Record<string, Date>;
   updatedAt: Date;
-}
-
-/** Consent the profile records, per channel; absent means "never said". */
-export interface Consent {
-  email?: boolean;
-  sms?: boolean;
-  advertising?: boolean;
 }
 
 export interface Profile {
@@ -79,14 +73,12 @@ export async function loadProfile(profiles: Collection<ProfileDoc>, userId: stri
   if (!doc) return undefined;
   const { traits } = doc;
   const text = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim() : undefined);
-  const consent = (traits.consent ?? {}) as Record<string, unknown>;
-  const flag = (value: unknown) => (typeof value === 'boolean' ? value : undefined);
   return {
     userId,
     email: text(traits.email),
     phone: text(traits.phone),
     timezone: text(traits.timezone),
-    consent: { email: flag(consent.email), sms: flag(consent.sms), advertising: flag(consent.advertising) },
+    consent: consentOf(traits.consent),
     traits,
   };
 }

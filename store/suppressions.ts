@@ -1,3 +1,9 @@
+/**
+ * Suppressions: who must not get what. Global ('*') or per channel, and optionally per marketing
+ * category (an unsubscribe from "promotions" leaves "newsletter" alone). They live in the
+ * `policy_records` collection beside the cap grants (see policy-state.ts), so one read returns all of
+ * a customer's delivery policy state; every query here therefore carries `kind: 'suppression'`.
+ */
 import type { Collection } from 'mongodb';
 
 export type SuppressionChannel = '*' | 'email' | 'sms' | 'audience' | 'webhook';
@@ -6,8 +12,11 @@ export type SuppressionReason = 'unsubscribe' | 'hard-bounce' | 'complaint' | 's
 
 /** Lifting sets `liftedAt`; a suppression is never deleted, so its history stays explainable. */
 export interface SuppressionDoc {
+  kind: 'suppression';
   userId: string;
   channel: SuppressionChannel;
+  /** Absent: every category. Set: only marketing messages of that category. */
+  category?: string;
   reason: SuppressionReason;
   source: string;
   /** What proves it: the inbound message, the provider error, the signed link. */
@@ -19,37 +28,60 @@ export interface SuppressionDoc {
   liftSource?: string;
 }
 
+export type NewSuppression = Omit<SuppressionDoc, 'kind' | 'createdAt'>;
+
 /** These hold even for transactional messages: the address is dead or the person asked to be erased. */
 const BLOCKS_TRANSACTIONAL: readonly SuppressionReason[] = ['hard-bounce', 'erasure', 'complaint'];
 
-export async function addSuppression(
-  suppressions: Collection<SuppressionDoc>,
-  entry: Omit<SuppressionDoc, 'createdAt'>,
-): Promise<void> {
-  await suppressions.insertOne({ ...entry, createdAt: new Date() });
+export async function addSuppression(suppressions: Collection<SuppressionDoc>, entry: NewSuppression): Promise<void> {
+  await suppressions.insertOne({ ...entry, kind: 'suppression', createdAt: new Date() });
 }
 
-export async function findActiveSuppression(
-  suppressions: Collection<SuppressionDoc>,
-  userId: string,
-  channel: Exclude<SuppressionChannel, '*'>,
-  transactional: boolean,
-): Promise<SuppressionDoc | undefined> {
-  const now = Date.now();
-  const active = await suppressions
-    .find({ userId, channel: { $in: ['*', channel] }, liftedAt: { $exists: false } })
-    .toArray();
-  return active.find((s) => (!s.expiresAt || s.expiresAt.getTime() > now) && (!transactional || BLOCKS_TRANSACTIONAL.includes(s.reason)));
+export function isActive(suppression: SuppressionDoc, now: Date): boolean {
+  return !suppression.liftedAt && (!suppression.expiresAt || suppression.expiresAt > now);
 }
 
-/** Lifting is recorded on the suppression, never a delete: "why did this start again?" stays answerable. */
+/**
+ * The suppression (of those given, one customer's active ones) that holds this message back, if any.
+ * A category suppression is a marketing preference, so it never stops a transactional message.
+ */
+export function suppressionFor(
+  active: SuppressionDoc[],
+  message: { channel: Exclude<SuppressionChannel, '*'>; category: string },
+): SuppressionDoc | undefined {
+  const transactional = message.category === 'transactional';
+  return active.find(
+    (s) =>
+      (s.channel === '*' || s.channel === message.channel) &&
+      (s.category === undefined || (!transactional && s.category === message.category)) &&
+      (!transactional || BLOCKS_TRANSACTIONAL.includes(s.reason)),
+  );
+}
+
+/** A customer's suppressions, lifted and expired ones included, oldest first. */
+export async function suppressionHistory(suppressions: Collection<SuppressionDoc>, userId: string): Promise<SuppressionDoc[]> {
+  return suppressions.find({ kind: 'suppression', userId }).sort({ createdAt: 1 }).toArray();
+}
+
+/**
+ * Lifting is recorded on the suppression, never a delete: "why did this start again?" stays
+ * answerable. It lifts exactly the scope named: a channel-wide suppression is not lifted by lifting
+ * one category, nor the other way round.
+ */
 export async function liftSuppressions(
   suppressions: Collection<SuppressionDoc>,
-  filter: { userId: string; channel: SuppressionChannel; reasons: SuppressionReason[] },
+  filter: { userId: string; channel: SuppressionChannel; category?: string; reasons: SuppressionReason[] },
   source: string,
 ): Promise<number> {
   const result = await suppressions.updateMany(
-    { userId: filter.userId, channel: filter.channel, reason: { $in: filter.reasons }, liftedAt: { $exists: false } },
+    {
+      kind: 'suppression',
+      userId: filter.userId,
+      channel: filter.channel,
+      category: filter.category ?? { $exists: false },
+      reason: { $in: filter.reasons },
+      liftedAt: { $exists: false },
+    },
     { $set: { liftedAt: new Date(), liftSource: source } },
   );
   return result.modifiedCount;
@@ -58,7 +90,7 @@ export async function liftSuppressions(
 /** Expired suppressions are marked lifted by the cleanup schedule (kept, like every lifting). */
 export async function liftExpiredSuppressions(suppressions: Collection<SuppressionDoc>, now: Date): Promise<number> {
   const result = await suppressions.updateMany(
-    { expiresAt: { $lte: now }, liftedAt: { $exists: false } },
+    { kind: 'suppression', expiresAt: { $lte: now }, liftedAt: { $exists: false } },
     { $set: { liftedAt: now, liftSource: 'expired' } },
   );
   return result.modifiedCount;

@@ -4,6 +4,7 @@
  * of provider error, and failing closed when the database is gone.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../config.js';
 import { openDatabase } from '../store/db.js';
 import { mergeTraits } from '../store/profiles.js';
 import type { DeliveryRequest, MessageRequest } from '../workflows/sdk/types.js';
@@ -49,7 +50,20 @@ describe('idempotency', () => {
     expect(first).toEqual({ delivered: true, reason: 'sent' });
     expect(again).toEqual(first);
     expect(mailsTo(c.email)).toHaveLength(1);
-    expect(await system.db.collections.grants.countDocuments({ userId: c.userId })).toBe(1);
+    expect(await system.db.collections.grants.countDocuments({ kind: 'grant', userId: c.userId })).toBe(1);
+  });
+
+  it('a step capped on its first attempt stays capped on a retry after the window frees; the retry\'s grant is given back', async () => {
+    const { deliver: deliverCapped } = deliverer(loadConfig({ ...system.env, FREQUENCY_CAP: '1/2s' }), system.db);
+    const c = await customer();
+    expect((await deliverCapped(request(c.userId, { stepId: 'first' }))).reason).toBe('sent');
+    const capped = request(c.userId, { stepId: 'second' });
+    expect((await deliverCapped(capped)).reason).toBe('capped:marketing-all-channels');
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    // The window is free now: the retry takes a grant, meets the recorded outcome, and gives it back.
+    expect(await deliverCapped(capped)).toEqual({ delivered: false, reason: 'capped:marketing-all-channels' });
+    expect(await system.db.collections.grants.countDocuments({ kind: 'grant', sendKey: capped.idempotencyKey })).toBe(0);
+    expect(mailsTo(c.email)).toHaveLength(1);
   });
 
   it('gives every message the same Message-ID on every attempt of a step', async () => {
@@ -85,8 +99,8 @@ describe('provider errors', () => {
     rejections.set(c.email, 550);
     const outcome = await deliver(request(c.userId));
     expect(outcome).toEqual({ delivered: false, reason: 'failed:smtp-550' });
-    expect(await system.db.collections.grants.countDocuments({ userId: c.userId })).toBe(0);
-    const suppression = await system.db.collections.suppressions.findOne({ userId: c.userId });
+    expect(await system.db.collections.grants.countDocuments({ kind: 'grant', userId: c.userId })).toBe(0);
+    const suppression = await system.db.collections.suppressions.findOne({ kind: 'suppression', userId: c.userId });
     expect(suppression).toMatchObject({ channel: 'email', reason: 'hard-bounce', source: 'provider:smtp-550' });
     rejections.delete(c.email);
     expect((await deliver(request(c.userId, { stepId: 'next' }))).reason).toBe('suppressed:hard-bounce');
@@ -100,7 +114,7 @@ describe('provider errors', () => {
     rejections.delete(c.email);
     expect(await deliver(request(c.userId))).toEqual({ delivered: true, reason: 'sent' });
     expect(mailsTo(c.email)).toHaveLength(1);
-    expect(await system.db.collections.grants.countDocuments({ userId: c.userId })).toBe(1);
+    expect(await system.db.collections.grants.countDocuments({ kind: 'grant', userId: c.userId })).toBe(1);
   });
 
   it('Twilio 21610 (the recipient sent STOP) suppresses SMS and is not retried', async () => {

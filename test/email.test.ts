@@ -104,7 +104,7 @@ describe('email', () => {
     const response = await postBounce(dsn(mail.envelopeFrom, email, '5.1.1', mail.messageId!));
     expect(await response.json()).toMatchObject({ matched: true, userId, status: '5.1.1', permanent: true });
     expect(await system.db.collections.ledger.findOne({ _id: key })).toMatchObject({ providerStatus: 'bounced', providerErrorCode: '5.1.1' });
-    expect(await system.db.collections.suppressions.findOne({ userId, channel: 'email' })).toMatchObject({ reason: 'hard-bounce', source: 'bounce:5.1.1' });
+    expect(await system.db.collections.suppressions.findOne({ kind: 'suppression', userId, channel: 'email' })).toMatchObject({ reason: 'hard-bounce', source: 'bounce:5.1.1' });
     // The next email to this customer is not sent.
     const next = deliveryRequest(userId, { stepId: 'welcome-email', template: 'welcome' });
     expect((await send.deliver(next)).reason).toBe('suppressed:hard-bounce');
@@ -126,9 +126,9 @@ describe('email', () => {
     const { userId, email, mail, key } = await customerWithReviewRequest();
     expect((await postBounce(dsn(mail.envelopeFrom, email, '4.2.2', mail.messageId!))).status).toBe(200);
     expect(await system.db.collections.ledger.findOne({ _id: key })).toMatchObject({ providerStatus: 'delayed' });
-    expect(await system.db.collections.suppressions.countDocuments({ userId })).toBe(0);
+    expect(await system.db.collections.suppressions.countDocuments({ kind: 'suppression', userId })).toBe(0);
     expect((await postBounce(dsn(mail.envelopeFrom, email, '5.1.1', mail.messageId!), 'not-the-secret-at-all')).status).toBe(401);
     expect((await postBounce(dsn('postmaster@shop.example.com', email, '5.1.1', mail.messageId!))).status).toBe(422);
-    expect(await system.db.collections.suppressions.countDocuments({ userId })).toBe(0);
+    expect(await system.db.collections.suppressions.countDocuments({ kind: 'suppression', userId })).toBe(0);
   });
 });

@@ -20,7 +20,7 @@ beforeAll(async () => {
 afterAll(() => system?.close());
 
 const active = (userId: string, channel: SuppressionChannel) =>
-  system.db.collections.suppressions.find({ userId, channel, liftedAt: { $exists: false } }).toArray();
+  system.db.collections.suppressions.find({ kind: 'suppression', userId, channel, liftedAt: { $exists: false } }).toArray();
 
 describe('unsubscribe', () => {
   async function reminderFor(userId: string) {
@@ -44,13 +44,28 @@ describe('unsubscribe', () => {
 
     const oneClick = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
     expect(oneClick.status).toBe(200);
-    expect(await active(userId, 'email')).toMatchObject([{ reason: 'unsubscribe', source: 'list-unsubscribe-one-click' }]);
+    // One click leaves the list the email came from: its category.
+    expect(await active(userId, 'email')).toMatchObject([{ reason: 'unsubscribe', category: 'marketing', source: 'list-unsubscribe-one-click' }]);
 
     // The next marketing email, from another journey (browse abandonment has a week's cooldown).
     await system.track(userId, 'Checkout Started', { cart_id: 'u-1' });
-    await waitUntil(async () => (await system.reasons(userId)).includes('cart-reminder-email:suppressed:unsubscribe'), 30_000, 'the decision');
+    await waitUntil(async () => (await system.reasons(userId)).includes('cart-reminder-email:suppressed:unsubscribe:marketing'), 30_000, 'the decision');
     expect(system.smtp.messagesTo(`${userId}@example.com`)).toHaveLength(1);
     await system.track(userId, 'Order Completed');
+  });
+
+  it('the landing page offers the message\'s category or all marketing email; "all" suppresses the whole channel', async () => {
+    const userId = uniqueId('unsub-all');
+    const mail = await reminderFor(userId);
+    const url = String(mail.text!.match(/Unsubscribe: (\S+)/)![1]);
+    const landing = await (await fetch(url)).text();
+    expect(landing).toContain('Unsubscribe from marketing');
+    expect(landing).toContain('Unsubscribe from all marketing email');
+    const all = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'scope=all' });
+    expect(all.status).toBe(200);
+    const [suppression] = await active(userId, 'email');
+    expect(suppression).toMatchObject({ reason: 'unsubscribe', source: 'unsubscribe-link' });
+    expect(suppression?.category).toBeUndefined();
   });
 
   it('refuses a forged link: another customer\'s id with this token\'s signature', async () => {
@@ -87,7 +102,7 @@ describe('Twilio webhooks', () => {
 
     await post('/webhooks/twilio/inbound', { From: phone, To: system.config.TWILIO_FROM, Body: 'START' });
     expect(await active(userId, 'sms')).toHaveLength(0);
-    const history = await system.db.collections.suppressions.find({ userId }).toArray();
+    const history = await system.db.collections.suppressions.find({ kind: 'suppression', userId }).toArray();
     expect(history).toMatchObject([{ reason: 'sms-stop', liftSource: 'twilio-inbound: "START"' }]);
   });
 

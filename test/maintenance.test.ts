@@ -32,13 +32,13 @@ it('the cleanup schedule removes what has expired and keeps what has not', async
     { _id: 'k:recent-message#processed', receivedAt: ago(DAY) },
   ]);
   await grants.insertMany([
-    { _id: 'marketing-all-channels:u#0', rule: 'marketing-all-channels', userId: 'u', seq: 0, at: ago(2 * DAY), sendKey: 'a' },
-    { _id: 'marketing-all-channels:u#1', rule: 'marketing-all-channels', userId: 'u', seq: 1, at: ago(60_000), sendKey: 'b' },
+    { _id: 'marketing-all-channels:u#0', kind: 'grant', rule: 'marketing-all-channels', userId: 'u', seq: 0, at: ago(2 * DAY), sendKey: 'a' },
+    { _id: 'marketing-all-channels:u#1', kind: 'grant', rule: 'marketing-all-channels', userId: 'u', seq: 1, at: ago(60_000), sendKey: 'b' },
   ]);
   await suppressions.insertMany([
-    { userId: 'u', channel: 'email', reason: 'manual', source: 'test', createdAt: ago(DAY), expiresAt: ago(60_000) },
-    { userId: 'u', channel: 'sms', reason: 'manual', source: 'test', createdAt: ago(DAY), expiresAt: new Date(Date.now() + DAY) },
-    { userId: 'u', channel: '*', reason: 'erasure', source: 'test', createdAt: ago(DAY) },
+    { kind: 'suppression', userId: 'u', channel: 'email', reason: 'manual', source: 'test', createdAt: ago(DAY), expiresAt: ago(60_000) },
+    { kind: 'suppression', userId: 'u', channel: 'sms', reason: 'manual', source: 'test', createdAt: ago(DAY), expiresAt: new Date(Date.now() + DAY) },
+    { kind: 'suppression', userId: 'u', channel: '*', reason: 'erasure', source: 'test', createdAt: ago(DAY) },
   ]);
 
   await system.temporal.schedule.getHandle(cleanupScheduleId(system.config.TEMPORAL_TASK_QUEUE)).trigger();
@@ -47,8 +47,8 @@ it('the cleanup schedule removes what has expired and keeps what has not', async
 
   expect((await ledger.find({ _id: { $in: ['old-entry', 'recent-entry'] } }).toArray()).map((d) => d._id)).toEqual(['recent-entry']);
   expect((await inboundEvents.find({}).sort({ _id: 1 }).toArray()).map((d) => d._id)).toEqual(['k:recent-message', 'k:recent-message#processed']);
-  expect((await grants.find({ userId: 'u' }).toArray()).map((d) => d.seq)).toEqual([1]);
-  const kept = await suppressions.find({ userId: 'u' }).sort({ channel: 1 }).toArray();
+  expect((await grants.find({ kind: 'grant', userId: 'u' }).toArray()).map((d) => d.seq)).toEqual([1]);
+  const kept = await suppressions.find({ kind: 'suppression', userId: 'u' }).sort({ channel: 1 }).toArray();
   expect(kept.map((s) => [s.channel, s.liftSource ?? 'active'])).toEqual([['*', 'active'], ['email', 'expired'], ['sms', 'active']]);
 });
 

@@ -71,13 +71,13 @@ describe('several cap rules', () => {
     const deliver = deliverWith({ FREQUENCY_CAP: '10/24h', FREQUENCY_CAPS: rules });
     const c = await customer({ phone: '+14155556666' });
     expect((await deliver(c.request())).reason).toBe('sent');
-    const firstGrant = await system.db.collections.grants.findOne({ userId: c.userId, rule: 'sms-daily' });
+    const firstGrant = await system.db.collections.grants.findOne({ kind: 'grant', userId: c.userId, rule: 'sms-daily' });
     const second = c.request();
     const outcome = await deliver(second);
     const freeAt = new Date(firstGrant!.at.getTime() + 86_400_000).toISOString();
     expect(outcome).toEqual({ delivered: false, reason: `deferred:cap:sms-daily until ${freeAt}`, deferUntil: freeAt });
     // All or nothing: the global rule's grant taken for the deferred SMS was given back.
-    expect(await system.db.collections.grants.countDocuments({ sendKey: second.idempotencyKey })).toBe(0);
+    expect(await system.db.collections.grants.countDocuments({ kind: 'grant', sendKey: second.idempotencyKey })).toBe(0);
     expect((await deliver(c.request({ channel: 'email', template: 'cart-reminder' }))).reason).toBe('sent');
   });
 
