@@ -46,6 +46,8 @@ export interface DeliveryActivities {
 }
 
 const SENT: DeliveryOutcome = { delivered: true, reason: 'sent' };
+/** A send that may or may not have gone out: an attempt died, or another attempt is sending now. */
+const UNKNOWN_OUTCOME = 'unknown-outcome';
 
 export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities {
   const { ledger, grants, suppressions } = deps.db.collections;
@@ -88,7 +90,7 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
       await releaseClaim(ledger, entry._id);
       return undefined;
     }
-    const outcome = { delivered: false, reason: 'unknown-outcome' };
+    const outcome = { delivered: false, reason: UNKNOWN_OUTCOME };
     await completeSend(ledger, entry._id, outcome, { detail: 'an earlier attempt died during the provider call; not sent again' });
     return outcome;
   }
@@ -105,14 +107,16 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
 
   /**
    * Claims the send and calls the provider. An earlier attempt's entry wins over this one: its outcome
-   * is returned, and grants this attempt took for a send that did not go out are given back.
+   * is returned, and the grants are given back if that attempt certainly did not send.
    */
   async function sendClaimed(request: DeliveryRequest, holdsGrant: boolean, send: () => Promise<Receipt>): Promise<DeliveryOutcome> {
     const key = request.idempotencyKey;
     for (let earlier = await insertEntry(ledger, request, { status: 'sending' }); earlier; earlier = await insertEntry(ledger, request, { status: 'sending' })) {
       const settled = await settleEarlierAttempt(request, earlier);
       if (!settled) continue;
-      if (holdsGrant && !settled.delivered) await releaseGrants(grants, key);
+      // The grants are the earlier attempt's too (same send key): keep them unless it certainly did not
+      // send. A claim still 'sending' may be a send in flight right now, so its grants stay.
+      if (holdsGrant && !settled.delivered && earlier.status === 'done' && earlier.reason !== UNKNOWN_OUTCOME) await releaseGrants(grants, key);
       return settled;
     }
     try {

@@ -6,7 +6,7 @@
  */
 import type { ConsentChannel } from '../store/consent.js';
 import type { Database } from '../store/db.js';
-import { checkRule, insertGrants, releaseGrants, type CapRule, type RuleCheck } from '../store/frequency-grants.js';
+import { checkRule, insertGrants, releaseGrantsTaken, type CapRule, type GrantDoc, type RuleCheck } from '../store/frequency-grants.js';
 import { loadPolicyState, type PolicyState } from '../store/policy-state.js';
 import { loadProfile, type Profile } from '../store/profiles.js';
 import { suppressionFor, type SuppressionDoc } from '../store/suppressions.js';
@@ -70,8 +70,9 @@ function ruleApplies(rule: CapRule, request: DeliveryRequest): boolean {
 /**
  * Takes a grant under every rule that applies, all or nothing: every rule is checked against the
  * state read with the profile, and the free slots are taken with one insert. The first full rule
- * decides between dropping and deferring, and any grant this send already took is given back. When
- * a racer took one of our numbers meanwhile, the state is read again and the check repeated.
+ * decides between dropping and deferring, and the grants this attempt took are given back (not those
+ * an earlier attempt of the send holds: it may have sent). When a racer took one of our numbers
+ * meanwhile, the state is read again and the check repeated.
  */
 async function reserveUnderCaps(db: Database, policy: Policy, request: DeliveryRequest, state: PolicyState, now: Date): Promise<Decision> {
   const rules = policy.capRules.filter((rule) => ruleApplies(rule, request));
@@ -79,15 +80,18 @@ async function reserveUnderCaps(db: Database, policy: Policy, request: DeliveryR
   const heldUntil = new Date(Date.parse(request.firstAttemptAt) + policy.lastSlot.windowMs);
   const yields = policy.lastSlot.windowMs > 0 && (request.priority ?? 0) < policy.lastSlot.highest && heldUntil > now;
   const send = { userId: request.userId, sendKey: request.idempotencyKey };
+  const taken: GrantDoc[] = [];
   for (let grants = state.grants; ; grants = (await loadPolicyState(db.collections.policyRecords, request.userId, now)).grants) {
     const checks = rules.map((rule) => ({ rule, check: checkRule(rule, grants, send, now, yields ? heldUntil : undefined) }));
     const blocked = checks.find(({ check }) => check.kind === 'full' || check.kind === 'last-slot-held');
     if (blocked) {
-      if (checks.some(({ check }) => check.kind === 'held')) await releaseGrants(db.collections.grants, request.idempotencyKey);
+      await releaseGrantsTaken(db.collections.grants, taken);
       return capDecision(blocked.rule, blocked.check as Extract<RuleCheck, { freeAt: Date }>, request);
     }
     const free = checks.flatMap(({ check }) => (check.kind === 'free' ? [check.grant] : []));
-    if (await insertGrants(db.collections.grants, free)) return { allowed: true, holdsGrant: true };
+    const inserted = await insertGrants(db.collections.grants, free);
+    taken.push(...inserted);
+    if (inserted.length === free.length) return { allowed: true, holdsGrant: true };
   }
 }
 

@@ -71,11 +71,18 @@ export function checkRule(
 }
 
 /**
- * Inserts the grants in one round trip. False when any number was taken meanwhile: the caller reads
- * again (the grants that did go in are this send's and are found as held on the next pass).
+ * Inserts the grants in one round trip and returns those that went in. Fewer than given means a
+ * number was taken meanwhile: the caller reads again (the ones that did go in are found as held).
  */
-export async function insertGrants(grants: Collection<GrantDoc>, docs: GrantDoc[]): Promise<boolean> {
-  return docs.length === 0 || (await insertNew(grants, docs)).size === 0;
+export async function insertGrants(grants: Collection<GrantDoc>, docs: GrantDoc[]): Promise<GrantDoc[]> {
+  if (docs.length === 0) return [];
+  const taken = await insertNew(grants, docs);
+  return docs.filter((_, index) => !taken.has(index));
+}
+
+/** Gives back grants an attempt took itself, when another rule turned the send away. */
+export async function releaseGrantsTaken(grants: Collection<GrantDoc>, taken: GrantDoc[]): Promise<void> {
+  if (taken.length) await grants.deleteMany({ _id: { $in: taken.map((g) => g._id) } });
 }
 
 /** Gives a send's grants back (every rule's) when it will not go out, so it does not use up the cap. */
