@@ -1,13 +1,15 @@
 /**
  * Replay throughput: the recorded journey histories replayed many times over against the current
  * build, versus a baseline in the same run: the shortest fixture replayed as many times, which is the
- * SDK's own per-history cost with almost no journey logic. Prints histories per second and the ratio.
+ * SDK's own per-history cost with almost no journey logic. Prints histories per second and the ratio,
+ * then the same histories sharded across a process per core, as the CLI's `replay` runs them.
  *   npm run bench:replay [-- copies]
  */
 import type { HistoryAndWorkflowId } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
-import { historyFiles, replayHistories, type WorkflowBuild } from '../client/replay.js';
+import os from 'node:os';
+import { historyFiles, replayHistories, replayInProcesses, type WorkflowBuild } from '../client/replay.js';
 import { installTemporalLogging } from '../client/temporal-logger.js';
 import { workflowsPath } from '../worker.js';
 
@@ -19,10 +21,11 @@ function manyTimes(histories: HistoryAndWorkflowId[]): HistoryAndWorkflowId[] {
   return Array.from({ length: copies }, (_, i) => histories.map((h) => ({ ...h, workflowId: `${h.workflowId}#${i}` }))).flat();
 }
 
-async function rate(build: WorkflowBuild, histories: HistoryAndWorkflowId[]): Promise<number> {
+async function rate(build: WorkflowBuild, histories: HistoryAndWorkflowId[], processes = 1): Promise<number> {
   const started = performance.now();
   let failures = 0;
-  for await (const outcome of replayHistories(build, histories)) if (outcome.error) failures++;
+  const outcomes = processes > 1 ? replayInProcesses(build, histories, processes) : replayHistories(build, histories);
+  for await (const outcome of outcomes) if (outcome.error) failures++;
   if (failures) throw new Error(`${failures} histories failed to replay`);
   return histories.length / ((performance.now() - started) / 1000);
 }
@@ -37,3 +40,8 @@ const shortest = fixtures.reduce((a, b) => (events(a) <= events(b) ? a : b));
 const floorRate = await rate(journeys, manyTimes(Array.from({ length: fixtures.length }, () => shortest)));
 console.log(`baseline (${shortest.workflowId}, ${events(shortest)} events, same count): ${floorRate.toFixed(0)} histories/s`);
 console.log(`ratio journeys/baseline: ${(journeyRate / floorRate).toFixed(2)}`);
+
+// What `replay` does by default: a process per core, their start-up included.
+const processes = os.availableParallelism();
+const shardedRate = await rate(journeys, manyTimes(fixtures), processes);
+console.log(`journey histories in ${processes} processes: ${shardedRate.toFixed(0)} histories/s (${(shardedRate / journeyRate).toFixed(2)}x one process)`);

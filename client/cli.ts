@@ -12,7 +12,7 @@
  *   npm run cli -- templates test-send <template> --user <userId> --to <address or phone> [--event <json>]
  */
 import type { Client, Connection } from '@temporalio/client';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import type { z } from 'zod';
@@ -40,7 +40,7 @@ import { JOURNEY_WORKFLOW_TYPE } from '../workflows/sdk/definitions.js';
 import { JOURNEY, JOURNEY_VERSION, STEP } from '../workflows/sdk/search-attributes.js';
 import { allSteps } from '../workflows/sdk/steps.js';
 import { journeyAsMermaid, journeyAsText } from './journey-graph.js';
-import { historyFiles, replayHistories, type WorkflowBuild } from './replay.js';
+import { historyFiles, replayHistories, replayInProcesses, type WorkflowBuild } from './replay.js';
 import { installTemporalLogging } from './temporal-logger.js';
 import { asNewEvent, asPastEvent, readJsonl, sendEvents, type EventLine, type SendSummary } from './event-files.js';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
@@ -111,6 +111,12 @@ journeysCommand
     });
   });
 
+function positiveInteger(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number, 1 or more');
+  return n;
+}
+
 program
   .command('replay')
   .description('replay histories of journey instances against this build; exits 1 on any nondeterminism')
@@ -120,13 +126,15 @@ program
   .option('--until <iso>', 'instances started before this time')
   .option('--query <query>', 'a raw visibility query, instead of the options above')
   .option('--files <dir>', 'replay history JSON files from a folder instead of a server')
-  .action(async (options: { journey?: string; status?: string; since?: string; until?: string; query?: string; files?: string }) => {
+  .addOption(new Option('--processes <n>', 'replay processes, a core each').argParser(positiveInteger).default(os.availableParallelism(), 'the cores'))
+  .action(async (options: { journey?: string; status?: string; since?: string; until?: string; query?: string; files?: string; processes: number }) => {
     const build = await workflowBuild();
     const started = Date.now();
     let replayed = 0;
     const failed: string[] = [];
     const report = async (histories: Parameters<typeof replayHistories>[1]) => {
-      for await (const outcome of replayHistories(build, histories)) {
+      const outcomes = options.processes > 1 ? replayInProcesses(build, histories, options.processes) : replayHistories(build, histories);
+      for await (const outcome of outcomes) {
         replayed++;
         if (outcome.error) failed.push(outcome.workflowId);
         console.log(outcome.error ? `FAIL ${outcome.workflowId}: ${outcome.error}` : `ok   ${outcome.workflowId}`);

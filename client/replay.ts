@@ -4,9 +4,16 @@
  */
 import type { HistoryAndWorkflowId } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
-import { readdir, readFile } from 'node:fs/promises';
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** CommonJS: its namespaces are on the default export. */
+const { History } = proto.temporal.api.history.v1;
 
 export interface ReplayOutcome {
   workflowId: string;
@@ -15,6 +22,7 @@ export interface ReplayOutcome {
 
 export type WorkflowBuild = { workflowsPath: string } | { workflowBundle: { code: string } | { codePath: string } };
 
+/** One replay worker replays one history at a time, so a process uses one core at most. */
 export async function* replayHistories(
   build: WorkflowBuild,
   histories: AsyncIterable<HistoryAndWorkflowId> | Iterable<HistoryAndWorkflowId>,
@@ -33,4 +41,88 @@ export async function historyFiles(dir: string): Promise<HistoryAndWorkflowId[]>
       history: historyFromJSON(JSON.parse(await readFile(path.join(dir, file), 'utf8'))),
     })),
   );
+}
+
+/** What a parent sends a replay process (client/replay-process.ts). */
+export type ShardMessage = { type: 'history'; workflowId: string; history: Uint8Array } | { type: 'end' };
+
+/** Histories each replay process holds queued, so it never waits for the parent between two. */
+const QUEUED_PER_PROCESS = 2;
+
+/**
+ * Replays across several processes, a core each: the SDK's replay is CPU-bound and one history at a
+ * time per worker, and replay workers in one process share its main thread (measured: no faster).
+ * Histories are handed out as processes finish, so a slow one does not hold up the rest; outcomes
+ * come in the order they finish.
+ */
+export async function* replayInProcesses(
+  build: WorkflowBuild,
+  histories: AsyncIterable<HistoryAndWorkflowId> | Iterable<HistoryAndWorkflowId>,
+  processes: number,
+): AsyncIterable<ReplayOutcome> {
+  const tempDir = await mkdtemp(path.join(os.tmpdir(), 'throughline-replay-'));
+  const codePath = await bundlePath(build, tempDir);
+  const source = (Symbol.asyncIterator in histories ? histories[Symbol.asyncIterator]() : histories[Symbol.iterator]()) as AsyncIterator<HistoryAndWorkflowId>;
+  const outcomes: ReplayOutcome[] = [];
+  let failure: Error | undefined;
+  let wake = () => {};
+  let inFlight = 0;
+  let exhausted = false;
+  const ended = new Set<ChildProcess>();
+
+  const feed = async (child: ChildProcess) => {
+    if (ended.has(child)) return;
+    const next = await source.next();
+    if (next.done) {
+      exhausted = true;
+      ended.add(child);
+      child.send({ type: 'end' } satisfies ShardMessage);
+      return;
+    }
+    inFlight++;
+    const history = History.encode(next.value.history as proto.temporal.api.history.v1.IHistory).finish();
+    child.send({ type: 'history', workflowId: next.value.workflowId, history } satisfies ShardMessage);
+  };
+  const children: ChildProcess[] = [];
+  const start = () => {
+    // tsx loads the TypeScript child, whether the parent runs under tsx, vitest or anything else.
+    const child = fork(fileURLToPath(new URL('./replay-process.ts', import.meta.url)), [codePath], { serialization: 'advanced', execArgv: ['--import', 'tsx'] });
+    child.on('message', (outcome: ReplayOutcome) => {
+      inFlight--;
+      outcomes.push(outcome);
+      wake();
+      feed(child).catch((err: Error) => ((failure = err), wake()));
+    });
+    child.on('exit', (code) => {
+      if (code !== 0) failure ??= new Error(`a replay process exited with code ${code}`);
+      wake();
+    });
+    children.push(child);
+    return child;
+  };
+  try {
+    // A process more only while histories keep coming: a short list does not pay for idle start-ups.
+    while (children.length < processes && !exhausted) {
+      const child = start();
+      for (let i = 0; i < QUEUED_PER_PROCESS; i++) await feed(child);
+    }
+    for (;;) {
+      while (outcomes.length) yield outcomes.shift()!;
+      if (failure) throw failure;
+      if (inFlight === 0 && ended.size === children.length) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    for (const child of children) if (child.exitCode === null) child.kill();
+    await rm(tempDir, { recursive: true, force: true });
+  }
+}
+
+/** The bundle as a file a replay process can load. */
+async function bundlePath(build: WorkflowBuild, tempDir: string): Promise<string> {
+  if ('workflowsPath' in build) throw new Error('sharded replay needs a bundle (bundleWorkflowCode), not a workflows path');
+  if ('codePath' in build.workflowBundle) return build.workflowBundle.codePath;
+  const file = path.join(tempDir, 'workflow-bundle.js');
+  await writeFile(file, build.workflowBundle.code);
+  return file;
 }

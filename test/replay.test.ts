@@ -6,15 +6,16 @@
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
-import { historyFiles, replayHistories, type WorkflowBuild } from '../client/replay.js';
+import { historyFiles, replayHistories, replayInProcesses, type WorkflowBuild } from '../client/replay.js';
 import { journeyVersions } from '../workflows/journeys/index.js';
 
 const historiesDir = fileURLToPath(new URL('./histories', import.meta.url));
 
-async function replayAll(build: WorkflowBuild) {
+async function replayAll(build: WorkflowBuild, processes = 1) {
   const failures: string[] = [];
   let count = 0;
-  for await (const outcome of replayHistories(build, await historyFiles(historiesDir))) {
+  const histories = await historyFiles(historiesDir);
+  for await (const outcome of processes > 1 ? replayInProcesses(build, histories, processes) : replayHistories(build, histories)) {
     count++;
     if (outcome.error) failures.push(`${outcome.workflowId}: ${outcome.error}`);
   }
@@ -34,10 +35,12 @@ describe('replay of recorded histories', () => {
     expect(failures).toEqual([]);
   });
 
-  it('catches a non-deterministic edit: two sends swapped, nothing else changed', async () => {
+  // In one process, and sharded across three as `replay` runs on a machine with cores to spare.
+  it.each([1, 3])('catches a non-deterministic edit: two sends swapped, nothing else changed (%i process(es))', async (processes) => {
     const workflowsPath = fileURLToPath(new URL('./fixtures/reordered-journey-workflows.ts', import.meta.url));
     const bundle = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
-    const { failures } = await replayAll({ workflowBundle: bundle });
+    const { count, failures } = await replayAll({ workflowBundle: bundle }, processes);
+    expect(count).toBe((await historyFiles(historiesDir)).length);
     expect(failures).toHaveLength(3); // the three cart-abandonment histories, and only those
     expect(failures.join('\n')).toMatch(
       /cartAbandonment\/v1-completed\.json: .*Nondeterminism.*'cart-reminder-email#1'.*'cart-reminder-sms#1'/,
