@@ -35,9 +35,10 @@ const Duration = z.string().transform((text, ctx) => {
 const CapRuleSchema = z.object({
   name: z.string().regex(/^[a-z0-9-]+$/),
   limit: z.number().int().positive(),
-  window: Duration,
+  window: Duration.refine((ms) => ms <= 30 * 86_400_000, 'a cap window is at most 30d'),
   channels: z.array(z.enum(['email', 'sms'])).optional(),
   categories: z.array(z.string()).optional(),
+  exemptCategories: z.array(z.string()).optional(),
   journeys: z.array(z.string()).optional(),
   onCap: z.enum(['drop', 'defer']).default('drop'),
   maxDelay: Duration.optional(),
@@ -115,6 +116,11 @@ const EnvSchema = z.object({
    * so a higher-priority journey that wants it meanwhile gets it; 0 (default): first come, first served.
    */
   CAP_PRIORITY_WINDOW: Duration.default(0),
+  /** Marketing categories no cap counts, comma-separated (e.g. "alerts,back-in-stock"). */
+  CAP_EXEMPT_CATEGORIES: z
+    .string()
+    .default('')
+    .transform((text) => text.split(',').map((c) => c.trim()).filter(Boolean)),
   /** Further cap rules, JSON: [{"name":"sms-daily","limit":1,"window":"24h","channels":["sms"],"onCap":"defer","maxDelay":"48h"}]. */
   FREQUENCY_CAPS: json(z.array(CapRuleSchema), '[]'),
   /** Per channel, JSON; SMS by default 21:00-08:00 in the recipient's zone. Marketing only. */
@@ -170,10 +176,14 @@ const EnvSchema = z.object({
 
 export type Config = z.output<typeof EnvSchema>;
 
-/** Every cap rule in force: the FREQUENCY_CAP shorthand first, then FREQUENCY_CAPS. */
+/** Every cap rule in force: the FREQUENCY_CAP shorthand first, then FREQUENCY_CAPS; CAP_EXEMPT_CATEGORIES apply to all. */
 export function capRules(config: Config): CapRule[] {
   const extra = config.FREQUENCY_CAPS.map(({ window, maxDelay, ...rule }) => ({ ...rule, windowMs: window, maxDelayMs: maxDelay }));
-  return [config.FREQUENCY_CAP, ...extra];
+  const exempt = (rule: CapRule): CapRule => {
+    const exemptCategories = [...new Set([...config.CAP_EXEMPT_CATEGORIES, ...(rule.exemptCategories ?? [])])];
+    return exemptCategories.length ? { ...rule, exemptCategories } : rule;
+  };
+  return [config.FREQUENCY_CAP, ...extra].map(exempt);
 }
 
 /** A setting only some processes need; they ask for it by name and fail at start without it. */

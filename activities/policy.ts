@@ -63,6 +63,7 @@ function ruleApplies(rule: CapRule, request: DeliveryRequest): boolean {
   return (
     (rule.channels ?? ['email', 'sms']).includes(request.channel) &&
     (!rule.categories || rule.categories.includes(request.category)) &&
+    !rule.exemptCategories?.includes(request.category) &&
     (!rule.journeys || rule.journeys.includes(request.journeyId))
   );
 }

@@ -16,6 +16,8 @@ export interface CapRule {
   /** Which sends count: channels (default email and SMS), marketing categories, journeys (default all). */
   channels?: Array<'email' | 'sms'>;
   categories?: string[];
+  /** Marketing categories this rule does not count (e.g. back-in-stock alerts). */
+  exemptCategories?: string[];
   journeys?: string[];
   /** At the cap: drop the message, or defer it until the window frees up (at most `maxDelayMs`). */
   onCap: 'drop' | 'defer';

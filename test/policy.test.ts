@@ -97,6 +97,26 @@ describe('several cap rules', () => {
     expect((await deliver(promo())).reason).toBe('capped:promotions-weekly');
     expect((await deliver(c.request({ channel: 'email', template: 'cart-reminder', category: 'newsletter' }))).reason).toBe('sent');
   });
+
+  it('does not count exempt categories, per rule or for every rule', async () => {
+    const c = await customer();
+    const email = (category: string) => c.request({ channel: 'email', template: 'cart-reminder', category });
+    const perRule = JSON.stringify([{ name: 'email-daily', limit: 1, window: '24h', channels: ['email'], exemptCategories: ['alerts'] }]);
+    const deliver = deliverWith({ FREQUENCY_CAP: '10/24h', FREQUENCY_CAPS: perRule });
+    expect((await deliver(email('alerts'))).reason).toBe('sent');
+    expect((await deliver(email('newsletter'))).reason).toBe('sent');
+    expect((await deliver(email('alerts'))).reason).toBe('sent');
+    expect((await deliver(email('newsletter'))).reason).toBe('capped:email-daily');
+    // The global rule already holds this customer's first two emails: only an exempt one gets through.
+    const everyRule = deliverWith({ FREQUENCY_CAP: '1/24h', CAP_EXEMPT_CATEGORIES: 'alerts,newsletter' });
+    expect((await everyRule(email('promotions'))).reason).toBe('capped:marketing-all-channels');
+    expect((await everyRule(email('newsletter'))).reason).toBe('sent');
+  });
+
+  it('refuses a window longer than 30 days', () => {
+    const tooLong = JSON.stringify([{ name: 'quarterly', limit: 5, window: '90d' }]);
+    expect(() => loadConfig({ ...system.env, FREQUENCY_CAPS: tooLong })).toThrow(/at most 30d/);
+  });
 });
 
 describe('a deferring cap in a journey', () => {
