@@ -95,13 +95,16 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
     return outcome;
   }
 
-  /** Records a decision not to send; if an earlier attempt of the step left an entry, its outcome stands. */
-  async function record(request: DeliveryRequest, outcome: DeliveryOutcome, detail?: string): Promise<DeliveryOutcome> {
+  /**
+   * Records a decision not to send; if an earlier attempt of the step left an entry, its outcome
+   * stands (`ours` false).
+   */
+  async function record(request: DeliveryRequest, outcome: DeliveryOutcome, detail?: string): Promise<{ outcome: DeliveryOutcome; ours: boolean }> {
     for (;;) {
       const earlier = await insertEntry(ledger, request, { status: 'done', outcome, detail });
-      if (!earlier) return outcome;
+      if (!earlier) return { outcome, ours: true };
       const settled = await settleEarlierAttempt(request, earlier);
-      if (settled) return settled;
+      if (settled) return { outcome: settled, ours: false };
     }
   }
 
@@ -146,10 +149,12 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
    */
   async function deliver(request: DeliveryRequest): Promise<DeliveryOutcome> {
     const { decision, profile } = await decide(deps.db, deps.policy, request, new Date());
-    if (!decision.allowed) return record(request, decision.outcome);
+    if (!decision.allowed) return (await record(request, decision.outcome)).outcome;
     const failWithoutSending = async (outcome: DeliveryOutcome, detail: string) => {
-      if (decision.holdsGrant) await releaseGrants(grants, request.idempotencyKey);
-      return record(request, outcome, detail);
+      const recorded = await record(request, outcome, detail);
+      // Only this attempt's failure frees the slot; an earlier attempt's entry may be a send.
+      if (decision.holdsGrant && recorded.ours) await releaseGrants(grants, request.idempotencyKey);
+      return recorded.outcome;
     };
     let send: () => Promise<Receipt>;
     try {
