@@ -11,6 +11,7 @@ import { logger } from './client/logger.js';
 import { installTemporalLogging } from './client/temporal-logger.js';
 import { loadConfig, type Config } from './config.js';
 import { openDatabase, type Database } from './store/db.js';
+import { migrateIntoPolicyRecords } from './store/migrations.js';
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -48,6 +49,8 @@ export async function startWorker(
 ): Promise<RunningWorker> {
   installTemporalLogging();
   const db = options.db ?? (await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE));
+  // Suppressions written by an earlier version must hold before the first decision.
+  await migrateIntoPolicyRecords(db);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const { activities, close } = await createActivities(config, db);
   const workflowSource: Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> = options.workflowBundlePath

@@ -16,6 +16,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import type { z } from 'zod';
+import { migrateIntoPolicyRecords } from '../store/migrations.js';
 import { addSuppression, liftSuppressions, suppressionHistory } from '../store/suppressions.js';
 import type { Database } from '../store/db.js';
 import { LiftSchema, SuppressionSchema } from './admin-schema.js';
@@ -68,7 +69,7 @@ program
 
 program
   .command('setup')
-  .description('register the search attributes and the cleanup and audience-sync schedules on your Temporal namespace (once)')
+  .description('register the search attributes and the cleanup and audience-sync schedules on your Temporal namespace, and move data of earlier versions (once per upgrade; workers do the latter at start too)')
   .action(async () => {
     const config = loadConfig();
     const client = await connectTemporal(config);
@@ -79,6 +80,8 @@ program
     } finally {
       await client.connection.close();
     }
+    const moved = await withDatabase(migrateIntoPolicyRecords);
+    for (const [from, count] of Object.entries(moved)) console.log(`moved ${count} documents from ${from} into policy_records`);
   });
 
 const journeysCommand = program
