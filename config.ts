@@ -44,6 +44,13 @@ const CapRuleSchema = z.object({
   maxDelay: Duration.optional(),
 });
 
+/** A comma-separated variable as its trimmed, non-empty items. */
+const commaList = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text) => text.split(',').map((item) => item.trim()).filter(Boolean));
+
 const QuietHoursSchema = z.object({
   start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/),
   end: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/),
@@ -117,10 +124,7 @@ const EnvSchema = z.object({
    */
   CAP_PRIORITY_WINDOW: Duration.default(0),
   /** Marketing categories no cap counts, comma-separated (e.g. "alerts,back-in-stock"). */
-  CAP_EXEMPT_CATEGORIES: z
-    .string()
-    .default('')
-    .transform((text) => text.split(',').map((c) => c.trim()).filter(Boolean)),
+  CAP_EXEMPT_CATEGORIES: commaList(''),
   /** Further cap rules, JSON: [{"name":"sms-daily","limit":1,"window":"24h","channels":["sms"],"onCap":"defer","maxDelay":"48h"}]. */
   FREQUENCY_CAPS: json(z.array(CapRuleSchema), '[]'),
   /** Per channel, JSON; SMS by default 21:00-08:00 in the recipient's zone. Marketing only. */
@@ -129,10 +133,8 @@ const EnvSchema = z.object({
    * Channels whose marketing needs a recorded opt-in, comma-separated. SMS is always among them (TCPA);
    * add email where the law asks for it (e.g. "sms,email" under GDPR). The others are opt-out.
    */
-  CONSENT_OPT_IN: z
-    .string()
-    .default('sms')
-    .transform((text) => [...new Set(['sms', ...text.split(',').map((c) => c.trim()).filter(Boolean)])])
+  CONSENT_OPT_IN: commaList('sms')
+    .transform((channels) => [...new Set(['sms', ...channels])])
     .pipe(z.array(z.enum(['email', 'sms', 'advertising']))),
   /** The zone for recipients whose profile has none (quiet hours). */
   DEFAULT_TIME_ZONE: z.string().default('America/New_York'),
@@ -148,7 +150,7 @@ const EnvSchema = z.object({
       }
     }),
   /** Comma-separated Segment write keys this server accepts; each key names its source. */
-  WRITE_KEYS: z.string().default('dev-write-key').transform((keys) => keys.split(',').map((k) => k.trim()).filter(Boolean)),
+  WRITE_KEYS: commaList('dev-write-key'),
   ADMIN_TOKEN: z.string().min(16).optional(),
   /** Return-path domain for VERP (bounces+<token>@BOUNCE_DOMAIN); unset: the From address is the return path. */
   BOUNCE_DOMAIN: z.string().min(1).optional(),
