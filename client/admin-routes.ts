@@ -1,19 +1,11 @@
 /** The admin API (bearer token): suppressions and consent recorded by operators and back-office tools. */
 import type { FastifyInstance } from 'fastify';
-import type { z } from 'zod';
 import type { Database } from '../store/db.js';
 import { recordConsent } from '../store/consent.js';
 import { addSuppression, liftSuppressions } from '../store/suppressions.js';
 import { ConsentSchema, LiftSchema, SuppressionSchema } from './admin-schema.js';
-import { BadRequest } from './http-errors.js';
+import { parseBody } from './http-errors.js';
 import { hasBearer } from './secrets.js';
-import { describeIssues } from './segment-schema.js';
-
-function parse<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
-  const result = schema.safeParse(body);
-  if (!result.success) throw new BadRequest(describeIssues(result.error));
-  return result.data;
-}
 
 export function registerAdminRoutes(app: FastifyInstance, options: { db: Database; adminToken?: string }): void {
   const { collections } = options.db;
@@ -23,17 +15,17 @@ export function registerAdminRoutes(app: FastifyInstance, options: { db: Databas
     }
   });
   app.post('/admin/suppressions', async (request, reply) => {
-    const entry = parse(SuppressionSchema, request.body);
+    const entry = parseBody(SuppressionSchema, request.body);
     await addSuppression(collections.suppressions, { ...entry, source: entry.source ?? 'admin-api' });
     return reply.code(201).send({ success: true });
   });
   app.post('/admin/consent', async (request, reply) => {
-    const { userId, channel, category, granted, source, evidence } = parse(ConsentSchema, request.body);
+    const { userId, channel, category, granted, source, evidence } = parseBody(ConsentSchema, request.body);
     await recordConsent(collections, userId, [{ channel, granted, ...(category ? { category } : {}) }], { source: source ?? 'admin-api', evidence });
     return reply.code(201).send({ success: true });
   });
   app.post('/admin/suppressions/lift', async (request) => {
-    const { source, ...filter } = parse(LiftSchema, request.body);
+    const { source, ...filter } = parseBody(LiftSchema, request.body);
     return { success: true, lifted: await liftSuppressions(collections.suppressions, filter, source ?? 'admin-api') };
   });
 }

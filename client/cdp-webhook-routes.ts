@@ -7,7 +7,6 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createHmac } from 'node:crypto';
-import { BadRequest } from './http-errors.js';
 import { hasBearer, sameSecret } from './secrets.js';
 import type { Ingest } from './ingestion.js';
 import { ingestValid } from './segment-routes.js';
@@ -49,7 +48,6 @@ export function registerCdpWebhookRoutes(app: FastifyInstance, options: CdpWebho
       if (!verifiers[cdp](secret, request)) return reply.code(401).send({ error: 'signature does not match' });
       const messages = Array.isArray(request.body) ? request.body : [request.body];
       const items = messages.map((message, index) => parseMessage(message, { prefix: Array.isArray(request.body) ? String(index) : '' }));
-      if (items.every((item) => !item.ok)) throw new BadRequest(items.flatMap((item) => (item.ok ? [] : item.problems)));
       const outcome = await ingestValid(options.ingest, `webhook:${cdp}`, items, { receivedAt: new Date(), forwarded: true });
       return { success: true, ...outcome };
     });

@@ -1,11 +1,19 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { FieldProblem } from './segment-schema.js';
+import type { z } from 'zod';
+import { describeIssues, type FieldProblem } from './segment-schema.js';
 
 /** A payload that failed validation: answered 400 with every bad field named. */
 export class BadRequest extends Error {
   constructor(readonly problems: FieldProblem[]) {
     super('invalid payload');
   }
+}
+
+/** The body as the schema reads it, or a BadRequest naming every bad field. */
+export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  const result = schema.safeParse(body);
+  if (!result.success) throw new BadRequest(describeIssues(result.error));
+  return result.data;
 }
 
 /**

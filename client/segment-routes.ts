@@ -5,8 +5,8 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Ingest, IngestOptions, IngestResult } from './ingestion.js';
-import { BatchSchema, describeIssues, MAX_BATCH_BYTES, MAX_EVENT_BYTES, MESSAGE_TYPES, parseMessage, type FieldProblem, type Parsed } from './segment-schema.js';
-import { BadRequest } from './http-errors.js';
+import { BatchSchema, MAX_BATCH_BYTES, MAX_EVENT_BYTES, MESSAGE_TYPES, parseMessage, type FieldProblem, type Parsed } from './segment-schema.js';
+import { BadRequest, parseBody } from './http-errors.js';
 
 /** Segment sends the write key as the Basic auth user name (or in the body as `writeKey`). */
 function writeKeyOf(request: FastifyRequest): string | undefined {
@@ -22,12 +22,13 @@ export interface BatchOutcome {
 }
 
 /**
- * Ingests the valid messages of a batch and reports the invalid ones by index. Any failure to act on
- * a valid message fails the whole call, so the CDP retries it; what was already accepted is
- * deduplicated then.
+ * Ingests the valid messages of a batch and reports the invalid ones by index; with none valid, the
+ * whole call is a BadRequest. Any failure to act on a valid message fails the whole call, so the CDP
+ * retries it; what was already accepted is deduplicated then.
  */
 export async function ingestValid(ingest: Ingest, source: string, items: Parsed[], options: IngestOptions): Promise<BatchOutcome> {
   const valid = items.flatMap((item, index) => (item.ok ? [{ index, message: item.message }] : []));
+  if (!valid.length) throw new BadRequest(items.flatMap((item) => (item.ok ? [] : item.problems)));
   const ingested = await ingest(source, valid.map((v) => v.message), options);
   const results: BatchOutcome['results'] = items.map(() => 'rejected');
   valid.forEach((v, i) => (results[v.index] = ingested[i]!));
@@ -53,17 +54,12 @@ export function registerSegmentRoutes(app: FastifyInstance, options: { ingest: I
 
   app.post('/v1/batch', { bodyLimit: MAX_BATCH_BYTES }, async (request, reply) => {
     const receivedAt = new Date();
-    const envelope = BatchSchema.safeParse(request.body);
-    if (!envelope.success) throw new BadRequest(describeIssues(envelope.error));
-    const { batch, context, sentAt } = envelope.data;
+    const { batch, context, sentAt } = parseBody(BatchSchema, request.body);
     // The batch's context and sentAt apply to each event that does not carry its own.
     const items = batch.map((item, index) =>
       parseMessage(item && typeof item === 'object' ? { ...(context && { context }), ...(sentAt && { sentAt }), ...item } : item, { prefix: `batch.${index}` }),
     );
     const outcome = await ingestValid(ingest, writeKeyOf(request)!, items, { receivedAt });
-    if (outcome.rejected.length === items.length) {
-      throw new BadRequest(outcome.rejected.flatMap((r) => r.problems));
-    }
     return reply.send({ success: true, ...outcome });
   });
 }
