@@ -58,13 +58,17 @@ export async function loadIdentityView(identities: Collection<IdentityDoc>, pers
   ]);
   const byPerson = new Map(links.map((d) => [d._id, { userId: d.userId, pending: d.status === 'pending' }]));
   const byUser = new Map<string, string[]>();
-  for (const doc of earlier) byUser.set(doc.userId, [...(byUser.get(doc.userId) ?? []), doc._id]);
+  const addEarlier = (userId: string, personId: string) => {
+    const ids = byUser.get(userId) ?? [];
+    if (!ids.includes(personId)) byUser.set(userId, [...ids, personId]);
+  };
+  for (const doc of earlier) addEarlier(doc.userId, doc._id);
   return {
     resolve: (personId) => byPerson.get(personId),
     earlierIds: (userId) => byUser.get(userId) ?? [],
     linked(personId, link) {
       byPerson.set(personId, link);
-      if (!byUser.get(link.userId)?.includes(personId)) byUser.set(link.userId, [...(byUser.get(link.userId) ?? []), personId]);
+      addEarlier(link.userId, personId);
     },
   };
 }
