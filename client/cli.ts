@@ -33,7 +33,7 @@ import { openDatabase } from '../store/db.js';
 import { ensureSchedules } from './maintenance.js';
 import { registerSearchAttributes } from './search-attributes.js';
 import { connectTemporal } from './temporal.js';
-import { formatPolicyState, formatTimeline, userTimeline } from './timeline.js';
+import { formatPolicyState, formatTimeline, scopeLabel, userTimeline } from './timeline.js';
 import { consentHistory } from '../store/consent.js';
 import { workflowsPath } from '../worker.js';
 import { journeyVersion, journeyVersions, latestJourneys } from '../workflows/journeys/index.js';
@@ -243,8 +243,7 @@ suppressionsCommand
   .action(async (options: { user: string; channel: string; category?: string; reason: string; expires?: string; evidence?: string }) => {
     const entry = validated(SuppressionSchema, { userId: options.user, channel: options.channel, category: options.category, reason: options.reason, expiresAt: options.expires, evidence: options.evidence });
     await withDatabase((db) => addSuppression(db.collections.suppressions, { ...entry, source: operator() }));
-    const scope = entry.category ? `${entry.channel}/${entry.category}` : entry.channel;
-    console.log(`suppressed ${entry.userId} on ${scope} (${entry.reason})${entry.expiresAt ? ` until ${entry.expiresAt.toISOString()}` : ''}`);
+    console.log(`suppressed ${entry.userId} on ${scopeLabel(entry.channel, entry.category)} (${entry.reason})${entry.expiresAt ? ` until ${entry.expiresAt.toISOString()}` : ''}`);
   });
 
 suppressionsCommand

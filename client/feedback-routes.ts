@@ -10,6 +10,7 @@ import type { Database } from '../store/db.js';
 import { recordProviderStatus } from '../store/ledger.js';
 import { userIdsByPhone } from '../store/profiles.js';
 import { addSuppression, liftSuppressions } from '../store/suppressions.js';
+import { scopeLabel } from './timeline.js';
 
 export interface FeedbackOptions {
   db: Database;
@@ -64,7 +65,7 @@ export function registerFeedbackRoutes(app: FastifyInstance, options: FeedbackOp
       ...(category ? { category } : {}),
       reason: 'unsubscribe',
       source: oneClick ? 'list-unsubscribe-one-click' : 'unsubscribe-link',
-      evidence: `signed token for ${claims.userId}/${claims.channel}${claims.category ? `/${claims.category}` : ''}`,
+      evidence: `signed token for ${claims.userId}/${scopeLabel(claims.channel, claims.category)}`,
     });
     const what = category ? `${category} emails` : 'these emails';
     return reply.type('text/html').send(page('You are unsubscribed', `<p>You will not get ${escapeHtml(what)} any more.</p>`));

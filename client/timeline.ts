@@ -84,7 +84,7 @@ export function formatTimeline(userId: string, runs: JourneyRunTimeline[]): stri
 }
 
 /** "email", or "email/promotions" for one marketing category. */
-const scope = (channel: string, category: string | undefined) => (category ? `${channel}/${category}` : channel);
+export const scopeLabel = (channel: string, category: string | undefined) => (category ? `${channel}/${category}` : channel);
 
 /** The policy state behind the decisions: suppressions (with their liftings) and consent changes. */
 export function formatPolicyState(suppressions: SuppressionDoc[], consent: ConsentEventDoc[]): string {
@@ -93,10 +93,10 @@ export function formatPolicyState(suppressions: SuppressionDoc[], consent: Conse
   if (suppressions.length === 0) lines.push('    none');
   for (const s of suppressions) {
     const state = s.liftedAt ? `lifted ${when(s.liftedAt)} (${s.liftSource})` : s.expiresAt ? `until ${when(s.expiresAt)}` : 'active';
-    lines.push(`    ${when(s.createdAt)}  ${scope(s.channel, s.category).padEnd(20)} ${s.reason.padEnd(12)} ${state}; source ${s.source}${s.evidence ? `, ${s.evidence}` : ''}`);
+    lines.push(`    ${when(s.createdAt)}  ${scopeLabel(s.channel, s.category).padEnd(20)} ${s.reason.padEnd(12)} ${state}; source ${s.source}${s.evidence ? `, ${s.evidence}` : ''}`);
   }
   lines.push('  consent:');
   if (consent.length === 0) lines.push('    no changes recorded');
-  for (const c of consent) lines.push(`    ${when(c.at)}  ${scope(c.channel, c.category).padEnd(20)} ${c.granted ? 'granted' : 'withdrawn'}; source ${c.source}${c.evidence ? `, ${c.evidence}` : ''}`);
+  for (const c of consent) lines.push(`    ${when(c.at)}  ${scopeLabel(c.channel, c.category).padEnd(20)} ${c.granted ? 'granted' : 'withdrawn'}; source ${c.source}${c.evidence ? `, ${c.evidence}` : ''}`);
   return lines.join('\n');
 }
