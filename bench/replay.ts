@@ -9,7 +9,7 @@ import type { HistoryAndWorkflowId } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
-import { historyFiles, replayHistories, replayInProcesses, type WorkflowBuild } from '../client/replay.js';
+import { historyFiles, replayInProcesses, type WorkflowBuild } from '../client/replay.js';
 import { installTemporalLogging } from '../client/temporal-logger.js';
 import { workflowsPath } from '../worker.js';
 
@@ -24,8 +24,7 @@ function manyTimes(histories: HistoryAndWorkflowId[]): HistoryAndWorkflowId[] {
 async function rate(build: WorkflowBuild, histories: HistoryAndWorkflowId[], processes = 1): Promise<number> {
   const started = performance.now();
   let failures = 0;
-  const outcomes = processes > 1 ? replayInProcesses(build, histories, processes) : replayHistories(build, histories);
-  for await (const outcome of outcomes) if (outcome.error) failures++;
+  for await (const outcome of replayInProcesses(build, histories, processes)) if (outcome.error) failures++;
   if (failures) throw new Error(`${failures} histories failed to replay`);
   return histories.length / ((performance.now() - started) / 1000);
 }

@@ -41,7 +41,7 @@ import { JOURNEY_WORKFLOW_TYPE } from '../workflows/sdk/definitions.js';
 import { JOURNEY, JOURNEY_VERSION, STEP } from '../workflows/sdk/search-attributes.js';
 import { allSteps } from '../workflows/sdk/steps.js';
 import { journeyAsMermaid, journeyAsText } from './journey-graph.js';
-import { historyFiles, replayHistories, replayInProcesses, type WorkflowBuild } from './replay.js';
+import { historyFiles, replayInProcesses, type WorkflowBuild } from './replay.js';
 import { installTemporalLogging } from './temporal-logger.js';
 import { asNewEvent, asPastEvent, readJsonl, sendEvents, type EventLine, type SendSummary } from './event-files.js';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
@@ -135,9 +135,8 @@ program
     const started = Date.now();
     let replayed = 0;
     const failed: string[] = [];
-    const report = async (histories: Parameters<typeof replayHistories>[1]) => {
-      const outcomes = options.processes > 1 ? replayInProcesses(build, histories, options.processes) : replayHistories(build, histories);
-      for await (const outcome of outcomes) {
+    const report = async (histories: Parameters<typeof replayInProcesses>[1]) => {
+      for await (const outcome of replayInProcesses(build, histories, options.processes)) {
         replayed++;
         if (outcome.error) failed.push(outcome.workflowId);
         console.log(outcome.error ? `FAIL ${outcome.workflowId}: ${outcome.error}` : `ok   ${outcome.workflowId}`);

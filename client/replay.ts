@@ -53,13 +53,17 @@ const QUEUED_PER_PROCESS = 2;
  * Replays across several processes, a core each: the SDK's replay is CPU-bound and one history at a
  * time per worker, and replay workers in one process share its main thread (measured: no faster).
  * Histories are handed out as processes finish, so a slow one does not hold up the rest; outcomes
- * come in the order they finish.
+ * come in the order they finish. With one process, the replay runs in this one.
  */
 export async function* replayInProcesses(
   build: WorkflowBuild,
   histories: AsyncIterable<HistoryAndWorkflowId> | Iterable<HistoryAndWorkflowId>,
   processes: number,
 ): AsyncIterable<ReplayOutcome> {
+  if (processes <= 1) {
+    yield* replayHistories(build, histories);
+    return;
+  }
   const tempDir = await mkdtemp(path.join(os.tmpdir(), 'throughline-replay-'));
   const codePath = await bundlePath(build, tempDir);
   const source = (Symbol.asyncIterator in histories ? histories[Symbol.asyncIterator]() : histories[Symbol.iterator]()) as AsyncIterator<HistoryAndWorkflowId>;

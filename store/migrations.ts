@@ -4,8 +4,7 @@
  * it again, or from two workers at once, changes nothing. Workers run it at start, before any decision.
  */
 import { MongoServerError, type Document } from 'mongodb';
-import type { Database } from './db.js';
-import { insertNew } from './db.js';
+import { insertNew, type Database } from './db.js';
 
 /** Until this version suppressions and cap grants had collections of their own; now both live in policy_records. */
 const INTO_POLICY_RECORDS = [

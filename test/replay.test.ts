@@ -6,7 +6,7 @@
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
-import { historyFiles, replayHistories, replayInProcesses, type WorkflowBuild } from '../client/replay.js';
+import { historyFiles, replayInProcesses, type WorkflowBuild } from '../client/replay.js';
 import { journeyVersions } from '../workflows/journeys/index.js';
 
 const historiesDir = fileURLToPath(new URL('./histories', import.meta.url));
@@ -15,7 +15,7 @@ async function replayAll(build: WorkflowBuild, processes = 1) {
   const failures: string[] = [];
   let count = 0;
   const histories = await historyFiles(historiesDir);
-  for await (const outcome of processes > 1 ? replayInProcesses(build, histories, processes) : replayHistories(build, histories)) {
+  for await (const outcome of replayInProcesses(build, histories, processes)) {
     count++;
     if (outcome.error) failures.push(`${outcome.workflowId}: ${outcome.error}`);
   }
