@@ -19,10 +19,10 @@ export interface AudienceChange {
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 
 /** Meta's (and most platforms') normalisation before hashing: trimmed, lower-case email. */
-export const hashedEmail = (email: string) => sha256(email.trim().toLowerCase());
+const hashedEmail = (email: string) => sha256(email.trim().toLowerCase());
 
 /** Digits only, country code included, no leading zeros or '+': '+44 7911 123456' -> '447911123456'. */
-export const hashedPhone = (phone: string) => sha256(phone.replace(/\D/g, '').replace(/^0+/, ''));
+const hashedPhone = (phone: string) => sha256(phone.replace(/\D/g, '').replace(/^0+/, ''));
 
 export function createAudienceMembership(members: Collection<AudienceMemberDoc>): ChannelProvider<AudienceChange> {
   return {

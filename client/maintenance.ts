@@ -6,7 +6,7 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 
 export const cleanupScheduleId = (taskQueue: string) => `throughline-cleanup/${taskQueue}`;
-export const audienceSyncScheduleId = (taskQueue: string) => `throughline-audience-sync/${taskQueue}`;
+const audienceSyncScheduleId = (taskQueue: string) => `throughline-audience-sync/${taskQueue}`;
 
 async function ensureSchedule(client: Client, scheduleId: string, workflowType: string, taskQueue: string, everyMs: number): Promise<void> {
   try {

@@ -25,7 +25,7 @@ export interface AudienceSyncDoc {
   syncedAt: Date;
 }
 
-export const memberId = (audience: string, userId: string) => `${audience}/${userId}`;
+const memberId = (audience: string, userId: string) => `${audience}/${userId}`;
 
 export async function setMembership(members: Collection<AudienceMemberDoc>, doc: Omit<AudienceMemberDoc, '_id' | 'changedAt'>): Promise<void> {
   await members.updateOne({ _id: memberId(doc.audience, doc.userId) }, { $set: { ...doc, changedAt: new Date() } }, { upsert: true });

@@ -10,7 +10,7 @@ import type { ProfileDoc } from './profiles.js';
 
 export type ConsentChannel = 'email' | 'sms' | 'advertising';
 
-export const CONSENT_CHANNELS: readonly ConsentChannel[] = ['email', 'sms', 'advertising'];
+const CONSENT_CHANNELS: readonly ConsentChannel[] = ['email', 'sms', 'advertising'];
 
 /** Category names become field names in the profile, so they are kept to safe characters. */
 export const CATEGORY_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
