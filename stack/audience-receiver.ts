@@ -3,9 +3,7 @@
  * Webhooks signature does not verify, and keeps membership with set semantics (a repeat changes
  * nothing). Each member added or removed is one entry in `calls`.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Webhook } from 'standardwebhooks';
+import { startSignedWebhookServer } from './signed-webhook-server.js';
 
 export interface AudienceCall {
   type: 'audience.member.added' | 'audience.member.removed';
@@ -30,46 +28,30 @@ export interface AudienceReceiver {
 }
 
 export async function startAudienceReceiver(secret: string): Promise<AudienceReceiver> {
-  const verifier = new Webhook(secret);
   const calls: AudienceCall[] = [];
   const membership = new Map<string, Set<string>>();
-  const receiver = { rejected: 0 };
-  const server = http.createServer((req, res) => {
-    let raw = '';
-    req.on('data', (chunk: Buffer) => (raw += chunk.toString('utf8')));
-    req.on('end', () => {
-      let payload: BatchPayload;
-      try {
-        payload = verifier.verify(raw, req.headers as Record<string, string>) as BatchPayload;
-      } catch {
-        receiver.rejected++;
-        res.writeHead(401).end('bad signature');
-        return;
-      }
-      const { audience, add, remove } = payload.data;
-      const members = membership.get(audience) ?? new Set<string>();
-      for (const member of add) {
-        calls.push({ type: 'audience.member.added', audience, ...member });
-        members.add(member.userId);
-      }
-      for (const member of remove) {
-        calls.push({ type: 'audience.member.removed', audience, ...member });
-        members.delete(member.userId);
-      }
-      membership.set(audience, members);
-      res.writeHead(204).end();
-    });
+  const server = await startSignedWebhookServer(secret, (payload, _req, res) => {
+    const { audience, add, remove } = (payload as BatchPayload).data;
+    const members = membership.get(audience) ?? new Set<string>();
+    for (const member of add) {
+      calls.push({ type: 'audience.member.added', audience, ...member });
+      members.add(member.userId);
+    }
+    for (const member of remove) {
+      calls.push({ type: 'audience.member.removed', audience, ...member });
+      members.delete(member.userId);
+    }
+    membership.set(audience, members);
+    res.writeHead(204).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/audiences`,
+    url: `http://127.0.0.1:${server.port}/audiences`,
     secret,
     calls,
     get rejected() {
-      return receiver.rejected;
+      return server.rejected;
     },
     members: (audience) => [...(membership.get(audience) ?? [])],
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: server.close,
   };
 }

@@ -2,9 +2,7 @@
  * An HTTP endpoint for webhook steps: verifies the Standard Webhooks signature, records each call,
  * and answers with scripted statuses (then 202), optionally after a delay.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Webhook } from 'standardwebhooks';
+import { startSignedWebhookServer } from '../../stack/signed-webhook-server.js';
 
 export interface ReceivedCall {
   id: string;
@@ -24,35 +22,20 @@ export interface WebhookReceiver {
 }
 
 export async function startWebhookReceiver(secret: string): Promise<WebhookReceiver> {
-  const verifier = new Webhook(secret);
   const scripted: number[] = [];
-  const state = { rejected: 0, delayMs: 0 };
+  const state = { delayMs: 0 };
   const calls: ReceivedCall[] = [];
-  const server = http.createServer((req, res) => {
-    let raw = '';
-    req.on('data', (chunk: Buffer) => (raw += chunk.toString('utf8')));
-    req.on('end', () => {
-      let body: unknown;
-      try {
-        body = verifier.verify(raw, req.headers as Record<string, string>);
-      } catch {
-        state.rejected++;
-        res.writeHead(401).end('bad signature');
-        return;
-      }
-      const status = scripted.shift() ?? 202;
-      calls.push({ id: String(req.headers['webhook-id']), body, status });
-      setTimeout(() => res.writeHead(status).end(status < 300 ? '' : 'scripted failure'), state.delayMs);
-    });
+  const server = await startSignedWebhookServer(secret, (body, req, res) => {
+    const status = scripted.shift() ?? 202;
+    calls.push({ id: String(req.headers['webhook-id']), body, status });
+    setTimeout(() => res.writeHead(status).end(status < 300 ? '' : 'scripted failure'), state.delayMs);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/hooks/reviews`,
+    url: `http://127.0.0.1:${server.port}/hooks/reviews`,
     secret,
     calls,
     get rejected() {
-      return state.rejected;
+      return server.rejected;
     },
     get delayMs() {
       return state.delayMs;
@@ -61,6 +44,6 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
       state.delayMs = ms;
     },
     script: (...statuses) => scripted.push(...statuses),
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: server.close,
   };
 }
