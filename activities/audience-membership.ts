@@ -27,7 +27,8 @@ const hashedPhone = (phone: string) => sha256(phone.replace(/\D/g, '').replace(/
 export function createAudienceMembership(members: Collection<AudienceMemberDoc>): ChannelProvider<AudienceChange> {
   return {
     idempotent: true,
-    async send(change) {
+    async send(change, _key, handOver) {
+      await handOver();
       await setMembership(members, {
         audience: change.audience,
         userId: change.userId,

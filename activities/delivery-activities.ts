@@ -1,12 +1,14 @@
 /**
  * The one delivery path. Every send of every journey and channel is one call of `deliver`: policy
  * decision, render, claim, provider call, ledger completion. Idempotent under Temporal retries: the
- * ledger's unique insert returns a retried or replayed step's recorded outcome.
+ * ledger's unique insert returns a retried or replayed step's recorded outcome, and a send the
+ * provider may have accepted is never repeated: its outcome is recorded, or left as unknown for an
+ * operator (see `unknown` in the CLI).
  */
-import { log as activityLog } from '@temporalio/activity';
+import { activityInfo, heartbeat, log as activityLog, sleep } from '@temporalio/activity';
 import type { Database } from '../store/db.js';
 import { releaseGrants } from '../store/frequency-grants.js';
-import { completeSend, insertEntry, outcomeOf, releaseClaim, type LedgerDoc } from '../store/ledger.js';
+import { completeSend, insertEntry, outcomeOf, releaseClaim, UNKNOWN_OUTCOME, type LedgerDoc } from '../store/ledger.js';
 import type { Profile } from '../store/profiles.js';
 import { addSuppression } from '../store/suppressions.js';
 import type { DeliveryOutcome, DeliveryRequest } from '../workflows/sdk/types.js';
@@ -14,7 +16,7 @@ import { toE164 } from './phone-number.js';
 import { decide, type Policy } from './policy.js';
 import type { AudienceChange } from './audience-membership.js';
 import type { EmailMessage } from './providers/email.js';
-import { PermanentDeliveryError, type ChannelProvider, type Receipt } from './providers/provider.js';
+import { NotSentError, PermanentDeliveryError, type ChannelProvider, type HandOver, type Receipt } from './providers/provider.js';
 import type { SmsMessage } from './providers/sms.js';
 import type { WebhookCall, WebhookEndpoint } from './providers/webhook-call.js';
 import { templateContext, TemplateError, type TemplateRenderer } from './templates.js';
@@ -46,25 +48,62 @@ export interface DeliveryActivities {
 }
 
 const SENT: DeliveryOutcome = { delivered: true, reason: 'sent' };
-/** A send that may or may not have gone out: an attempt died, or another attempt is sending now. */
-const UNKNOWN_OUTCOME = 'unknown-outcome';
+
+/**
+ * What an attempt knows that the database may not have heard yet, kept in its heartbeat details:
+ * Temporal hands them to the next attempt of the step, even when the database was down throughout.
+ */
+interface AttemptNotes {
+  /** The provider's answer: accepted (a receipt) or refused for good. */
+  result?: { sent: Receipt } | { failed: { code: string; message: string; suppress?: PermanentDeliveryError['suppress'] } };
+  /** This attempt's claim was never handed to the provider (its insert or send certainly failed). */
+  unusedClaim?: number;
+}
+
+const notesOfEarlierAttempts = (): AttemptNotes => (activityInfo().heartbeatDetails as AttemptNotes | undefined) ?? {};
+
+/** The step already has an entry from an earlier attempt: its outcome stands and nothing is sent. */
+class SettledEarlier extends Error {
+  constructor(readonly outcome: DeliveryOutcome, readonly entry: LedgerDoc) {
+    super('settled by an earlier attempt');
+  }
+}
+
+/**
+ * Retries a write that records what already happened at the provider until it lands, while this
+ * attempt has time; then throws, and the next attempt finishes it from the heartbeat notes.
+ */
+async function durably(write: () => Promise<unknown>): Promise<void> {
+  const info = activityInfo();
+  const deadline = info.currentAttemptScheduledTimestampMs + info.startToCloseTimeoutMs - 1_000;
+  for (let wait = 100; ; wait = Math.min(wait * 2, 2_000)) {
+    try {
+      await write();
+      return;
+    } catch (err) {
+      if (Date.now() + wait > deadline) throw err;
+      activityLog.warn('ledger write failed; retrying', { error: (err as Error).message });
+      await sleep(wait);
+    }
+  }
+}
 
 export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities {
   const { ledger, grants, suppressions } = deps.db.collections;
 
   /** Resolves the request to one provider call, rendering templates where the channel has them. */
-  async function prepare(request: DeliveryRequest, profile: Profile | undefined): Promise<() => Promise<Receipt>> {
+  async function prepare(request: DeliveryRequest, profile: Profile | undefined): Promise<(handOver: HandOver) => Promise<Receipt>> {
     const key = request.idempotencyKey;
     if (request.channel === 'audience') {
       const change = { audience: request.audience, action: request.action, userId: request.userId, email: profile?.email, phone: profile?.phone };
-      return () => deps.providers.audience.send(change, key);
+      return (handOver) => deps.providers.audience.send(change, key, handOver);
     }
     if (request.channel === 'webhook') {
       const endpoint = deps.webhookEndpoints[request.endpoint];
       if (!endpoint) throw new UnknownEndpointError(`no endpoint "${request.endpoint}" in WEBHOOK_ENDPOINTS`);
       const context = templateContext({ traits: profile?.traits ?? {}, event: request.data, journey: { id: request.journeyId, step: request.stepId } });
       const body = await deps.templates.renderJson(request.body, context, `webhook step "${request.stepId}" body`);
-      return () => deps.providers.webhook.send({ endpoint, body, timeoutMs: request.timeoutMs }, key);
+      return (handOver) => deps.providers.webhook.send({ endpoint, body, timeoutMs: request.timeoutMs }, key, handOver);
     }
     const unsubscribeUrl =
       request.category === 'transactional' || request.channel !== 'email'
@@ -74,24 +113,49 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
     const rendered = await deps.templates.render(request.template, request.channel, context);
     if (rendered.channel === 'email') {
       const { channel: _channel, ...content } = rendered;
-      return () => deps.providers.email.send({ to: profile!.email!, ...content, unsubscribeUrl }, key);
+      return (handOver) => deps.providers.email.send({ to: profile!.email!, ...content, unsubscribeUrl }, key, handOver);
     }
-    return () => deps.providers.sms.send({ to: toE164(profile!.phone!)!, body: rendered.body }, key);
+    return (handOver) => deps.providers.sms.send({ to: toE164(profile!.phone!)!, body: rendered.body }, key, handOver);
+  }
+
+  /** The provider refused for good: the ledger says why, and a hard bounce or STOP suppresses. */
+  async function recordRefusal(request: DeliveryRequest, failed: { code: string; message: string; suppress?: PermanentDeliveryError['suppress'] }): Promise<DeliveryOutcome> {
+    const outcome = { delivered: false, reason: `failed:${failed.code}` };
+    if (failed.suppress && request.channel !== 'webhook') {
+      const suppression = { userId: request.userId, channel: request.channel, reason: failed.suppress, source: `provider:${failed.code}` };
+      await durably(() => addSuppression(suppressions, suppression));
+    }
+    await durably(() => completeSend(ledger, request.idempotencyKey, outcome, { detail: failed.message }));
+    return outcome;
   }
 
   /**
-   * The outcome of a step that already has a ledger entry: the one recorded. A claim still 'sending'
-   * means an earlier attempt died inside the provider call; undefined when it may be retried (the
-   * provider is idempotent, so the claim is dropped and the caller writes its entry again).
+   * The outcome of a step that already has a ledger entry: the one recorded, or what an earlier
+   * attempt's notes say happened at the provider. A claim still 'sending' with no such note means an
+   * earlier attempt died while the provider may have had the message: unknown, never sent again.
+   * Undefined when the claim was certainly never used (or the provider is idempotent): it is dropped
+   * and the caller claims again.
    */
   async function settleEarlierAttempt(request: DeliveryRequest, entry: LedgerDoc): Promise<DeliveryOutcome | undefined> {
     if (entry.status === 'done') return outcomeOf(entry);
-    if (deps.providers[request.channel].idempotent) {
+    const notes = notesOfEarlierAttempts();
+    if (notes.result && 'sent' in notes.result) {
+      const receipt = notes.result.sent;
+      await durably(() => completeSend(ledger, entry._id, SENT, { providerMessageId: receipt.providerMessageId, detail: receipt.detail }));
+      return SENT;
+    }
+    if (notes.result) return recordRefusal(request, notes.result.failed);
+    if (deps.providers[request.channel].idempotent || (entry.attempt !== undefined && notes.unusedClaim === entry.attempt)) {
       await releaseClaim(ledger, entry._id);
       return undefined;
     }
+    return recordUnknown(request, 'an earlier attempt died while the provider may have had the message; not sent again');
+  }
+
+  async function recordUnknown(request: DeliveryRequest, detail: string): Promise<DeliveryOutcome> {
     const outcome = { delivered: false, reason: UNKNOWN_OUTCOME };
-    await completeSend(ledger, entry._id, outcome, { detail: 'an earlier attempt died during the provider call; not sent again' });
+    await completeSend(ledger, request.idempotencyKey, outcome, { detail, request });
+    activityLog.warn('send outcome unknown: left for an operator (unknown list)', { key: request.idempotencyKey });
     return outcome;
   }
 
@@ -109,37 +173,71 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
   }
 
   /**
-   * Claims the send and calls the provider. An earlier attempt's entry wins over this one: its outcome
-   * is returned, and the grants are given back if that attempt certainly did not send.
+   * Takes the ledger's claim for this attempt, the moment the provider is ready for the message. An
+   * insert that failed may still have landed: the heartbeat says the claim is unused, so the next
+   * attempt drops it rather than take it for a send that died at the provider.
    */
-  async function sendClaimed(request: DeliveryRequest, holdsGrant: boolean, send: () => Promise<Receipt>): Promise<DeliveryOutcome> {
-    const key = request.idempotencyKey;
-    for (let earlier = await insertEntry(ledger, request, { status: 'sending' }); earlier; earlier = await insertEntry(ledger, request, { status: 'sending' })) {
-      const settled = await settleEarlierAttempt(request, earlier);
-      if (!settled) continue;
-      // The grants are the earlier attempt's too (same send key): keep them unless it certainly did not
-      // send. A claim still 'sending' may be a send in flight right now, so its grants stay.
-      if (holdsGrant && !settled.delivered && earlier.status === 'done' && earlier.reason !== UNKNOWN_OUTCOME) await releaseGrants(grants, key);
-      return settled;
-    }
-    try {
-      const receipt = await send();
-      await completeSend(ledger, key, SENT, { providerMessageId: receipt.providerMessageId, detail: receipt.detail });
-      return SENT;
-    } catch (err) {
-      if (!(err instanceof PermanentDeliveryError)) {
-        await releaseClaim(ledger, key); // certainly not sent: let Temporal's retry try again
+  async function claim(request: DeliveryRequest): Promise<void> {
+    const { attempt } = activityInfo();
+    for (;;) {
+      let earlier: LedgerDoc | undefined;
+      try {
+        earlier = await insertEntry(ledger, request, { status: 'sending', attempt });
+      } catch (err) {
+        heartbeat({ unusedClaim: attempt } satisfies AttemptNotes);
         throw err;
       }
-      if (holdsGrant) await releaseGrants(grants, key);
-      if (err.suppress && request.channel !== 'webhook') {
-        const channel = request.channel;
-        await addSuppression(suppressions, { userId: request.userId, channel, reason: err.suppress, source: `provider:${err.code}` });
-      }
-      const outcome = { delivered: false, reason: `failed:${err.code}` };
-      await completeSend(ledger, key, outcome, { detail: err.message });
-      return outcome;
+      if (!earlier) return;
+      const settled = await settleEarlierAttempt(request, earlier);
+      if (settled) throw new SettledEarlier(settled, earlier);
     }
+  }
+
+  /**
+   * Claims the send and calls the provider. Once the provider may have the message, no path frees
+   * the claim: a refusal is recorded, anything unclassified is an unknown outcome, and the answer is
+   * written in retried steps of its own, apart from the call.
+   */
+  async function sendClaimed(request: DeliveryRequest, holdsGrant: boolean, send: (handOver: HandOver) => Promise<Receipt>): Promise<DeliveryOutcome> {
+    const key = request.idempotencyKey;
+    let handedOver = false;
+    let receipt: Receipt;
+    try {
+      receipt = await send(async () => {
+        await claim(request);
+        handedOver = true;
+      });
+    } catch (err) {
+      if (err instanceof SettledEarlier) {
+        // The grants are the earlier attempt's too (same send key): keep them unless it certainly did
+        // not send. A claim still 'sending' may be a send in flight right now, so its grants stay.
+        const { outcome, entry } = err;
+        if (holdsGrant && !outcome.delivered && entry.status === 'done' && entry.reason !== UNKNOWN_OUTCOME) await releaseGrants(grants, key);
+        return outcome;
+      }
+      if (!handedOver) throw err; // the provider never had it: Temporal retries
+      return afterRefusal(request, holdsGrant, err as Error);
+    }
+    heartbeat({ result: { sent: receipt } } satisfies AttemptNotes);
+    await durably(() => completeSend(ledger, key, SENT, { providerMessageId: receipt.providerMessageId, detail: receipt.detail }));
+    return SENT;
+  }
+
+  /** A provider call that failed after the hand-over, by the kind of failure (see provider.ts). */
+  async function afterRefusal(request: DeliveryRequest, holdsGrant: boolean, err: Error): Promise<DeliveryOutcome> {
+    const key = request.idempotencyKey;
+    if (err instanceof PermanentDeliveryError) {
+      const failed = { code: err.code, message: err.message, ...(err.suppress ? { suppress: err.suppress } : {}) };
+      heartbeat({ result: { failed } } satisfies AttemptNotes);
+      if (holdsGrant) await durably(() => releaseGrants(grants, key));
+      return recordRefusal(request, failed);
+    }
+    if (err instanceof NotSentError || deps.providers[request.channel].idempotent) {
+      heartbeat({ unusedClaim: activityInfo().attempt } satisfies AttemptNotes);
+      await releaseClaim(ledger, key);
+      throw err; // certainly not sent (or harmless to repeat): Temporal's retry sends
+    }
+    return recordUnknown(request, `outcome unknown: ${err.message}`);
   }
 
   /**
@@ -156,7 +254,7 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
       if (decision.holdsGrant && recorded.ours) await releaseGrants(grants, request.idempotencyKey);
       return recorded.outcome;
     };
-    let send: () => Promise<Receipt>;
+    let send: (handOver: HandOver) => Promise<Receipt>;
     try {
       send = await prepare(request, profile);
     } catch (err) {

@@ -8,6 +8,7 @@
 import nodemailer from 'nodemailer';
 import pMap from 'p-map';
 import { createEmailProvider } from '../activities/providers/email.js';
+import { unclaimed } from '../activities/providers/provider.js';
 import { startSmtpSink } from '../stack/smtp-sink.js';
 
 const total = Number(process.argv[2] ?? 2_000);
@@ -34,7 +35,7 @@ try {
   raw.close();
 
   const provider = createEmailProvider({ smtpUrl: sink.url, from, maxConnections: MAX_CONNECTIONS, bounceDomain: 'bounces.shop.example' });
-  const providerRate = await rate((i) => provider.send({ ...content(i), unsubscribeUrl: `https://shop.example/u?t=${i}` }, `bench/${i}`));
+  const providerRate = await rate((i) => provider.send({ ...content(i), unsubscribeUrl: `https://shop.example/u?t=${i}` }, `bench/${i}`, unclaimed));
   provider.close();
 
   if (sink.messages.length !== 2 * total) throw new Error(`the SMTP server got ${sink.messages.length} messages, expected ${2 * total}`);

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createActivities } from '../activities/index.js';
 import { createEmailProvider } from '../activities/providers/email.js';
+import { unclaimed } from '../activities/providers/provider.js';
 import { stackLogger } from '../client/logger.js';
 import { installTemporalLogging } from '../client/temporal-logger.js';
 import { loadConfig } from '../config.js';
@@ -42,7 +43,7 @@ try {
 
   const bare = createEmailProvider({ smtpUrl: config.SMTP_URL, from: config.EMAIL_FROM });
   let started = performance.now();
-  for (const userId of users) await bare.send({ to: `${userId}@example.com`, subject: 'Hi', html: '<p>Hi</p>', text: 'Hi' }, `bare-${userId}`);
+  for (const userId of users) await bare.send({ to: `${userId}@example.com`, subject: 'Hi', html: '<p>Hi</p>', text: 'Hi' }, `bare-${userId}`, unclaimed);
   const bareRate = sends / ((performance.now() - started) / 1000);
   bare.close();
 

@@ -25,6 +25,7 @@ import { loadConfig, required } from '../config.js';
 import { toE164 } from '../activities/phone-number.js';
 import { createEmailProvider } from '../activities/providers/email.js';
 import { createSmsProvider } from '../activities/providers/sms.js';
+import { unclaimed } from '../activities/providers/provider.js';
 import { countSegments } from '../activities/sms-segments.js';
 import { loadTemplates, templateContext } from '../activities/templates.js';
 import { unsubscribeUrl as buildUnsubscribeUrl } from '../activities/unsubscribe-token.js';
@@ -311,7 +312,7 @@ templatesCommand
       const email = createEmailProvider({ smtpUrl: config.SMTP_URL, from: config.EMAIL_FROM });
       try {
         const { channel: _channel, subject, ...content } = rendered;
-        const receipt = await email.send({ ...content, subject: `[test] ${subject}`, to: options.to, unsubscribeUrl }, key);
+        const receipt = await email.send({ ...content, subject: `[test] ${subject}`, to: options.to, unsubscribeUrl }, key, unclaimed);
         console.log(`sent to ${options.to}: ${receipt.providerMessageId}`);
       } finally {
         email.close();
@@ -321,7 +322,7 @@ templatesCommand
     const to = toE164(options.to, config.DEFAULT_PHONE_REGION);
     if (!to) throw new Error(`"${options.to}" is not a valid phone number`);
     const sms = createSmsProvider({ accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN, from: config.TWILIO_FROM, apiBaseUrl: config.TWILIO_API_BASE_URL });
-    const receipt = await sms.send({ to, body: `[test] ${rendered.body}` }, key);
+    const receipt = await sms.send({ to, body: `[test] ${rendered.body}` }, key, unclaimed);
     console.log(`sent to ${to}: ${receipt.providerMessageId}`);
   });
 

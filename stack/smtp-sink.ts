@@ -54,6 +54,9 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
         .catch((err: Error) => callback(err));
     },
   });
+  // A client that dies mid-session (a killed worker) resets its connection: that ends the session,
+  // never the process hosting this server.
+  server.on('error', () => undefined);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.server.address() as AddressInfo;
   return {

@@ -30,7 +30,16 @@ export interface LedgerDoc {
   /** What the provider reported later (Twilio status callbacks): delivered, undelivered, failed… */
   providerStatus?: string;
   providerErrorCode?: string;
+  /** The Temporal attempt that took a claim ('sending'). */
+  attempt?: number;
+  /** For an unknown outcome: the request, so an operator can have it sent again (`unknown resolve`). */
+  request?: DeliveryRequest;
+  /** How an operator settled an unknown outcome. */
+  resolution?: { as: 'sent' | 'resend'; at: Date; by: string; resendKey?: string };
 }
+
+/** A send that may or may not have gone out: an attempt died, or the provider's answer was lost. */
+export const UNKNOWN_OUTCOME = 'unknown-outcome';
 
 function entryFor(request: DeliveryRequest): Omit<LedgerDoc, 'status' | 'delivered' | 'reason' | 'at'> {
   return {
@@ -62,9 +71,10 @@ export async function findLedgerEntry(ledger: Collection<LedgerDoc>, key: string
 export async function insertEntry(
   ledger: Collection<LedgerDoc>,
   request: DeliveryRequest,
-  entry: { status: 'done'; outcome: DeliveryOutcome; detail?: string } | { status: 'sending' },
+  entry: { status: 'done'; outcome: DeliveryOutcome; detail?: string } | { status: 'sending'; attempt: number },
 ): Promise<LedgerDoc | undefined> {
-  const fields = entry.status === 'done' ? { ...entry.outcome, ...(entry.detail ? { detail: entry.detail } : {}) } : { delivered: false, reason: 'sending' };
+  const fields =
+    entry.status === 'done' ? { ...entry.outcome, ...(entry.detail ? { detail: entry.detail } : {}) } : { delivered: false, reason: 'sending', attempt: entry.attempt };
   for (;;) {
     try {
       await ledger.insertOne({ ...entryFor(request), status: entry.status, ...fields, at: new Date() });
@@ -82,12 +92,12 @@ export async function completeSend(
   ledger: Collection<LedgerDoc>,
   key: string,
   outcome: DeliveryOutcome,
-  fields: { providerMessageId?: string; detail?: string },
+  fields: { providerMessageId?: string; detail?: string; request?: DeliveryRequest },
 ): Promise<void> {
   await ledger.updateOne({ _id: key }, { $set: { status: 'done', ...outcome, ...fields, at: new Date() } });
 }
 
-/** Drops a claim whose provider call certainly did not send (a transient error), so the retry may. */
+/** Drops a claim whose provider call certainly did not send (or was never made), so the retry may. */
 export async function releaseClaim(ledger: Collection<LedgerDoc>, key: string): Promise<void> {
   await ledger.deleteOne({ _id: key, status: 'sending' });
 }

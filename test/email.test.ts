@@ -4,8 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmailProvider } from '../activities/providers/email.js';
-import { PermanentDeliveryError } from '../activities/providers/provider.js';
+import { NotSentError, PermanentDeliveryError, unclaimed } from '../activities/providers/provider.js';
 import { startSmtpSink } from '../stack/smtp-sink.js';
+import { waitUntil } from '../stack/wait-until.js';
 import { mergeTraits } from '../store/profiles.js';
 import { deliverer, deliveryRequest } from './support/delivery.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
@@ -65,23 +66,60 @@ function dsn(returnPath: string, recipient: string, status: string, messageId: s
 const postBounce = (body: string, secret = system.config.BOUNCE_WEBHOOK_SECRET) =>
   fetch(new URL('/webhooks/bounce', system.httpUrl), { method: 'POST', headers: { 'content-type': 'message/rfc822', authorization: `Bearer ${secret}` }, body });
 
-describe('SMTP error classes', () => {
+describe('SMTP outcomes: not sent, refused for good, or unknown once the server may have the message', () => {
   const message = { to: 'someone@example.com', subject: 'Hi', html: '<p>Hi</p>', text: 'Hi' };
+  const kindOf = (err: unknown) => (err instanceof PermanentDeliveryError ? 'permanent' : err instanceof NotSentError ? 'not sent' : 'unknown');
 
   it.each([
-    { answer: 550, permanent: true, what: 'mailbox unavailable' },
-    { answer: 552, permanent: true, what: 'exceeded storage' },
-    { answer: 421, permanent: false, what: 'service not available' },
-    { answer: 451, permanent: false, what: 'local error' },
-    { answer: 'silence', permanent: false, what: 'no answer within the timeout' },
-  ] as const)('$answer ($what): permanent $permanent', async ({ answer, permanent }) => {
+    { answer: 550, kind: 'permanent', what: 'mailbox unavailable' },
+    { answer: 552, kind: 'permanent', what: 'exceeded storage' },
+    { answer: 421, kind: 'not sent', what: 'service not available' },
+    { answer: 451, kind: 'not sent', what: 'local error' },
+    { answer: 'silence', kind: 'unknown', what: 'the whole message arrived, no answer within the timeout' },
+  ] as const)('$answer ($what): $kind, after the hand-over', async ({ answer, kind }) => {
     const sink = await startSmtpSink({ respond: () => (answer === 'silence' ? new Promise<undefined>(() => undefined) : answer) });
     const provider = createEmailProvider({ smtpUrl: sink.url, from: 'shop@example.com', timeoutMs: 500 });
+    let handedOver = 0;
     try {
-      const error = await provider.send(message, `k-${answer}`).then(() => undefined, (err: unknown) => err);
+      const error = await provider.send(message, `k-${answer}`, async () => void handedOver++).then(() => undefined, (err: unknown) => err);
       expect(error).toBeInstanceOf(Error);
-      expect(error instanceof PermanentDeliveryError).toBe(permanent);
+      expect(kindOf(error)).toBe(kind);
+      expect(handedOver).toBe(1);
       if (error instanceof PermanentDeliveryError) expect(error).toMatchObject({ code: `smtp-${answer}`, suppress: 'hard-bounce' });
+    } finally {
+      provider.close();
+      await sink.close();
+    }
+  });
+
+  it('a server that refuses the connection never gets the hand-over: the send was certainly not made', async () => {
+    const sink = await startSmtpSink();
+    const url = sink.url;
+    await sink.close();
+    const provider = createEmailProvider({ smtpUrl: url, from: 'shop@example.com', timeoutMs: 500 });
+    let handedOver = 0;
+    const error = await provider.send(message, 'k-refused', async () => void handedOver++).then(() => undefined, (err: unknown) => err);
+    provider.close();
+    expect(String(error)).toMatch(/ECONNREFUSED/);
+    expect(handedOver).toBe(0);
+  });
+
+  it('hands over only as many sends as there are pooled connections; the others wait unclaimed', async () => {
+    let release!: () => void;
+    const held = new Promise<undefined>((resolve) => (release = () => resolve(undefined)));
+    let arrived = 0;
+    const sink = await startSmtpSink({ respond: () => (arrived++, held) });
+    const provider = createEmailProvider({ smtpUrl: sink.url, from: 'shop@example.com', maxConnections: 2 });
+    let handedOver = 0;
+    try {
+      const sends = Array.from({ length: 6 }, (_, i) => provider.send({ ...message, to: `p${i}@example.com` }, `k-pool-${i}`, async () => void handedOver++));
+      await waitUntil(() => arrived === 2, 10_000, 'two messages at the server');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect([arrived, handedOver]).toEqual([2, 2]);
+      release();
+      await Promise.all(sends);
+      expect(handedOver).toBe(6);
+      expect(sink.messages).toHaveLength(6);
     } finally {
       provider.close();
       await sink.close();

@@ -50,6 +50,6 @@ it('does not send twice when the worker dies after the provider accepted the mes
   expect(system.smtp.messagesTo(email)).toHaveLength(1);
   const entries = await system.db.collections.ledger.find({ userId, stepId: 'cart-reminder-email' }).toArray();
   expect(entries).toHaveLength(1);
-  expect(entries[0]?.detail).toMatch(/died during the provider call/);
+  expect(entries[0]?.detail).toMatch(/died while the provider may have had the message/);
   expect(await findLedgerEntry(system.db.collections.ledger, entries[0]!._id)).toMatchObject({ status: 'done' });
 });

@@ -1,8 +1,8 @@
-/** Email through nodemailer's pooled SMTP transport, reused across sends by the worker. */
-import net from 'node:net';
+/** Email: built by nodemailer (MIME, DKIM), sent over the worker's pool of SMTP connections. */
 import nodemailer from 'nodemailer';
 import { sendToken, verpAddress } from '../verp.js';
-import { PermanentDeliveryError, type ChannelProvider } from './provider.js';
+import { NotSentError, PermanentDeliveryError, type ChannelProvider } from './provider.js';
+import { createSmtpPool, sendOn } from './smtp-pool.js';
 
 export interface EmailMessage {
   to: string;
@@ -21,13 +21,13 @@ export interface EmailConfig {
   from: string;
   dkim?: { domainName: string; keySelector: string; privateKey: string };
   /**
-   * How long to wait for the server to connect, greet, or answer a command (nodemailer's own defaults
-   * run to minutes); past it the send fails as transient and Temporal retries it. Default 30 s.
+   * How long to wait for the server to connect, greet, or answer a command. Past it before the
+   * message is handed over, the send is retried; after, its outcome is unknown. Default 30 s.
    */
   timeoutMs?: number;
-  /** Pooled SMTP connections per worker (nodemailer's maxConnections; default 5). */
+  /** Pooled SMTP connections per worker (default 5): sends beyond them wait, unclaimed. */
   maxConnections?: number;
-  /** At most this many messages a second per worker, through nodemailer's pool rate limit. */
+  /** At most this many messages a second per worker. */
   ratePerSecond?: number;
   /** Set: each send's return path is bounces+<token>@<bounceDomain> (VERP), see activities/verp.ts. */
   bounceDomain?: string;
@@ -44,51 +44,37 @@ const DKIM_SIGNED_HEADERS = [
 ].join(':');
 
 export function createEmailProvider(config: EmailConfig): ChannelProvider<EmailMessage> & { close(): void } {
-  // `pool` only takes effect in the URL form; the options form silently opens a connection per mail.
-  const url = new URL(config.smtpUrl);
-  url.searchParams.set('pool', 'true');
-  if (config.maxConnections) url.searchParams.set('maxConnections', String(config.maxConnections));
-  for (const timeout of ['connectionTimeout', 'greetingTimeout', 'socketTimeout']) url.searchParams.set(timeout, String(config.timeoutMs ?? 30_000));
-  if (config.ratePerSecond) {
-    url.searchParams.set('rateDelta', '1000');
-    url.searchParams.set('rateLimit', String(config.ratePerSecond));
-  }
-  const transport = nodemailer.createTransport(url.href);
-  if (url.protocol === 'smtp:') {
-    // Nagle's algorithm holds each message's second chunk until the server's delayed ACK, about 40 ms
-    // a mail; a no-delay socket sends ~7x faster. (STARTTLS still upgrades this socket; smtps:// keeps
-    // nodemailer's own TLS socket.)
-    Object.assign(transport, {
-      getSocket(options: { host: string; port: number }, callback: (err: Error | null, socket?: { connection: net.Socket }) => void) {
-        const socket = net.connect({ host: options.host, port: options.port, noDelay: true }, () => callback(null, { connection: socket }));
-        socket.once('error', (err) => callback(err));
-      },
-    });
-  }
+  // The message is built (MIME, DKIM) apart from its delivery, so a send is handed over only once a
+  // connection is ready and the rest of the SMTP session is all that can fail.
+  const compiler = nodemailer.createTransport({ streamTransport: true, buffer: true });
+  const pool = createSmtpPool({ url: config.smtpUrl, size: config.maxConnections ?? 5, timeoutMs: config.timeoutMs ?? 30_000, ratePerSecond: config.ratePerSecond });
   const domain = config.from.replace(/^.*@/, '').replace(/>.*$/, '') || 'throughline.local';
   return {
     idempotent: false,
-    async send(message, idempotencyKey) {
+    async send(message, idempotencyKey, handOver) {
       // The same step always carries the same Message-ID, so receivers and our logs can tie it back.
       const token = sendToken(idempotencyKey);
       const messageId = `<${token}@${domain}>`;
       const envelope = config.bounceDomain ? { from: verpAddress(token, config.bounceDomain), to: message.to } : undefined;
-      try {
-        const { unsubscribeUrl, ...content } = message;
-        const headers = unsubscribeUrl
-          ? { 'List-Unsubscribe': `<${unsubscribeUrl}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' }
-          : undefined;
-        const dkim = config.dkim && { ...config.dkim, headerFieldNames: DKIM_SIGNED_HEADERS };
-        const info = await transport.sendMail({ messageId, headers, dkim, envelope, ...content, from: content.from ?? config.from });
-        return { providerMessageId: info.messageId };
-      } catch (err) {
-        const code = (err as { responseCode?: number }).responseCode;
-        if (code !== undefined && code >= 500) {
-          throw new PermanentDeliveryError(`smtp-${code}`, (err as Error).message, 'hard-bounce');
+      const { unsubscribeUrl, ...content } = message;
+      const headers = unsubscribeUrl ? { 'List-Unsubscribe': `<${unsubscribeUrl}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : undefined;
+      const dkim = config.dkim && { ...config.dkim, headerFieldNames: DKIM_SIGNED_HEADERS };
+      const compiled = await compiler.sendMail({ messageId, headers, dkim, envelope, ...content, from: content.from ?? config.from });
+      return pool.use(async (connection) => {
+        await handOver();
+        try {
+          await sendOn(connection, compiled.envelope, compiled.message as Buffer);
+          return { providerMessageId: messageId };
+        } catch (err) {
+          // A numbered answer is the server refusing the message, so it certainly did not take it.
+          // Anything else (a timeout, a reset) may have come after the server had the whole message.
+          const code = (err as { responseCode?: number }).responseCode;
+          if (code !== undefined && code >= 500) throw new PermanentDeliveryError(`smtp-${code}`, (err as Error).message, 'hard-bounce');
+          if (code !== undefined && code >= 400) throw new NotSentError((err as Error).message);
+          throw err;
         }
-        throw err;
-      }
+      });
     },
-    close: () => transport.close(),
+    close: () => pool.close(),
   };
 }

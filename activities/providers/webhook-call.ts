@@ -22,8 +22,9 @@ export interface WebhookCall {
 export function createWebhookCaller(): ChannelProvider<WebhookCall> {
   return {
     idempotent: true,
-    async send({ endpoint, body, timeoutMs }, idempotencyKey) {
+    async send({ endpoint, body, timeoutMs }, idempotencyKey, handOver) {
       const id = webhookIdFor(idempotencyKey);
+      await handOver();
       const response = await postSignedJson(endpoint.url, { id, body: JSON.stringify(body), secret: endpoint.secret, timeoutMs });
       const detail = `HTTP ${response.status}`;
       if (response.ok) return { providerMessageId: id, detail };
