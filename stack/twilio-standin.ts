@@ -31,6 +31,8 @@ export interface TwilioStandIn {
   authToken: string;
   messages: SentSms[];
   failures: Map<string, TwilioFailure>;
+  /** The messages created for this number, in order. */
+  messagesTo(to: string): SentSms[];
   waitForMessages(count: number, timeoutMs?: number): Promise<SentSms[]>;
   close(): Promise<void>;
 }
@@ -84,6 +86,7 @@ export async function startTwilioStandIn(
     ...credentials,
     messages,
     failures,
+    messagesTo: (to) => messages.filter((m) => m.to === to),
     async waitForMessages(count, timeoutMs = 30_000) {
       await waitUntil(() => messages.length >= count, timeoutMs, `${count} SMS at the Twilio stand-in`);
       return messages;

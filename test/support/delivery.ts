@@ -9,6 +9,23 @@ export function deliverer(config: Config, db: Database) {
   const created = createActivities(config, db);
   return {
     deliver: async (request: DeliveryRequest) => new MockActivityEnvironment().run((await created).activities.deliver, request) as Promise<DeliveryOutcome>,
+    /**
+     * As Temporal runs the activity: a failed attempt is retried, and each attempt gets the heartbeat
+     * details last recorded by an earlier one. Returns the outcome and how many attempts it took.
+     */
+    async deliverWithRetries(request: DeliveryRequest, maxAttempts = 10): Promise<{ outcome: DeliveryOutcome; attempts: number }> {
+      const { deliver } = (await created).activities;
+      let heartbeatDetails: unknown;
+      for (let attempt = 1; ; attempt++) {
+        const env = new MockActivityEnvironment({ attempt, heartbeatDetails, startToCloseTimeoutMs: 10_000, currentAttemptScheduledTimestampMs: Date.now() });
+        env.on('heartbeat', (details: unknown) => (heartbeatDetails = details));
+        try {
+          return { outcome: (await env.run(deliver, request)) as DeliveryOutcome, attempts: attempt };
+        } catch (err) {
+          if (attempt >= maxAttempts) throw err;
+        }
+      }
+    },
     close: async () => (await created).close(),
   };
 }

@@ -1,0 +1,55 @@
+/**
+ * A transient database error at every store call of the send path, in turn: lost before the server
+ * saw it, and lost after the write landed. Attempts are retried as Temporal does (heartbeat details
+ * carried over). Whatever call fails, the customer gets the message exactly once and the ledger says
+ * sent: an error after the provider accepted never frees the claim, and an unused claim never
+ * becomes an unknown outcome.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findLedgerEntry } from '../../store/ledger.js';
+import { mergeTraits } from '../../store/profiles.js';
+import { deliverer, deliveryRequest } from '../support/delivery.js';
+import { withStoreFault, type FaultTiming } from '../support/faulty-database.js';
+import { startTestSystem, uniqueId, type TestSystem } from '../support/system.js';
+
+let system: TestSystem;
+beforeAll(async () => {
+  system = await startTestSystem({ startWorker: false, frequencyCap: '100/24h' });
+});
+afterAll(() => system?.close());
+
+async function customer() {
+  const userId = uniqueId('f');
+  const email = `${userId}@example.com`;
+  await mergeTraits(system.db.collections.profiles, userId, { email, phone: `+1415555${String(Math.floor(Math.random() * 1e4)).padStart(4, '0')}`, consent: { sms: true } });
+  return { userId, email };
+}
+
+/** Sends one message with a fault at store call `at`; what the customer got and what the ledger says. */
+async function sendWithFault(channel: 'email' | 'sms', fault?: { at: number; timing: FaultTiming }) {
+  const c = await customer();
+  const faulty = withStoreFault(system.db, fault);
+  const { deliverWithRetries, close } = deliverer(system.config, faulty.db);
+  try {
+    const request = deliveryRequest(c.userId, channel === 'sms' ? { channel: 'sms', template: 'cart-reminder-sms', stepId: 'cart-reminder-sms' } : {});
+    const { outcome, attempts } = await deliverWithRetries(request);
+    const phone = (await system.db.collections.profiles.findOne({ _id: c.userId }))!.traits.phone as string;
+    const received = channel === 'email' ? system.smtp.messagesTo(c.email).length : system.twilio.messagesTo(phone).length;
+    const entry = await findLedgerEntry(system.db.collections.ledger, request.idempotencyKey);
+    return { outcome, attempts, received, entry, calls: faulty.calls() };
+  } finally {
+    await close();
+  }
+}
+
+describe.each(['email', 'sms'] as const)('%s: a store error at each call of the send path', (channel) => {
+  it.each(['before', 'after'] as const)('lost %s the server acted: exactly one message, recorded as sent', async (timing) => {
+    const clean = await sendWithFault(channel);
+    expect(clean).toMatchObject({ outcome: { delivered: true, reason: 'sent' }, attempts: 1, received: 1 });
+    for (let at = 1; at <= clean.calls; at++) {
+      const run = await sendWithFault(channel, { at, timing });
+      expect({ at, received: run.received, reason: run.entry?.reason, status: run.entry?.status }).toEqual({ at, received: 1, reason: 'sent', status: 'done' });
+      expect(run.outcome).toEqual({ delivered: true, reason: 'sent' });
+    }
+  });
+});
