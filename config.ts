@@ -171,6 +171,15 @@ const EnvSchema = z.object({
   /** How long delivery decisions stay in the ledger, and inbound messageIds stay deduplicated. */
   LEDGER_RETENTION: Duration.default(400 * 86_400_000),
   DEDUPE_RETENTION: Duration.default(30 * 86_400_000),
+  /**
+   * An accepted event whose claimer has not finished it this long after it arrived was abandoned
+   * (the server died, or a dependency failed half way); the recovery schedule, run this often,
+   * finishes it. The lease must outlast a live claimer: ingestion gives up on a dependency in seconds.
+   */
+  INBOUND_RECOVERY_INTERVAL: Duration.default(30_000),
+  INBOUND_CLAIM_LEASE: Duration.default(60_000),
+  /** How far back the recovery schedule looks for abandoned claims. */
+  INBOUND_RECOVERY_WINDOW: Duration.default(86_400_000),
   HTTP_HOST: z.string().default('127.0.0.1'),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

@@ -7,6 +7,9 @@ import { checkTemplates } from '../workflows/sdk/journey.js';
 import { createDeliveryActivities, type DeliveryActivities } from './delivery-activities.js';
 import { createJourneyActivities, type JourneyActivities } from './journey-activities.js';
 import { createMaintenanceActivities, type MaintenanceActivities } from './maintenance-activities.js';
+import { createEventRecoveryActivities, type EventRecoveryActivities } from './event-recovery.js';
+import { connectTemporal } from '../client/temporal.js';
+import type { Client } from '@temporalio/client';
 import { createAudienceMembership } from './audience-membership.js';
 import { createAudienceSyncActivities, type AudienceSyncActivities } from './audience-sync.js';
 import type { AudienceProvider } from './providers/audience-provider.js';
@@ -17,7 +20,7 @@ import { createEmailProvider } from './providers/email.js';
 import { createSmsProvider } from './providers/sms.js';
 import { loadTemplates } from './templates.js';
 
-export type Activities = DeliveryActivities & JourneyActivities & MaintenanceActivities & AudienceSyncActivities;
+export type Activities = DeliveryActivities & JourneyActivities & MaintenanceActivities & AudienceSyncActivities & EventRecoveryActivities;
 
 function policyOf(config: Config): Policy {
   return {
@@ -61,11 +64,21 @@ export async function createActivities(config: Config, db: Database): Promise<{ 
   const templates = await loadTemplates();
   // A journey that names a template this build lacks fails here, at start-up, not at its first send.
   for (const journey of journeyVersions) checkTemplates(journey, templates.has);
+  // The recovery schedule routes events to journeys: a client, connected on its first use.
+  let temporal: Promise<Client> | undefined;
+  const temporalClient = () => (temporal ??= connectTemporal(config));
   const activities = {
     ...createDeliveryActivities({ db, providers: { email, sms, audience, webhook }, templates, policy: policyOf(config), unsubscribe: { baseUrl: config.PUBLIC_BASE_URL, secret: required(config, 'UNSUBSCRIBE_SECRET') }, webhookEndpoints: config.WEBHOOK_ENDPOINTS }),
     ...createJourneyActivities(db),
     ...createAudienceSyncActivities(db, audiencePlatforms),
+    ...createEventRecoveryActivities(db, temporalClient, config),
     ...createMaintenanceActivities(db, { ledgerMs: config.LEDGER_RETENTION, dedupeMs: config.DEDUPE_RETENTION, capRules: capRules(config) }),
   };
-  return { activities, close: () => email.close() };
+  return {
+    activities,
+    close() {
+      email.close();
+      void temporal?.then((client) => client.connection.close());
+    },
+  };
 }

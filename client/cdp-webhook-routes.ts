@@ -8,9 +8,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createHmac } from 'node:crypto';
 import { hasBearer, sameSecret } from './secrets.js';
-import type { Ingest } from './ingestion.js';
+import type { Ingest } from '../events/ingestion.js';
 import { ingestValid } from './segment-routes.js';
-import { MAX_BATCH_BYTES, parseMessage } from './segment-schema.js';
+import { MAX_BATCH_BYTES, parseMessage } from '../events/segment-schema.js';
 
 export interface CdpWebhookOptions {
   ingest: Ingest;

@@ -20,7 +20,7 @@ import { migrateIntoPolicyRecords } from '../store/migrations.js';
 import { addSuppression, liftSuppressions, suppressionHistory } from '../store/suppressions.js';
 import type { Database } from '../store/db.js';
 import { LiftSchema, SuppressionSchema } from './admin-schema.js';
-import { describeIssues } from './segment-schema.js';
+import { describeIssues } from '../events/segment-schema.js';
 import { loadConfig, required } from '../config.js';
 import { toE164 } from '../activities/phone-number.js';
 import { createEmailProvider } from '../activities/providers/email.js';
@@ -76,7 +76,7 @@ program
     const client = await connectTemporal(config);
     try {
       await registerSearchAttributes(client.connection as Connection, config.TEMPORAL_NAMESPACE);
-      await ensureSchedules(client, config.TEMPORAL_TASK_QUEUE, { audienceSyncEveryMs: config.AUDIENCE_SYNC_INTERVAL });
+      await ensureSchedules(client, config.TEMPORAL_TASK_QUEUE, { audienceSyncEveryMs: config.AUDIENCE_SYNC_INTERVAL, inboundRecoveryEveryMs: config.INBOUND_RECOVERY_INTERVAL });
       console.log(`search attributes registered and schedules in place on namespace ${config.TEMPORAL_NAMESPACE}`);
     } finally {
       await client.connection.close();

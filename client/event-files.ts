@@ -7,7 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { postSegment } from './segment-http.js';
-import { MAX_BATCH_BYTES, type FieldProblem } from './segment-schema.js';
+import { MAX_BATCH_BYTES, type FieldProblem } from '../events/segment-schema.js';
 
 const MAX_BATCH_EVENTS = 500;
 /** Room for the envelope around the events. */

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { describeIssues, type FieldProblem } from './segment-schema.js';
+import { describeIssues, type FieldProblem } from '../events/segment-schema.js';
 
 /** A payload that failed validation: answered 400 with every bad field named. */
 export class BadRequest extends Error {

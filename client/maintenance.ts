@@ -1,12 +1,13 @@
 /**
  * The deployment's schedules, created once (idempotently) by `setup` and the local stack: hourly
- * cleanup of expiring data, and the audience sync. One of each per deployment (task queue); neither
- * overlaps itself, so the audience sync is the single writer of what platforms were told.
+ * cleanup of expiring data, the audience sync, and the recovery of abandoned inbound events. One of
+ * each per deployment (task queue); none overlaps itself, so each is the single writer of its work.
  */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 
 export const cleanupScheduleId = (taskQueue: string) => `throughline-cleanup/${taskQueue}`;
 const audienceSyncScheduleId = (taskQueue: string) => `throughline-audience-sync/${taskQueue}`;
+const inboundRecoveryScheduleId = (taskQueue: string) => `throughline-inbound-recovery/${taskQueue}`;
 
 async function ensureSchedule(client: Client, scheduleId: string, workflowType: string, taskQueue: string, everyMs: number): Promise<void> {
   try {
@@ -21,7 +22,8 @@ async function ensureSchedule(client: Client, scheduleId: string, workflowType: 
   }
 }
 
-export async function ensureSchedules(client: Client, taskQueue: string, options: { audienceSyncEveryMs: number }): Promise<void> {
+export async function ensureSchedules(client: Client, taskQueue: string, options: { audienceSyncEveryMs: number; inboundRecoveryEveryMs: number }): Promise<void> {
   await ensureSchedule(client, cleanupScheduleId(taskQueue), 'cleanup', taskQueue, 3_600_000);
   await ensureSchedule(client, audienceSyncScheduleId(taskQueue), 'audienceSync', taskQueue, options.audienceSyncEveryMs);
+  await ensureSchedule(client, inboundRecoveryScheduleId(taskQueue), 'inboundRecovery', taskQueue, options.inboundRecoveryEveryMs);
 }

@@ -4,8 +4,8 @@
  * source: messageIds are deduplicated per source.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Ingest, IngestOptions, IngestResult } from './ingestion.js';
-import { BatchSchema, MAX_BATCH_BYTES, MAX_EVENT_BYTES, MESSAGE_TYPES, parseMessage, type FieldProblem, type Parsed } from './segment-schema.js';
+import type { Ingest, IngestOptions, IngestResult } from '../events/ingestion.js';
+import { BatchSchema, MAX_BATCH_BYTES, MAX_EVENT_BYTES, MESSAGE_TYPES, parseMessage, type FieldProblem, type Parsed } from '../events/segment-schema.js';
 import { BadRequest, parseBody } from './http-errors.js';
 
 /** Segment sends the write key as the Basic auth user name (or in the body as `writeKey`). */

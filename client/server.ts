@@ -15,9 +15,9 @@ import { registerBounceRoutes } from './bounce-routes.js';
 import { registerCdpWebhookRoutes } from './cdp-webhook-routes.js';
 import { registerFeedbackRoutes } from './feedback-routes.js';
 import { handleError } from './http-errors.js';
-import { createIngestion } from './ingestion.js';
+import { createIngestion } from '../events/ingestion.js';
 import { logger } from './logger.js';
-import { createRouter } from './router.js';
+import { createRouter } from '../events/router.js';
 import { registerSegmentRoutes } from './segment-routes.js';
 import { connectTemporal } from './temporal.js';
 
@@ -31,7 +31,7 @@ export interface ServerOptions {
 
 export function buildServer({ config, db, temporal, journeys = journeyVersions }: ServerOptions) {
   const router = createRouter({ client: temporal, db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys, settings: config.JOURNEY_SETTINGS });
-  const ingest = createIngestion(db, router, { phoneRegion: config.DEFAULT_PHONE_REGION });
+  const { ingest } = createIngestion(db, router, { phoneRegion: config.DEFAULT_PHONE_REGION });
   const app = Fastify({ loggerInstance: logger.child({ component: 'http' }) });
   app.setErrorHandler(handleError);
   app.register(async (scope) => registerSegmentRoutes(scope, { ingest, writeKeys: config.WRITE_KEYS }));

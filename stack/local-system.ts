@@ -89,6 +89,9 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     BOUNCE_DOMAIN: 'bounces.throughline.test',
     // Audience changes reach the platforms within a second or two, so the demo and tests see them.
     AUDIENCE_SYNC_INTERVAL: '1s',
+    // An event left half done by its claimer is finished within seconds, not a minute.
+    INBOUND_RECOVERY_INTERVAL: '1s',
+    INBOUND_CLAIM_LEASE: '5s',
     BOUNCE_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
     SEGMENT_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
     RUDDERSTACK_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
@@ -104,7 +107,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
   const temporal = await connectTemporal(config);
   const worker =
     options.startWorker === false ? undefined : await startWorker(config, { db, workflowBundlePath: options.workflowBundlePath });
-  await ensureSchedules(temporal, config.TEMPORAL_TASK_QUEUE, { audienceSyncEveryMs: config.AUDIENCE_SYNC_INTERVAL });
+  await ensureSchedules(temporal, config.TEMPORAL_TASK_QUEUE, { audienceSyncEveryMs: config.AUDIENCE_SYNC_INTERVAL, inboundRecoveryEveryMs: config.INBOUND_RECOVERY_INTERVAL });
   const server = buildServer({ config, db, temporal, journeys: options.journeys });
   await server.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
 

@@ -1,6 +1,8 @@
 /** The Segment HTTP API's edges: authentication, validation with named fields, nothing changed on error. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postSegment } from '../client/segment-http.js';
+import { connectTemporal } from '../client/temporal.js';
+import { waitUntil } from '../stack/wait-until.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
 
 let system: TestSystem;
@@ -135,7 +137,7 @@ describe('batch', () => {
 });
 
 describe('unavailable dependencies', () => {
-  it('answers 503 with Retry-After when Temporal cannot take the event, leaving it open for the retry', async () => {
+  it('answers 503 with Retry-After when Temporal cannot take the event; the recovery schedule finishes it, and the CDP\'s retry does nothing', async () => {
     const userId = uniqueId('down');
     await system.identify(userId, { email: `${userId}@example.com` });
     const messageId = uniqueId('m');
@@ -143,8 +145,15 @@ describe('unavailable dependencies', () => {
     const refused = await system.post('/v1/track', { userId, event: 'Checkout Started', messageId });
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('5');
-    // Claimed, never marked processed: the CDP's retry will be acted on.
+    // Claimed with the event, not yet processed: the claimer's to finish, or the schedule's.
     expect(await system.db.collections.inboundEvents.countDocuments({ _id: `${system.writeKey}:${messageId}` })).toBe(1);
-    expect(await system.db.collections.inboundEvents.countDocuments({ _id: `${system.writeKey}:${messageId}#processed` })).toBe(0);
+    const retried = await system.post('/v1/track', { userId, event: 'Checkout Started', messageId });
+    expect([retried.status, retried.body]).toEqual([200, { success: true, result: 'duplicate' }]);
+    const processed = { _id: `${system.writeKey}:${messageId}#processed` };
+    await waitUntil(async () => (await system.db.collections.inboundEvents.countDocuments(processed)) === 1, 30_000, 'the recovery schedule to finish the event');
+    const temporal = await connectTemporal(system.config); // the server's own client was closed above
+    const started = await temporal.workflow.getHandle(`journey/cartAbandonment/${userId}`).describe();
+    await temporal.connection.close();
+    expect(started.status.name).toBe('RUNNING');
   });
 });

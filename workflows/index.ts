@@ -1,10 +1,10 @@
 /**
  * The workflow bundle's entry point: one interpreter workflow runs every journey and version; `cleanup`
- * is the maintenance schedule's.
+ * audienceSync and inboundRecovery are the maintenance schedules'.
  */
 import { journeyVersions } from './journeys/index.js';
 import { journeyWorkflow } from './sdk/interpreter.js';
 
 export const journey = journeyWorkflow(journeyVersions);
 
-export { audienceSync, cleanup } from './maintenance.js';
+export { audienceSync, cleanup, inboundRecovery } from './maintenance.js';

@@ -1,7 +1,8 @@
-/** The workflows the maintenance schedules run (see client/maintenance.ts): cleanup and audience sync. */
+/** The workflows the maintenance schedules run (see client/maintenance.ts): cleanup, audience sync, event recovery. */
 import { proxyActivities } from '@temporalio/workflow';
 import type { AudienceSyncActivities, AudienceSyncReport } from '../activities/audience-sync.js';
 import type { CleanupReport, MaintenanceActivities } from '../activities/maintenance-activities.js';
+import type { EventRecoveryActivities } from '../activities/event-recovery.js';
 
 const { cleanExpiredData } = proxyActivities<MaintenanceActivities>({
   startToCloseTimeout: '10 minutes',
@@ -20,4 +21,13 @@ const { syncAudiences } = proxyActivities<AudienceSyncActivities>({
 
 export async function audienceSync(): Promise<AudienceSyncReport> {
   return syncAudiences();
+}
+
+const { finishAbandonedEvents } = proxyActivities<EventRecoveryActivities>({
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '5s', maximumInterval: '1 minute' },
+});
+
+export async function inboundRecovery(): Promise<number> {
+  return finishAbandonedEvents();
 }

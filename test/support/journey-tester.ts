@@ -16,7 +16,7 @@ import { Worker } from '@temporalio/worker';
 import { sendWorkerOptions } from '../../worker.js';
 import { inject } from 'vitest';
 import { createActivities } from '../../activities/index.js';
-import { createRouter, type Router } from '../../client/router.js';
+import { createRouter, type Router } from '../../events/router.js';
 import { registerSearchAttributes } from '../../client/search-attributes.js';
 import { stackLogger } from '../../client/logger.js';
 import { ledgerForUser } from '../../store/ledger.js';

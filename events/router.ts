@@ -28,8 +28,13 @@ export interface RouterOptions {
 }
 
 export interface Router {
-  /** `earlierIds`: ids the customer was known by before (see store/identities.ts); their instances count too. */
-  route(event: JourneyEvent, earlierIds?: string[]): Promise<void>;
+  /**
+   * `earlierIds`: ids the customer was known by before (see store/identities.ts); their instances
+   * count too. `startedSince`: the event was accepted then and is being finished late (its claimer
+   * failed half way); a run that started since then is taken as the one it started, and not started
+   * again, even if it has ended.
+   */
+  route(event: JourneyEvent, earlierIds?: string[], startedSince?: Date): Promise<void>;
   /** The person `fromId` turned out to be `userId`: their running journeys carry on for `userId`. */
   handOver(fromId: string, userId: string): Promise<void>;
 }
@@ -95,7 +100,17 @@ export function createRouter(options: RouterOptions): Router {
     }
   }
 
-  async function start(journey: JourneyDefinition, event: JourneyEvent, earlierIds: string[]): Promise<void> {
+  /** Whether the latest run of this instance started at or after `since`. */
+  async function runStartedSince(workflowId: string, since: Date): Promise<boolean> {
+    try {
+      return (await client.workflow.getHandle(workflowId).describe()).startTime >= since;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
+  }
+
+  async function start(journey: JourneyDefinition, event: JourneyEvent, earlierIds: string[], startedSince: Date | undefined): Promise<void> {
     const key = keyOf(journey, event);
     if (key === null || !(await admits(journey, event))) return;
     // Already in this journey from before they were known: the event joins that instance.
@@ -103,6 +118,10 @@ export function createRouter(options: RouterOptions): Router {
       if (await signalIfRunning(journeyWorkflowId(journey.id, earlierId, key), eventSignal, event)) return;
     }
     const workflowId = journeyWorkflowId(journey.id, event.userId, key);
+    if (startedSince && (await runStartedSince(workflowId, startedSince))) {
+      await signalIfRunning(workflowId, eventSignal, event); // a run drops an event it has seen
+      return;
+    }
     const reentry = journey.entry.reentry ?? { policy: 'always' };
     if (reentry.policy === 'cooldown' && (await coolingDown(workflowId, reentry.cooldown, event))) return;
     const input: JourneyInput = {
@@ -142,10 +161,10 @@ export function createRouter(options: RouterOptions): Router {
   }
 
   return {
-    async route(event, earlierIds = []) {
+    async route(event, earlierIds = [], startedSince) {
       const starting = startsOn.get(event.event) ?? [];
       const listening = (hears.get(event.event) ?? []).filter((j) => !starting.includes(j));
-      await Promise.all([...starting.map((j) => start(j, event, earlierIds)), ...listening.map((j) => deliver(j, event, earlierIds))]);
+      await Promise.all([...starting.map((j) => start(j, event, earlierIds, startedSince)), ...listening.map((j) => deliver(j, event, earlierIds))]);
     },
     async handOver(fromId, userId) {
       // Keyed instances carry their key in the id, so only unkeyed journeys can be addressed here.

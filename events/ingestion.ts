@@ -1,9 +1,10 @@
 /**
  * What happens to accepted messages: each claimed once per (source, messageId), its person resolved
  * (an anonymous visitor who has been identified is the known customer), then its effects: traits
- * into the profile, events routed to journeys, identities merged. Claims are marked processed only
- * after the effects are durable, so a message that failed half way is processed in full when the
- * CDP retries it (every effect downstream is idempotent).
+ * into the profile, events routed to journeys, identities merged. Only the claimer acts; a copy of
+ * the message, however concurrent or late, does nothing. Claims are marked processed once the effects
+ * are durable; one that failed half way is finished by the recovery schedule (`recover`), whose
+ * effects are idempotent (journeys drop an event they have seen, and do not start again for it).
  *
  * Messages arrive in batches, and the MongoDB work that does not depend on one message (claims,
  * identity look-ups, marking processed) is one round trip per batch. Messages about the same person
@@ -12,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import pMap from 'p-map';
 import type { Database } from '../store/db.js';
-import { claimInboundEvents, markInboundEventsProcessed } from '../store/inbound-events.js';
+import { claimInboundEvents, markInboundEventsProcessed, type AbandonedClaim } from '../store/inbound-events.js';
 import { linkIdentity, loadIdentityView, markMerged, type IdentityView } from '../store/identities.js';
 import { toE164 } from '../activities/phone-number.js';
 import { consentIn, recordConsent } from '../store/consent.js';
@@ -83,9 +84,16 @@ interface Context {
   source: string;
   messageId: string;
   identities: IdentityView;
+  /** Recovering an abandoned claim received then: a journey run started since may be its own. */
+  startedSince?: Date;
 }
 
-export function createIngestion(db: Database, router: Router, options: { phoneRegion: string }): Ingest {
+export interface Ingestion {
+  ingest: Ingest;
+  recover(claims: AbandonedClaim[]): Promise<number>;
+}
+
+export function createIngestion(db: Database, router: Router, options: { phoneRegion: string }): Ingestion {
   const { inboundEvents, profiles, identities } = db.collections;
 
   /**
@@ -113,7 +121,8 @@ export function createIngestion(db: Database, router: Router, options: { phoneRe
 
   async function routeEvent(message: { userId?: string; anonymousId?: string }, event: string, properties: Record<string, unknown>, ctx: Context) {
     const userId = await personOf(message, ctx.identities);
-    await router.route({ messageId: ctx.messageId, event, userId, timestamp: ctx.at.toISOString(), properties }, ctx.identities.earlierIds(userId));
+    const journeyEvent = { messageId: ctx.messageId, event, userId, timestamp: ctx.at.toISOString(), properties };
+    await router.route(journeyEvent, ctx.identities.earlierIds(userId), ctx.startedSince);
   }
 
   const effects: { [T in Message['type']]: (message: MessageOf<T>, ctx: Context) => Promise<void> } = {
@@ -141,30 +150,34 @@ export function createIngestion(db: Database, router: Router, options: { phoneRe
     },
   };
 
-  return async (source, messages, { receivedAt, forwarded = false }) => {
-    if (!messages.length) return [];
-    const messageIds = messages.map((m) => m.messageId ?? randomUUID());
-    // A messageId repeated inside the batch is a duplicate of its first occurrence.
-    const firstIndex = new Map<string, number>();
-    messageIds.forEach((id, index) => firstIndex.has(id) || firstIndex.set(id, index));
-    const distinct = [...firstIndex.keys()];
-    const [claims, view] = await Promise.all([
-      claimInboundEvents(inboundEvents, source, distinct),
-      loadIdentityView(
-        identities,
-        messages.flatMap((m) => (m.anonymousId ? [anonymousPerson(m.anonymousId)] : [])),
-        messages.flatMap((m) => (m.userId ? [m.userId] : [])),
-      ),
-    ]);
-    const toProcess = new Set(distinct.filter((_, i) => claims[i]).map((id) => firstIndex.get(id)!));
+  /**
+   * Acts on the messages at `indexes` (each one claimed by this caller) and marks them processed.
+   * `recovering`: the claims were abandoned by an earlier claimer, whose effects may be half done.
+   */
+  const identityViewOf = (messages: Message[]) =>
+    loadIdentityView(
+      identities,
+      messages.flatMap((m) => (m.anonymousId ? [anonymousPerson(m.anonymousId)] : [])),
+      messages.flatMap((m) => (m.userId ? [m.userId] : [])),
+    );
+
+  async function act(
+    source: string,
+    messages: Message[],
+    messageIds: string[],
+    indexes: Set<number>,
+    view: IdentityView,
+    options: IngestOptions & { recovering?: boolean },
+  ) {
     const processed: string[] = [];
     try {
       await pMap(
-        byPerson(messages).map((group) => group.filter((index) => toProcess.has(index))),
-        async (indexes) => {
-          for (const index of indexes) {
+        byPerson(messages).map((group) => group.filter((index) => indexes.has(index))),
+        async (group) => {
+          for (const index of group) {
             const message = messages[index]!;
-            const ctx = { at: eventTime(message, receivedAt, forwarded), source, messageId: messageIds[index]!, identities: view };
+            const at = eventTime(message, options.receivedAt, options.forwarded ?? false);
+            const ctx = { at, source, messageId: messageIds[index]!, identities: view, startedSince: options.recovering ? options.receivedAt : undefined };
             await (effects[message.type] as (m: Message, c: Context) => Promise<void>)(message, ctx);
             processed.push(messageIds[index]!);
           }
@@ -172,9 +185,41 @@ export function createIngestion(db: Database, router: Router, options: { phoneRe
         { concurrency: PEOPLE_IN_PARALLEL },
       );
     } finally {
-      // What was done stays done, even if another person's message failed and the call will be retried.
+      // What was done stays done, even if another person's message failed; the rest stay claimed,
+      // and the recovery schedule finishes them.
       await markInboundEventsProcessed(inboundEvents, source, processed);
     }
-    return messages.map((_, index) => (toProcess.has(index) ? 'accepted' : 'duplicate'));
+  }
+
+  const ingest: Ingest = async (source, messages, options) => {
+    if (!messages.length) return [];
+    const messageIds = messages.map((m) => m.messageId ?? randomUUID());
+    // A messageId repeated inside the batch is a duplicate of its first occurrence.
+    const firstIndex = new Map<string, number>();
+    messageIds.forEach((id, index) => firstIndex.has(id) || firstIndex.set(id, index));
+    const distinct = [...firstIndex.values()];
+    const [claimed, view] = await Promise.all([
+      claimInboundEvents(
+        inboundEvents,
+        source,
+        distinct.map((index) => ({ messageId: messageIds[index]!, message: messages[index]! })),
+        { receivedAt: options.receivedAt, forwarded: options.forwarded ?? false },
+      ),
+      identityViewOf(messages),
+    ]);
+    const ours = new Set(distinct.filter((_, i) => claimed[i]));
+    if (ours.size) await act(source, messages, messageIds, ours, view, options);
+    return messages.map((_, index) => (ours.has(index) ? 'accepted' : 'duplicate'));
   };
+
+  /** Finishes claims whose claimer failed or died: for the recovery schedule, the single writer. */
+  async function recover(claims: AbandonedClaim[]): Promise<number> {
+    for (const claim of claims) {
+      const message = claim.message as Message;
+      await act(claim.source, [message], [claim.messageId], new Set([0]), await identityViewOf([message]), { receivedAt: claim.receivedAt, forwarded: claim.forwarded, recovering: true });
+    }
+    return claims.length;
+  }
+
+  return { ingest, recover };
 }

@@ -1,0 +1,31 @@
+/**
+ * Finishing accepted events that their claimer left half done (see store/inbound-events.ts). Run by
+ * one schedule per deployment, so there is a single writer: a copy of an event never does this.
+ */
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config.js';
+import { createIngestion } from '../events/ingestion.js';
+import { createRouter } from '../events/router.js';
+import { findAbandonedClaims } from '../store/inbound-events.js';
+import type { Database } from '../store/db.js';
+import { journeyVersions } from '../workflows/journeys/index.js';
+
+export interface EventRecoveryActivities {
+  /** Returns how many abandoned events were finished. */
+  finishAbandonedEvents(): Promise<number>;
+}
+
+export function createEventRecoveryActivities(db: Database, temporal: () => Promise<Client>, config: Config): EventRecoveryActivities {
+  return {
+    async finishAbandonedEvents() {
+      const now = Date.now();
+      const claims = await findAbandonedClaims(db.collections.inboundEvents, {
+        since: new Date(now - config.INBOUND_RECOVERY_WINDOW),
+        before: new Date(now - config.INBOUND_CLAIM_LEASE),
+      });
+      if (!claims.length) return 0;
+      const router = createRouter({ client: await temporal(), db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys: journeyVersions, settings: config.JOURNEY_SETTINGS });
+      return createIngestion(db, router, { phoneRegion: config.DEFAULT_PHONE_REGION }).recover(claims);
+    },
+  };
+}
