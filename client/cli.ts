@@ -10,6 +10,8 @@
  *   npm run cli -- suppressions list|add|lift --user <userId> [--channel C] [--reason R] [--expires ISO] [--evidence E]
  *   npm run cli -- templates preview <template> --user <userId> [--event <json>] [--html <file>]
  *   npm run cli -- templates test-send <template> --user <userId> --to <address or phone> [--event <json>]
+ *   npm run cli -- unknown list [--user <userId>]
+ *   npm run cli -- unknown resolve <key> --sent|--resend
  */
 import type { Client, Connection } from '@temporalio/client';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -44,6 +46,7 @@ import { allSteps } from '../workflows/sdk/steps.js';
 import { journeyAsMermaid, journeyAsText } from './journey-graph.js';
 import { historyFiles, replayInProcesses, type WorkflowBuild } from './replay.js';
 import { installTemporalLogging } from './temporal-logger.js';
+import { formatUnknowns, listUnknowns, settleUnknown } from './unknown-outcomes.js';
 import { asNewEvent, asPastEvent, readJsonl, sendEvents, type EventLine, type SendSummary } from './event-files.js';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 
@@ -193,6 +196,32 @@ eventsCommand
 async function* mapLines(lines: AsyncIterable<EventLine> | Iterable<EventLine>, prepare: (e: Record<string, unknown>) => Record<string, unknown>) {
   for await (const { line, event } of lines) yield { line, event: prepare(event) };
 }
+
+const unknownCommand = program.command('unknown').description('sends whose outcome is unknown (the provider may have had them): the operator settles each');
+
+unknownCommand
+  .command('list')
+  .option('--user <userId>', "only this customer's")
+  .action(async (options: { user?: string }) => {
+    console.log(formatUnknowns(await withDatabase((db) => listUnknowns(db, options.user))));
+  });
+
+unknownCommand
+  .command('resolve <key>')
+  .description('--sent: it arrived (say how you know in your records); --resend: send it again through the policy')
+  .addOption(new Option('--sent', 'record it as sent').conflicts('resend'))
+  .addOption(new Option('--resend', 'send it again (policy, provider, ledger), once'))
+  .action(async (key: string, options: { sent?: boolean; resend?: boolean }) => {
+    if (!options.sent === !options.resend) throw new Error('give --sent or --resend');
+    const config = loadConfig();
+    const temporal = await connectTemporal(config);
+    try {
+      const said = await withDatabase((db) => settleUnknown({ db, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE }, key, options.sent ? 'sent' : 'resend', operator()));
+      console.log(said);
+    } finally {
+      await temporal.connection.close();
+    }
+  });
 
 const suppressionsCommand = program.command('suppressions').description("a customer's suppressions: list, add, lift (recorded, never deleted)");
 

@@ -76,7 +76,9 @@ export function formatTimeline(userId: string, runs: JourneyRunTimeline[]): stri
     lines.push(`  ${run.journey}: entered ${clock(run.startedAt)}, ${end}`);
     for (const step of run.steps) {
       const what = step.ledger ? `${step.ledger.channel} ${step.ledger.subject}` : '';
-      const detail = step.ledger?.detail ? ` (${step.ledger.detail})` : '';
+      const resolution = step.ledger?.resolution;
+      const settled = resolution ? `; settled by ${resolution.by} at ${clock(resolution.at)}: ${resolution.as === 'sent' ? 'sent' : `resent as ${resolution.resendKey}`}` : '';
+      const detail = step.ledger?.detail || settled ? ` (${step.ledger?.detail ?? ''}${settled})` : '';
       lines.push(`    ${clock(step.at)}  ${step.stepId.padEnd(34)} ${what.padEnd(34)} ${step.outcome}${detail}`);
     }
   }

@@ -122,3 +122,20 @@ export async function recordProviderStatus(
   await ledger.updateOne({ _id: entry._id }, { $set: { providerStatus: status, ...(errorCode ? { providerErrorCode: errorCode } : {}) } });
   return entry;
 }
+
+/** Unknown outcomes no operator has settled yet, oldest first: the operator's queue. */
+export async function unresolvedUnknowns(ledger: Collection<LedgerDoc>, userId?: string): Promise<LedgerDoc[]> {
+  return ledger.find({ reason: UNKNOWN_OUTCOME, resolution: { $exists: false }, ...(userId ? { userId } : {}) }).sort({ at: 1 }).toArray();
+}
+
+/**
+ * Settles an unknown outcome: 'sent' when the operator knows it arrived (the provider's logs say so),
+ * 'resend' when a new send has been started for it. Returns false if it was not an unsettled one.
+ */
+export async function resolveUnknown(ledger: Collection<LedgerDoc>, key: string, resolution: NonNullable<LedgerDoc['resolution']>): Promise<boolean> {
+  const result = await ledger.updateOne(
+    { _id: key, reason: UNKNOWN_OUTCOME, resolution: { $exists: false } },
+    { $set: { resolution, ...(resolution.as === 'sent' ? { delivered: true, reason: 'sent' } : {}) } },
+  );
+  return result.modifiedCount === 1;
+}
