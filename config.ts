@@ -177,6 +177,11 @@ const EnvSchema = z.object({
    * finishes it. The lease must outlast a live claimer: ingestion gives up on a dependency in seconds.
    */
   INBOUND_RECOVERY_INTERVAL: Duration.default(30_000),
+  /**
+   * How long ingestion waits for Temporal or the database before answering 503 with Retry-After,
+   * so a CDP with a short timeout hears "retry later" rather than timing out itself.
+   */
+  DEPENDENCY_TIMEOUT: Duration.default(1_500),
   INBOUND_CLAIM_LEASE: Duration.default(60_000),
   /** How far back the recovery schedule looks for abandoned claims. */
   INBOUND_RECOVERY_WINDOW: Duration.default(86_400_000),

@@ -30,7 +30,9 @@ export interface ServerOptions {
 }
 
 export function buildServer({ config, db, temporal, journeys = journeyVersions }: ServerOptions) {
-  const router = createRouter({ client: temporal, db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys, settings: config.JOURNEY_SETTINGS });
+  const router = createRouter({
+    client: temporal, db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys, settings: config.JOURNEY_SETTINGS, callTimeoutMs: config.DEPENDENCY_TIMEOUT,
+  });
   const { ingest } = createIngestion(db, router, { phoneRegion: config.DEFAULT_PHONE_REGION });
   const app = Fastify({ loggerInstance: logger.child({ component: 'http' }) });
   app.setErrorHandler(handleError);
@@ -54,7 +56,7 @@ export function buildServer({ config, db, temporal, journeys = journeyVersions }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const config = loadConfig();
-  const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE);
+  const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE, { serverSelectionTimeoutMS: config.DEPENDENCY_TIMEOUT });
   const app = buildServer({ config, db, temporal: await connectTemporal(config) });
   await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
 }

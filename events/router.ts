@@ -25,6 +25,8 @@ export interface RouterOptions {
   journeys: readonly JourneyDefinition[];
   /** Per-journey overrides of settings, by journey id. */
   settings: Record<string, Record<string, Duration>>;
+  /** Each call to Temporal gives up after this long (default: the client's own retries). */
+  callTimeoutMs?: number;
 }
 
 export interface Router {
@@ -61,7 +63,21 @@ function withinWindow(journey: JourneyDefinition, event: JourneyEvent): boolean 
 }
 
 export function createRouter(options: RouterOptions): Router {
-  const { client, taskQueue, db } = options;
+  const { taskQueue, db } = options;
+  // Every Temporal call below runs inside this deadline, when one is set.
+  const within = <T>(call: () => Promise<T>) => (options.callTimeoutMs ? options.client.withDeadline(Date.now() + options.callTimeoutMs, call) : call());
+  const client = {
+    workflow: {
+      getHandle: (workflowId: string) => {
+        const handle = options.client.workflow.getHandle(workflowId);
+        return {
+          describe: () => within(() => handle.describe()),
+          signal: <A extends unknown[]>(signal: SignalDefinition<A>, ...args: A) => within(() => handle.signal(signal, ...args)),
+        };
+      },
+      signalWithStart: (...args: Parameters<Client['workflow']['signalWithStart']>) => within(() => options.client.workflow.signalWithStart(...args)),
+    },
+  };
   const latest = latestJourneys(options.journeys);
   // Derived once from the definitions, so routing an event is two map look-ups.
   const startsOn = indexByEvent(latest, (j) => [j.entry.event]);

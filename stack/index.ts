@@ -28,6 +28,8 @@ export interface Stack {
   mongoUrl: string;
   /** The Temporal web UI, when this stack started one. */
   temporalUiUrl?: string;
+  /** The servers this stack started (none for those given by TEMPORAL_ADDRESS / MONGODB_URL). */
+  processes: ManagedProcess[];
   stop(): Promise<void>;
 }
 
@@ -47,7 +49,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         : startTemporal(dir, options.headless ?? true, log, started),
       process.env.MONGODB_URL ? { url: process.env.MONGODB_URL } : startFerretDb(dir, log, started),
     ]);
-    return { temporalAddress: temporal.address, temporalUiUrl: 'uiUrl' in temporal ? temporal.uiUrl : undefined, mongoUrl: mongo.url, stop };
+    const uiUrl = 'uiUrl' in temporal ? temporal.uiUrl : undefined;
+    return { temporalAddress: temporal.address, temporalUiUrl: uiUrl, mongoUrl: mongo.url, processes: started, stop };
   } catch (err) {
     await stop();
     throw err;

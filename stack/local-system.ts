@@ -103,7 +103,8 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     ...options.env,
   };
   const config = loadConfig(env);
-  const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE);
+  // Shared by the server and the worker here: the server's short wait suits both (activities retry).
+  const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE, { serverSelectionTimeoutMS: config.DEPENDENCY_TIMEOUT });
   const temporal = await connectTemporal(config);
   const worker =
     options.startWorker === false ? undefined : await startWorker(config, { db, workflowBundlePath: options.workflowBundlePath });

@@ -30,8 +30,13 @@ function installExitHandlers(): void {
 export interface ManagedProcess {
   readonly name: string;
   readonly logFile: string;
+  /** The current process (a new one after `start`). */
   readonly child: ChildProcess;
   stop(): Promise<void>;
+  /** SIGKILL, as a crash: no chance to flush or say goodbye. */
+  kill(): Promise<void>;
+  /** Starts it again with the same command, after `stop` or `kill` (as a supervisor would). */
+  start(): void;
 }
 
 export async function startProcess(
@@ -44,22 +49,38 @@ export async function startProcess(
   await mkdir(logDir, { recursive: true });
   const logFile = path.join(logDir, `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
-  running.add(child);
-  child.once('exit', () => running.delete(child));
+  const spawnChild = () => {
+    const spawned = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    spawned.stdout?.pipe(log, { end: false });
+    spawned.stderr?.pipe(log, { end: false });
+    running.add(spawned);
+    spawned.once('exit', () => running.delete(spawned));
+    return spawned;
+  };
+  let child = spawnChild();
+  const exited = () => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => child.once('exit', () => resolve())));
   return {
     name,
     logFile,
-    child,
+    get child() {
+      return child;
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      const done = exited();
       child.kill('SIGTERM');
       const forced = sleep(10_000).then(() => child.kill('SIGKILL'));
-      await Promise.race([exited, forced]);
-      await exited;
+      await Promise.race([done, forced]);
+      await done;
+    },
+    async kill() {
+      const done = exited();
+      child.kill('SIGKILL');
+      await done;
+    },
+    start() {
+      if (child.exitCode === null && child.signalCode === null) throw new Error(`${name} is still running`);
+      child = spawnChild();
     },
   };
 }

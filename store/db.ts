@@ -40,7 +40,7 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export async function openDatabase(url: string, name: string, options: { monitorCommands?: boolean } = {}): Promise<Database> {
+export async function openDatabase(url: string, name: string, options: { monitorCommands?: boolean; serverSelectionTimeoutMS?: number } = {}): Promise<Database> {
   // Fail fast when the server is gone: callers retry (Temporal activities) or answer 503 (ingestion).
   // ignoreUndefined: an optional field left undefined is absent from the document, not null.
   const client = new MongoClient(url, { serverSelectionTimeoutMS: 5_000, connectTimeoutMS: 5_000, ignoreUndefined: true, ...options });
