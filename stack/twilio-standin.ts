@@ -31,6 +31,8 @@ export interface TwilioStandIn {
   authToken: string;
   messages: SentSms[];
   failures: Map<string, TwilioFailure>;
+  /** Set by a test: asked per request, any number; a failure returned is answered instead of sending. */
+  refuse?: (to: string) => TwilioFailure | undefined;
   /** The messages created for this number, in order. */
   messagesTo(to: string): SentSms[];
   waitForMessages(count: number, timeoutMs?: number): Promise<SentSms[]>;
@@ -65,7 +67,7 @@ export async function startTwilioStandIn(
       if (!to) return error(res, { status: 400, code: 21604, message: "A 'To' phone number is required." });
       if (!body) return error(res, { status: 400, code: 21602, message: 'Message body is required.' });
       if (!from && !messagingServiceSid) return error(res, { status: 400, code: 21603, message: "A 'From' phone number is required." });
-      const failure = failures.get(to);
+      const failure = failures.get(to) ?? standIn.refuse?.(to);
       if (failure) return error(res, failure);
       const sid = `SM${randomBytes(16).toString('hex')}`;
       const statusCallback = form.get('StatusCallback') ?? undefined;
@@ -81,7 +83,7 @@ export async function startTwilioStandIn(
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return {
+  const standIn: TwilioStandIn = {
     url: `http://127.0.0.1:${port}`,
     ...credentials,
     messages,
@@ -93,4 +95,5 @@ export async function startTwilioStandIn(
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+  return standIn;
 }

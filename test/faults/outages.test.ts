@@ -1,7 +1,7 @@
 /**
  * The database and Temporal go away under load, on a stack of this file's own (so they can be
  * killed): the database killed and back within a second, again and again, while customers' emails
- * and SMS go out; Temporal restarted while journeys wait. No duplicate, no silent loss, no unknown
+ * and SMS go out; the database stopped for 30 s; Temporal restarted while journeys wait. No duplicate, no silent loss, no unknown
  * outcome (no process that sends died), and while either is down ingestion answers 503 with
  * Retry-After within 2 s. Against servers named by MONGODB_URL / TEMPORAL_ADDRESS there is nothing
  * of ours to kill: those scenarios are skipped.
@@ -78,6 +78,21 @@ it.skipIf(!!process.env.MONGODB_URL)('the database killed and back within a seco
   console.log(`database kills: 5, customers: ${CUSTOMERS}, unknown outcomes: ${audit.unknownOutcomes}`);
   expect(audit).toEqual({ duplicates: [], disagreements: [], undecided: [], unknownOutcomes: 0 });
 });
+
+it.skipIf(!!process.env.MONGODB_URL)('the database stopped for 30 s while reminders fall due: each goes out once when it is back', async () => {
+  const crowd = await customers('dbstop');
+  await Promise.all(crowd.map((c) => system.track(c.userId, 'Checkout Started', { cart_id: 'c-1' })));
+  const ferretdb = processNamed('ferretdb')!;
+  await ferretdb.stop();
+  await sleep(30_000); // the reminders fell due 4 s in: every decision fails closed, and is retried
+  expect(crowd.flatMap((c) => system.smtp.messagesTo(c.email))).toHaveLength(0);
+  ferretdb.start();
+  await waitForPort(ferretdb, '127.0.0.1', Number(new URL(stack.mongoUrl).port));
+  await Promise.all(crowd.map((c) => system.journeyResult(c.userId)));
+  await sleep(2_000);
+  const audit = await auditSends(system, crowd);
+  expect(audit).toEqual({ duplicates: [], disagreements: [], undecided: [], unknownOutcomes: 0 });
+}, 240_000);
 
 it.skipIf(!!process.env.TEMPORAL_ADDRESS)('Temporal restarted while journeys wait: each reminder goes out once; a POST meanwhile is refused at once', async () => {
   const crowd = await customers('tkill');
