@@ -62,6 +62,9 @@ interface AttemptNotes {
 
 const notesOfEarlierAttempts = (): AttemptNotes => (activityInfo().heartbeatDetails as AttemptNotes | undefined) ?? {};
 
+/** Adds to the notes: Temporal keeps only the last heartbeat, so an earlier attempt's must be carried on. */
+const note = (notes: AttemptNotes) => heartbeat({ ...notesOfEarlierAttempts(), ...notes } satisfies AttemptNotes);
+
 /** The step already has an entry from an earlier attempt: its outcome stands and nothing is sent. */
 class SettledEarlier extends Error {
   constructor(readonly outcome: DeliveryOutcome, readonly entry: LedgerDoc) {
@@ -184,7 +187,7 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
       try {
         earlier = await insertEntry(ledger, request, { status: 'sending', attempt });
       } catch (err) {
-        heartbeat({ unusedClaim: attempt } satisfies AttemptNotes);
+        note({ unusedClaim: attempt });
         throw err;
       }
       if (!earlier) return;
@@ -218,7 +221,7 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
       if (!handedOver) throw err; // the provider never had it: Temporal retries
       return afterRefusal(request, holdsGrant, err as Error);
     }
-    heartbeat({ result: { sent: receipt } } satisfies AttemptNotes);
+    note({ result: { sent: receipt } });
     await durably(() => completeSend(ledger, key, SENT, { providerMessageId: receipt.providerMessageId, detail: receipt.detail }));
     return SENT;
   }
@@ -228,12 +231,12 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
     const key = request.idempotencyKey;
     if (err instanceof PermanentDeliveryError) {
       const failed = { code: err.code, message: err.message, ...(err.suppress ? { suppress: err.suppress } : {}) };
-      heartbeat({ result: { failed } } satisfies AttemptNotes);
+      note({ result: { failed } });
       if (holdsGrant) await durably(() => releaseGrants(grants, key));
       return recordRefusal(request, failed);
     }
     if (err instanceof NotSentError || deps.providers[request.channel].idempotent) {
-      heartbeat({ unusedClaim: activityInfo().attempt } satisfies AttemptNotes);
+      note({ unusedClaim: activityInfo().attempt });
       await releaseClaim(ledger, key);
       throw err; // certainly not sent (or harmless to repeat): Temporal's retry sends
     }

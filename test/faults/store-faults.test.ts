@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findLedgerEntry } from '../../store/ledger.js';
 import { mergeTraits } from '../../store/profiles.js';
 import { deliverer, deliveryRequest } from '../support/delivery.js';
-import { withStoreFault, type FaultTiming } from '../support/faulty-database.js';
+import { onceAt, withStoreFault, type FaultAt } from '../support/faulty-database.js';
 import { startTestSystem, uniqueId, type TestSystem } from '../support/system.js';
 
 let system: TestSystem;
@@ -25,14 +25,14 @@ async function customer() {
   return { userId, email };
 }
 
-/** Sends one message with a fault at store call `at`; what the customer got and what the ledger says. */
-async function sendWithFault(channel: 'email' | 'sms', fault?: { at: number; timing: FaultTiming }) {
+/** Sends one message with store faults; what the customer got and what the ledger says. */
+async function sendWithFault(channel: 'email' | 'sms', faultAt?: FaultAt, options: Parameters<ReturnType<typeof deliverer>['deliverWithRetries']>[1] = {}) {
   const c = await customer();
-  const faulty = withStoreFault(system.db, fault);
+  const faulty = withStoreFault(system.db, faultAt);
   const { deliverWithRetries, close } = deliverer(system.config, faulty.db);
   try {
     const request = deliveryRequest(c.userId, channel === 'sms' ? { channel: 'sms', template: 'cart-reminder-sms', stepId: 'cart-reminder-sms' } : {});
-    const { outcome, attempts } = await deliverWithRetries(request);
+    const { outcome, attempts } = await deliverWithRetries(request, options);
     const phone = (await system.db.collections.profiles.findOne({ _id: c.userId }))!.traits.phone as string;
     const received = channel === 'email' ? system.smtp.messagesTo(c.email).length : system.twilio.messagesTo(phone).length;
     const entry = await findLedgerEntry(system.db.collections.ledger, request.idempotencyKey);
@@ -47,9 +47,22 @@ describe.each(['email', 'sms'] as const)('%s: a store error at each call of the 
     const clean = await sendWithFault(channel);
     expect(clean).toMatchObject({ outcome: { delivered: true, reason: 'sent' }, attempts: 1, received: 1 });
     for (let at = 1; at <= clean.calls; at++) {
-      const run = await sendWithFault(channel, { at, timing });
+      const run = await sendWithFault(channel, onceAt(at, timing));
       expect({ at, received: run.received, reason: run.entry?.reason, status: run.entry?.status }).toEqual({ at, received: 1, reason: 'sent', status: 'done' });
       expect(run.outcome).toEqual({ delivered: true, reason: 'sent' });
     }
   });
+});
+
+it('the record of a send fails for a whole attempt, and the next attempt fails to claim: the third still records it as sent', async () => {
+  let attempt = 0;
+  let claimFailures = 0;
+  const faultAt: FaultAt = ({ method }) => {
+    if (attempt === 1 && method === 'updateOne') return 'before'; // the completion, all attempt long
+    if (attempt === 2 && method === 'insertOne' && claimFailures++ === 0) return 'before'; // its claim is lost: it notes so
+    return undefined;
+  };
+  const run = await sendWithFault('email', faultAt, { startToCloseTimeoutMs: 3_000, onAttempt: (n) => (attempt = n) });
+  expect(run.attempts).toBe(3);
+  expect({ received: run.received, reason: run.entry?.reason, status: run.entry?.status }).toEqual({ received: 1, reason: 'sent', status: 'done' });
 });

@@ -13,11 +13,16 @@ export function deliverer(config: Config, db: Database) {
      * As Temporal runs the activity: a failed attempt is retried, and each attempt gets the heartbeat
      * details last recorded by an earlier one. Returns the outcome and how many attempts it took.
      */
-    async deliverWithRetries(request: DeliveryRequest, maxAttempts = 10): Promise<{ outcome: DeliveryOutcome; attempts: number }> {
+    async deliverWithRetries(
+      request: DeliveryRequest,
+      options: { maxAttempts?: number; startToCloseTimeoutMs?: number; onAttempt?: (attempt: number) => void } = {},
+    ): Promise<{ outcome: DeliveryOutcome; attempts: number }> {
       const { deliver } = (await created).activities;
+      const { maxAttempts = 10, startToCloseTimeoutMs = 10_000 } = options;
       let heartbeatDetails: unknown;
       for (let attempt = 1; ; attempt++) {
-        const env = new MockActivityEnvironment({ attempt, heartbeatDetails, startToCloseTimeoutMs: 10_000, currentAttemptScheduledTimestampMs: Date.now() });
+        options.onAttempt?.(attempt);
+        const env = new MockActivityEnvironment({ attempt, heartbeatDetails, startToCloseTimeoutMs, currentAttemptScheduledTimestampMs: Date.now() });
         env.on('heartbeat', (details: unknown) => (heartbeatDetails = details));
         try {
           return { outcome: (await env.run(deliver, request)) as DeliveryOutcome, attempts: attempt };
