@@ -73,12 +73,20 @@ class SettledEarlier extends Error {
 }
 
 /**
+ * When Temporal gives up on this attempt and schedules the next (start-to-close, counted here from
+ * when the attempt was scheduled, so never later than the server's), with a second to spare.
+ */
+function attemptDeadline(): number {
+  const info = activityInfo();
+  return info.currentAttemptScheduledTimestampMs + info.startToCloseTimeoutMs - 1_000;
+}
+
+/**
  * Retries a write that records what already happened at the provider until it lands, while this
  * attempt has time; then throws, and the next attempt finishes it from the heartbeat notes.
  */
 async function durably(write: () => Promise<unknown>): Promise<void> {
-  const info = activityInfo();
-  const deadline = info.currentAttemptScheduledTimestampMs + info.startToCloseTimeoutMs - 1_000;
+  const deadline = attemptDeadline();
   for (let wait = 100; ; wait = Math.min(wait * 2, 2_000)) {
     try {
       await write();
@@ -182,6 +190,9 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
    */
   async function claim(request: DeliveryRequest): Promise<void> {
     const { attempt } = activityInfo();
+    // An attempt that waited past its time (for a free connection, under load) may already have a
+    // successor: it must not claim, or the successor would take its claim for a send that died.
+    if (Date.now() > attemptDeadline()) throw new Error('the attempt ran out of time before the provider was ready; not sent');
     for (;;) {
       let earlier: LedgerDoc | undefined;
       try {

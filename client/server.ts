@@ -56,7 +56,9 @@ export function buildServer({ config, db, temporal, journeys = journeyVersions }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const config = loadConfig();
-  const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE, { serverSelectionTimeoutMS: config.DEPENDENCY_TIMEOUT });
+  // The driver retries a failed write once, choosing a server again: half the timeout each keeps the
+  // whole wait within DEPENDENCY_TIMEOUT when the database is down.
+  const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE, { serverSelectionTimeoutMS: config.DEPENDENCY_TIMEOUT / 2 });
   const app = buildServer({ config, db, temporal: await connectTemporal(config) });
   await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
 }

@@ -103,8 +103,9 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     ...options.env,
   };
   const config = loadConfig(env);
-  // Shared by the server and the worker here: the server's short wait suits both (activities retry).
-  const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE, { serverSelectionTimeoutMS: config.DEPENDENCY_TIMEOUT });
+  // Shared by the server and the worker here: the server's short wait (see client/server.ts) suits
+  // both, as activities retry.
+  const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE, { serverSelectionTimeoutMS: config.DEPENDENCY_TIMEOUT / 2 });
   const temporal = await connectTemporal(config);
   const worker =
     options.startWorker === false ? undefined : await startWorker(config, { db, workflowBundlePath: options.workflowBundlePath });

@@ -20,6 +20,7 @@ import { auditSends } from '../support/delivery-audit.js';
 import { startTestSystem, uniqueId, type TestSystem } from '../support/system.js';
 
 const CUSTOMERS = Number(process.env.FAULT_CUSTOMERS ?? 30);
+const TIMEOUT = 120_000 + CUSTOMERS * 1_000;
 let dir: string;
 let stack: Stack;
 let system: TestSystem;
@@ -56,7 +57,9 @@ async function customers(prefix: string) {
 async function refusedQuickly(userId: string) {
   const started = Date.now();
   const response = await system.post('/v1/track', { userId, event: 'Checkout Started', properties: { cart_id: 'c-2' }, messageId: uniqueId('m') });
-  return { status: response.status, retryAfter: response.headers.get('retry-after'), withinTwoSeconds: Date.now() - started < 2_000 };
+  const ms = Date.now() - started;
+  if (ms >= 2_000) console.log(`503 took ${ms} ms`);
+  return { status: response.status, retryAfter: response.headers.get('retry-after'), withinTwoSeconds: ms < 2_000 };
 }
 
 it.skipIf(!!process.env.MONGODB_URL)('the database killed and back within a second, five times, during sends; and a POST meanwhile is refused at once', async () => {
@@ -64,20 +67,22 @@ it.skipIf(!!process.env.MONGODB_URL)('the database killed and back within a seco
   await Promise.all(crowd.map((c) => system.track(c.userId, 'Checkout Started', { cart_id: 'c-1' })));
   const ferretdb = processNamed('ferretdb')!;
   await sleep(3_500); // the reminders fall due from 4 s
+  let refusal: Awaited<ReturnType<typeof refusedQuickly>> | undefined;
   for (let i = 0; i < 5; i++) {
     await ferretdb.kill();
-    if (i === 0) expect(await refusedQuickly(crowd[0]!.userId)).toEqual({ status: 503, retryAfter: '5', withinTwoSeconds: true });
+    if (i === 0) refusal = await refusedQuickly(crowd[0]!.userId);
     await sleep(800);
     ferretdb.start();
     await waitForPort(ferretdb, '127.0.0.1', Number(new URL(stack.mongoUrl).port));
     await sleep(700);
   }
+  expect(refusal).toEqual({ status: 503, retryAfter: '5', withinTwoSeconds: true });
   await Promise.all(crowd.map((c) => system.journeyResult(c.userId)));
   await sleep(2_000);
   const audit = await auditSends(system, crowd);
   console.log(`database kills: 5, customers: ${CUSTOMERS}, unknown outcomes: ${audit.unknownOutcomes}`);
   expect(audit).toEqual({ duplicates: [], disagreements: [], undecided: [], unknownOutcomes: 0 });
-});
+}, TIMEOUT);
 
 it.skipIf(!!process.env.MONGODB_URL)('the database stopped for 30 s while reminders fall due: each goes out once when it is back', async () => {
   const crowd = await customers('dbstop');
@@ -85,21 +90,22 @@ it.skipIf(!!process.env.MONGODB_URL)('the database stopped for 30 s while remind
   const ferretdb = processNamed('ferretdb')!;
   await ferretdb.stop();
   await sleep(30_000); // the reminders fell due 4 s in: every decision fails closed, and is retried
-  expect(crowd.flatMap((c) => system.smtp.messagesTo(c.email))).toHaveLength(0);
+  const sentWhileDown = crowd.flatMap((c) => system.smtp.messagesTo(c.email)).length;
   ferretdb.start();
   await waitForPort(ferretdb, '127.0.0.1', Number(new URL(stack.mongoUrl).port));
   await Promise.all(crowd.map((c) => system.journeyResult(c.userId)));
   await sleep(2_000);
+  expect(sentWhileDown).toBe(0);
   const audit = await auditSends(system, crowd);
   expect(audit).toEqual({ duplicates: [], disagreements: [], undecided: [], unknownOutcomes: 0 });
-}, 240_000);
+}, TIMEOUT + 120_000);
 
 it.skipIf(!!process.env.TEMPORAL_ADDRESS)('Temporal restarted while journeys wait: each reminder goes out once; a POST meanwhile is refused at once', async () => {
   const crowd = await customers('tkill');
   await Promise.all(crowd.map((c) => system.track(c.userId, 'Checkout Started', { cart_id: 'c-1' })));
   const temporal = processNamed('temporal')!;
   await temporal.kill();
-  expect(await refusedQuickly(crowd[0]!.userId)).toEqual({ status: 503, retryAfter: '5', withinTwoSeconds: true });
+  const refusal = await refusedQuickly(crowd[0]!.userId);
   await sleep(1_000);
   temporal.start();
   const [host, port] = stack.temporalAddress.split(':');
@@ -107,6 +113,7 @@ it.skipIf(!!process.env.TEMPORAL_ADDRESS)('Temporal restarted while journeys wai
   await waitUntil(async () => (await system.temporal.workflow.getHandle(`journey/cartAbandonment/${crowd[0]!.userId}`).describe().then(() => true, () => false)), 60_000, 'Temporal back');
   await Promise.all(crowd.map((c) => system.journeyResult(c.userId)));
   await sleep(2_000);
+  expect(refusal).toEqual({ status: 503, retryAfter: '5', withinTwoSeconds: true });
   const audit = await auditSends(system, crowd);
   expect(audit).toEqual({ duplicates: [], disagreements: [], undecided: [], unknownOutcomes: 0 });
-});
+}, TIMEOUT);

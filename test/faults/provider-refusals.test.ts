@@ -46,4 +46,4 @@ it(`one refusal in five from SMTP and Twilio, ${CUSTOMERS} customers: each messa
   for (const c of customers) {
     expect([system.smtp.messagesTo(c.email).length, system.twilio.messagesTo(c.phone).length]).toEqual([1, 1]);
   }
-});
+}, 120_000 + CUSTOMERS * 1_000);

@@ -66,3 +66,9 @@ it('the record of a send fails for a whole attempt, and the next attempt fails t
   expect(run.attempts).toBe(3);
   expect({ received: run.received, reason: run.entry?.reason, status: run.entry?.status }).toEqual({ received: 1, reason: 'sent', status: 'done' });
 });
+
+it('an attempt that waited past its start-to-close timeout does not claim: its successor sends, once', async () => {
+  const run = await sendWithFault('email', undefined, { startToCloseTimeoutMs: 60_000, scheduledAt: (attempt) => Date.now() - (attempt === 1 ? 61_000 : 0) });
+  expect(run.attempts).toBe(2);
+  expect({ received: run.received, reason: run.entry?.reason, attempt: run.entry?.attempt }).toEqual({ received: 1, reason: 'sent', attempt: 2 });
+});

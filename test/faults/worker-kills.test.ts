@@ -56,4 +56,4 @@ it(`${KILLS} kills of the worker during ${CUSTOMERS} customers' email and SMS se
   expect(audit.undecided).toEqual([]);
   // At most the sends in flight: 5 pooled SMTP connections and the SMS calls under way, per kill.
   expect(audit.unknownOutcomes).toBeLessThanOrEqual(KILLS * 10);
-});
+}, 120_000 + CUSTOMERS * 1_000);

@@ -27,7 +27,10 @@ export async function auditSends(system: TestSystem, customers: { userId: string
         audit.undecided.push(what);
         continue;
       }
-      if (entry.reason === 'unknown-outcome') audit.unknownOutcomes++;
+      if (entry.reason === 'unknown-outcome') {
+        audit.unknownOutcomes++;
+        console.log(`unknown outcome: ${what}, ${arrivals[channel]} arrived: ${entry.detail}`);
+      }
       else if ((entry.reason === 'sent') !== (arrivals[channel] === 1)) audit.disagreements.push(`${what}: ledger ${entry.reason}, ${arrivals[channel]} arrived`);
     }
   }

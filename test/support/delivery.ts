@@ -15,14 +15,21 @@ export function deliverer(config: Config, db: Database) {
      */
     async deliverWithRetries(
       request: DeliveryRequest,
-      options: { maxAttempts?: number; startToCloseTimeoutMs?: number; onAttempt?: (attempt: number) => void } = {},
+      options: {
+        maxAttempts?: number;
+        startToCloseTimeoutMs?: number;
+        onAttempt?: (attempt: number) => void;
+        /** When each attempt was scheduled (default: as it starts); earlier, as if it waited in a queue. */
+        scheduledAt?: (attempt: number) => number;
+      } = {},
     ): Promise<{ outcome: DeliveryOutcome; attempts: number }> {
       const { deliver } = (await created).activities;
       const { maxAttempts = 10, startToCloseTimeoutMs = 10_000 } = options;
       let heartbeatDetails: unknown;
       for (let attempt = 1; ; attempt++) {
         options.onAttempt?.(attempt);
-        const env = new MockActivityEnvironment({ attempt, heartbeatDetails, startToCloseTimeoutMs, currentAttemptScheduledTimestampMs: Date.now() });
+        const scheduled = options.scheduledAt?.(attempt) ?? Date.now();
+        const env = new MockActivityEnvironment({ attempt, heartbeatDetails, startToCloseTimeoutMs, currentAttemptScheduledTimestampMs: scheduled });
         env.on('heartbeat', (details: unknown) => (heartbeatDetails = details));
         try {
           return { outcome: (await env.run(deliver, request)) as DeliveryOutcome, attempts: attempt };
