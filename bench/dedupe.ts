@@ -39,7 +39,7 @@ try {
         const count = Math.min(FILL_BATCH, size - stored);
         const receivedAt = new Date();
         await system.db.collections.inboundEvents.insertMany(
-          Array.from({ length: count }, (_, i) => ({ _id: `${system.writeKey}:fill-${run}-${stored + i}`, receivedAt, source: system.writeKey, messageId: `fill-${stored + i}`, message: { type: 'track', event: 'Filler' } })),
+          Array.from({ length: count }, (_, i) => ({ _id: `${system.writeKey}:fill-${run}-${stored + i}`, receivedAt, source: system.writeKey, messageId: `fill-${stored + i}`, message: JSON.stringify({ type: 'track', event: 'Filler' }) })),
         );
         stored += count;
       }

@@ -7,17 +7,20 @@
  * `<claim>#processed`, marks the claim done. A claim left unmarked (its claimer failed or died half
  * way) is finished by one writer, the recovery schedule (see finishAbandonedEvents), never by a copy.
  */
-import type { Collection, Document } from 'mongodb';
+import type { Collection } from 'mongodb';
 import { insertNew } from './db.js';
 
 export interface InboundEventDoc {
   /** `<source>:<messageId>` (the claim) or `<source>:<messageId>#processed` (done). */
   _id: string;
   receivedAt: Date;
-  /** On a claim: the event as accepted, for the recovery schedule. */
+  /**
+   * On a claim: the event as accepted, for the recovery schedule. JSON, because a CDP's property
+   * names may hold dots or a leading '$', which a document field may not on every server.
+   */
   source?: string;
   messageId?: string;
-  message?: Document;
+  message?: string;
   forwarded?: boolean;
 }
 
@@ -25,7 +28,7 @@ export interface InboundEventDoc {
 export interface AbandonedClaim {
   source: string;
   messageId: string;
-  message: Document;
+  message: unknown;
   receivedAt: Date;
   forwarded: boolean;
 }
@@ -37,10 +40,10 @@ const doneId = (claim: string) => `${claim}#processed`;
 export async function claimInboundEvents(
   events: Collection<InboundEventDoc>,
   source: string,
-  claims: { messageId: string; message: Document }[],
+  claims: { messageId: string; message: unknown }[],
   options: { receivedAt: Date; forwarded: boolean },
 ): Promise<boolean[]> {
-  const docs = claims.map(({ messageId, message }) => ({ _id: claimId(source, messageId), source, messageId, message, ...options }));
+  const docs = claims.map(({ messageId, message }) => ({ _id: claimId(source, messageId), source, messageId, message: JSON.stringify(message), ...options }));
   const taken = await insertNew(events, docs);
   return claims.map((_, index) => !taken.has(index));
 }
@@ -61,5 +64,5 @@ export async function findAbandonedClaims(events: Collection<InboundEventDoc>, w
   const done = new Set((await events.find({ _id: { $in: claims.map((c) => doneId(c._id)) } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
   return claims
     .filter((c) => !done.has(doneId(c._id)))
-    .map((c) => ({ source: c.source!, messageId: c.messageId!, message: c.message!, receivedAt: c.receivedAt, forwarded: c.forwarded ?? false }));
+    .map((c) => ({ source: c.source!, messageId: c.messageId!, message: JSON.parse(c.message!) as unknown, receivedAt: c.receivedAt, forwarded: c.forwarded ?? false }));
 }
