@@ -105,6 +105,11 @@ const EnvSchema = z.object({
   TWILIO_AUTH_TOKEN: z.string().default('unset'),
   TWILIO_FROM: z.string().default('+15005550006'),
   TWILIO_API_BASE_URL: z.url().optional(),
+  /**
+   * Twilio requests in flight per worker; sends beyond wait unclaimed, so a crash leaves at most this
+   * many SMS with an unknown outcome.
+   */
+  TWILIO_MAX_CONCURRENT: z.coerce.number().int().min(1).default(10),
   TWILIO_STATUS_CALLBACK_URL: z.url().optional(),
   AUDIENCE_WEBHOOK_URL: z.url().default('http://127.0.0.1:8089/audiences'),
   /** Standard Webhooks secret ('whsec_…'); required by the worker, no default so none leaks. */

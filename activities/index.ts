@@ -52,6 +52,7 @@ export async function createActivities(config: Config, db: Database): Promise<{ 
     from: config.TWILIO_FROM,
     apiBaseUrl: config.TWILIO_API_BASE_URL,
     statusCallbackUrl: config.TWILIO_STATUS_CALLBACK_URL,
+    maxConcurrent: config.TWILIO_MAX_CONCURRENT,
   });
   const audiencePlatforms: AudienceProvider[] = [createAudienceWebhookProvider({ url: config.AUDIENCE_WEBHOOK_URL, secret: required(config, 'AUDIENCE_WEBHOOK_SECRET') })];
   if (config.META_ACCESS_TOKEN) {

@@ -8,6 +8,7 @@ import type { Client } from '@temporalio/client';
 import { findLedgerEntry, resolveUnknown, UNKNOWN_OUTCOME, unresolvedUnknowns, type LedgerDoc } from '../store/ledger.js';
 import type { Database } from '../store/db.js';
 import { resendWorkflowId } from '../workflows/resend.js';
+import type { DeliveryRequest } from '../workflows/sdk/types.js';
 
 export function formatUnknowns(entries: LedgerDoc[]): string {
   if (!entries.length) return 'no unknown outcomes to settle';
@@ -31,7 +32,7 @@ export async function settleUnknown(deps: { db: Database; temporal: Client; task
   await deps.temporal.workflow.start('resendUnknown', {
     workflowId,
     taskQueue: deps.taskQueue,
-    args: [entry.request],
+    args: [JSON.parse(entry.request) as DeliveryRequest],
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
   });
   await resolveUnknown(deps.db.collections.ledger, key, { as, at: new Date(), by, resendKey: `${key}/resend#1` });

@@ -32,8 +32,11 @@ export interface LedgerDoc {
   providerErrorCode?: string;
   /** The Temporal attempt that took a claim ('sending'). */
   attempt?: number;
-  /** For an unknown outcome: the request, so an operator can have it sent again (`unknown resolve`). */
-  request?: DeliveryRequest;
+  /**
+   * For an unknown outcome: the request as JSON, so an operator can have it sent again (`unknown
+   * resolve`). JSON, because its event data may hold property names no document field may.
+   */
+  request?: string;
   /** How an operator settled an unknown outcome. */
   resolution?: { as: 'sent' | 'resend'; at: Date; by: string; resendKey?: string };
 }
@@ -94,7 +97,9 @@ export async function completeSend(
   outcome: DeliveryOutcome,
   fields: { providerMessageId?: string; detail?: string; request?: DeliveryRequest },
 ): Promise<void> {
-  await ledger.updateOne({ _id: key }, { $set: { status: 'done', ...outcome, ...fields, at: new Date() } });
+  const { request, ...rest } = fields;
+  const set = { status: 'done' as const, ...outcome, ...rest, ...(request ? { request: JSON.stringify(request) } : {}), at: new Date() };
+  await ledger.updateOne({ _id: key }, { $set: set });
 }
 
 /** Drops a claim whose provider call certainly did not send (or was never made), so the retry may. */

@@ -1,4 +1,5 @@
 /** SMS through the official twilio SDK; `apiBaseUrl` points it at a Twilio-compatible stand-in. */
+import pLimit from 'p-limit';
 import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import { countSegments, type SegmentCount } from '../sms-segments.js';
@@ -21,6 +22,8 @@ export interface SmsConfig {
   apiBaseUrl?: string;
   /** How long to wait for Twilio's answer (the SDK's default: 30 s); past it the outcome is unknown. */
   timeoutMs?: number;
+  /** Requests in flight at once (default 10); the others wait before their hand-over. */
+  maxConcurrent?: number;
 }
 
 /** The SDK's documented extension point for custom transports: rewrite the origin, keep the rest. */
@@ -53,22 +56,24 @@ export function createSmsProvider(config: SmsConfig): ChannelProvider<SmsMessage
     httpClient: config.apiBaseUrl ? new BaseUrlRequestClient(new URL(config.apiBaseUrl), config.timeoutMs) : new twilio.RequestClient({ timeout: config.timeoutMs }),
   });
   const sender = config.from.startsWith('MG') ? { messagingServiceSid: config.from } : { from: config.from };
+  const inFlight = pLimit(config.maxConcurrent ?? 10);
   return {
     idempotent: false,
-    async send(message, _key, handOver) {
-      await handOver();
-      try {
-        const sent = await client.messages.create({
-          to: message.to,
-          body: message.body,
-          ...sender,
-          ...(config.statusCallbackUrl ? { statusCallback: config.statusCallbackUrl } : {}),
-        });
-        return { providerMessageId: sent.sid, detail: describeSegments(countSegments(message.body)) };
-      } catch (err) {
-        throw classified(err as Error & { code?: number | string; status?: number });
-      }
-    },
+    send: (message, _key, handOver) =>
+      inFlight(async () => {
+        await handOver();
+        try {
+          const sent = await client.messages.create({
+            to: message.to,
+            body: message.body,
+            ...sender,
+            ...(config.statusCallbackUrl ? { statusCallback: config.statusCallbackUrl } : {}),
+          });
+          return { providerMessageId: sent.sid, detail: describeSegments(countSegments(message.body)) };
+        } catch (err) {
+          throw classified(err as Error & { code?: number | string; status?: number });
+        }
+      }),
   };
 }
 

@@ -25,7 +25,7 @@ afterAll(() => system?.close());
 it('answers after the timeout: one email each, unknown outcomes for the operator, settled once each', async () => {
   const customers = Array.from({ length: CUSTOMERS }, () => uniqueId('late'));
   for (const userId of customers) await system.identify(userId, { email: `${userId}@example.com`, phone: '+14155550199', consent: { sms: true } });
-  await Promise.all(customers.map((userId) => system.track(userId, 'Checkout Started', { cart_id: 'c-1' })));
+  await Promise.all(customers.map((userId) => system.track(userId, 'Checkout Started', { cart_id: 'c-1', 'utm.source': 'mail' })));
   const results = await Promise.all(customers.map((userId) => system.journeyResult(userId)));
   await sleep(2_000); // time for any resend to show
 
