@@ -90,7 +90,13 @@ interface Context {
 
 export interface Ingestion {
   ingest: Ingest;
-  recover(claims: AbandonedClaim[]): Promise<number>;
+  recover(claims: AbandonedClaim[]): Promise<RecoveryReport>;
+}
+
+/** What a recovery run did; the failed claims stay abandoned and are tried again next run. */
+export interface RecoveryReport {
+  finished: number;
+  failed: { source: string; messageId: string; error: string }[];
 }
 
 export function createIngestion(db: Database, router: Router, options: { phoneRegion: string }): Ingestion {
@@ -210,13 +216,22 @@ export function createIngestion(db: Database, router: Router, options: { phoneRe
     return messages.map((_, index) => (ours.has(index) ? 'accepted' : 'duplicate'));
   };
 
-  /** Finishes claims whose claimer failed or died: for the recovery schedule, the single writer. */
-  async function recover(claims: AbandonedClaim[]): Promise<number> {
+  /**
+   * Finishes claims whose claimer failed or died: for the recovery schedule, the single writer. Each
+   * on its own, so one that keeps failing holds up none of the others; it is tried again next run.
+   */
+  async function recover(claims: AbandonedClaim[]): Promise<RecoveryReport> {
+    const failed: RecoveryReport['failed'] = [];
     for (const claim of claims) {
       const message = claim.message as Message;
-      await act(claim.source, [message], [claim.messageId], new Set([0]), await identityViewOf([message]), { receivedAt: claim.receivedAt, forwarded: claim.forwarded, recovering: true });
+      try {
+        const view = await identityViewOf([message]);
+        await act(claim.source, [message], [claim.messageId], new Set([0]), view, { receivedAt: claim.receivedAt, forwarded: claim.forwarded, recovering: true });
+      } catch (err) {
+        failed.push({ source: claim.source, messageId: claim.messageId, error: (err as Error).message });
+      }
     }
-    return claims.length;
+    return { finished: claims.length - failed.length, failed };
   }
 
   return { ingest, recover };

@@ -28,6 +28,6 @@ const { finishAbandonedEvents } = proxyActivities<EventRecoveryActivities>({
   retry: { initialInterval: '5s', maximumInterval: '1 minute' },
 });
 
-export async function inboundRecovery(): Promise<number> {
+export async function inboundRecovery(): Promise<{ finished: number; failed: number }> {
   return finishAbandonedEvents();
 }

@@ -53,13 +53,16 @@ it('100 concurrent copies of one event: one accepted, one journey, one email; a 
   expect(await settled(userId, email)).toEqual({ runs: 1, emails: 1 });
 });
 
-it('a claim whose claimer died before acting is finished once by the recovery schedule; copies meanwhile do nothing', async () => {
+it('a claim whose claimer died before acting is finished once by the recovery schedule, past one that cannot be; copies meanwhile do nothing', async () => {
   const { userId, email } = await customer();
   const messageId = uniqueId('m');
   // Property names a document field may not hold on every server: the claim keeps the event as JSON.
   const message = { type: 'track', ...checkout(userId, messageId), properties: { cart_id: 'c-1', 'utm.source': 'mail', $revenue: 49 } };
-  // What a server killed right after its claim leaves behind.
-  await claimInboundEvents(system.db.collections.inboundEvents, system.writeKey, [{ messageId, message }], { receivedAt: new Date(), forwarded: false });
+  // What a server killed right after its claim leaves behind, behind one no retry can act on (which
+  // must hold up no other).
+  const claim = (id: string, m: unknown) => claimInboundEvents(system.db.collections.inboundEvents, system.writeKey, [{ messageId: id, message: m }], { receivedAt: new Date(), forwarded: false });
+  await claim(uniqueId('poison'), { type: 'teleport', userId });
+  await claim(messageId, message);
   const copy = await system.post('/v1/track', checkout(userId, messageId));
   expect(copy.body).toEqual({ success: true, result: 'duplicate' });
   expect(await settled(userId, email)).toEqual({ runs: 1, emails: 1 });
