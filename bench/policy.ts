@@ -60,7 +60,8 @@ try {
     byCommand.set(name, { count: entry.count + 1, ms: entry.ms + event.duration });
   });
   const { activities, close } = await createActivities(config, db);
-  const env = new MockActivityEnvironment();
+  // One attempt context for every send of the run: its deadline must outlast the run.
+  const env = new MockActivityEnvironment({ startToCloseTimeoutMs: 3_600_000, currentAttemptScheduledTimestampMs: Date.now() });
   const request = (userId: string): DeliveryRequest => ({
     idempotencyKey: `bench/${userId}/step#1`, journeyId: 'bench', stepId: 'step', workflowId: `bench/${userId}`, userId,
     category: 'marketing', data: {}, firstAttemptAt: new Date().toISOString(), channel: 'email', template: 'welcome',

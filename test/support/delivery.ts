@@ -1,14 +1,22 @@
 /** The delivery activity run in Temporal's activity context, as a worker runs it, for direct tests. */
+import type * as activity from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities/index.js';
 import type { Config } from '../../config.js';
 import type { Database } from '../../store/db.js';
 import type { DeliveryOutcome, DeliveryRequest } from '../../workflows/sdk/types.js';
 
+/**
+ * An activity attempt as a worker runs it: scheduled now, with the journeys' one-minute start-to-close
+ * timeout (the mock's own defaults put the attempt's deadline in the past).
+ */
+const attemptEnvironment = (info: Partial<activity.Info> = {}) =>
+  new MockActivityEnvironment({ attempt: 1, startToCloseTimeoutMs: 60_000, currentAttemptScheduledTimestampMs: Date.now(), ...info });
+
 export function deliverer(config: Config, db: Database) {
   const created = createActivities(config, db);
   return {
-    deliver: async (request: DeliveryRequest) => new MockActivityEnvironment().run((await created).activities.deliver, request) as Promise<DeliveryOutcome>,
+    deliver: async (request: DeliveryRequest) => attemptEnvironment().run((await created).activities.deliver, request) as Promise<DeliveryOutcome>,
     /**
      * As Temporal runs the activity: a failed attempt is retried, and each attempt gets the heartbeat
      * details last recorded by an earlier one. Returns the outcome and how many attempts it took.
@@ -29,7 +37,7 @@ export function deliverer(config: Config, db: Database) {
       for (let attempt = 1; ; attempt++) {
         options.onAttempt?.(attempt);
         const scheduled = options.scheduledAt?.(attempt) ?? Date.now();
-        const env = new MockActivityEnvironment({ attempt, heartbeatDetails, startToCloseTimeoutMs, currentAttemptScheduledTimestampMs: scheduled });
+        const env = attemptEnvironment({ attempt, heartbeatDetails, startToCloseTimeoutMs, currentAttemptScheduledTimestampMs: scheduled });
         env.on('heartbeat', (details: unknown) => (heartbeatDetails = details));
         try {
           return { outcome: (await env.run(deliver, request)) as DeliveryOutcome, attempts: attempt };
