@@ -60,6 +60,8 @@ export async function openDatabase(url: string, name: string, options: { monitor
     audienceSyncs: db.collection('audience_syncs'),
   };
   await Promise.all([
+    // The recovery schedule's window and the cleanup's cut-off, on MongoDB without a scan.
+    collections.inboundEvents.createIndex({ receivedAt: 1 }),
     collections.ledger.createIndex({ userId: 1, at: 1 }),
     collections.ledger.createIndex({ providerMessageId: 1 }),
     collections.profiles.createIndex({ 'traits.phone': 1 }),
