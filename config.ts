@@ -177,16 +177,16 @@ const EnvSchema = z.object({
   LEDGER_RETENTION: Duration.default(400 * 86_400_000),
   DEDUPE_RETENTION: Duration.default(30 * 86_400_000),
   /**
+   * How long ingestion waits for Temporal or the database before answering 503 with Retry-After,
+   * so a CDP with a short timeout hears "retry later" rather than timing out itself.
+   */
+  DEPENDENCY_TIMEOUT: Duration.default(1_500),
+  /**
    * An accepted event whose claimer has not finished it this long after it arrived was abandoned
    * (the server died, or a dependency failed half way); the recovery schedule, run this often,
    * finishes it. The lease must outlast a live claimer: ingestion gives up on a dependency in seconds.
    */
   INBOUND_RECOVERY_INTERVAL: Duration.default(30_000),
-  /**
-   * How long ingestion waits for Temporal or the database before answering 503 with Retry-After,
-   * so a CDP with a short timeout hears "retry later" rather than timing out itself.
-   */
-  DEPENDENCY_TIMEOUT: Duration.default(1_500),
   INBOUND_CLAIM_LEASE: Duration.default(60_000),
   /** How far back the recovery schedule looks for abandoned claims. */
   INBOUND_RECOVERY_WINDOW: Duration.default(86_400_000),

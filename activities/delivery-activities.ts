@@ -49,13 +49,16 @@ export interface DeliveryActivities {
 
 const SENT: DeliveryOutcome = { delivered: true, reason: 'sent' };
 
+/** A provider's refusal for good, as the ledger and a suppression record it. */
+type Refusal = { code: string; message: string; suppress?: PermanentDeliveryError['suppress'] };
+
 /**
  * What an attempt knows that the database may not have heard yet, kept in its heartbeat details:
  * Temporal hands them to the next attempt of the step, even when the database was down throughout.
  */
 interface AttemptNotes {
   /** The provider's answer: accepted (a receipt) or refused for good. */
-  result?: { sent: Receipt } | { failed: { code: string; message: string; suppress?: PermanentDeliveryError['suppress'] } };
+  result?: { sent: Receipt } | { failed: Refusal };
   /** This attempt's claim was never handed to the provider (its insert or send certainly failed). */
   unusedClaim?: number;
 }
@@ -130,7 +133,7 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
   }
 
   /** The provider refused for good: the ledger says why, and a hard bounce or STOP suppresses. */
-  async function recordRefusal(request: DeliveryRequest, failed: { code: string; message: string; suppress?: PermanentDeliveryError['suppress'] }): Promise<DeliveryOutcome> {
+  async function recordRefusal(request: DeliveryRequest, failed: Refusal): Promise<DeliveryOutcome> {
     const outcome = { delivered: false, reason: `failed:${failed.code}` };
     if (failed.suppress && request.channel !== 'webhook') {
       const suppression = { userId: request.userId, channel: request.channel, reason: failed.suppress, source: `provider:${failed.code}` };
@@ -241,7 +244,7 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
   async function afterRefusal(request: DeliveryRequest, holdsGrant: boolean, err: Error): Promise<DeliveryOutcome> {
     const key = request.idempotencyKey;
     if (err instanceof PermanentDeliveryError) {
-      const failed = { code: err.code, message: err.message, ...(err.suppress ? { suppress: err.suppress } : {}) };
+      const failed: Refusal = { code: err.code, message: err.message, ...(err.suppress ? { suppress: err.suppress } : {}) };
       note({ result: { failed } });
       if (holdsGrant) await durably(() => releaseGrants(grants, key));
       return recordRefusal(request, failed);

@@ -7,7 +7,7 @@ import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { findLedgerEntry, resolveUnknown, UNKNOWN_OUTCOME, unresolvedUnknowns, type LedgerDoc } from '../store/ledger.js';
 import type { Database } from '../store/db.js';
-import { resendWorkflowId } from '../workflows/resend.js';
+import { resendKey, resendWorkflowId } from '../workflows/resend.js';
 import type { DeliveryRequest } from '../workflows/sdk/types.js';
 
 export function formatUnknowns(entries: LedgerDoc[]): string {
@@ -23,7 +23,8 @@ export async function settleUnknown(deps: { db: Database; temporal: Client; task
   const entry = await findLedgerEntry(deps.db.collections.ledger, key);
   if (!entry || entry.reason !== UNKNOWN_OUTCOME || entry.resolution) throw new Error(`${key} is not an unsettled unknown outcome`);
   if (as === 'sent') {
-    await resolveUnknown(deps.db.collections.ledger, key, { as, at: new Date(), by });
+    // Another operator may have settled it since the read above.
+    if (!(await resolveUnknown(deps.db.collections.ledger, key, { as, at: new Date(), by }))) throw new Error(`${key} was settled meanwhile`);
     return `${key}: recorded as sent`;
   }
   if (!entry.request) throw new Error(`${key} was recorded without its request, so it cannot be sent again from here`);
@@ -35,6 +36,6 @@ export async function settleUnknown(deps: { db: Database; temporal: Client; task
     args: [JSON.parse(entry.request) as DeliveryRequest],
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
   });
-  await resolveUnknown(deps.db.collections.ledger, key, { as, at: new Date(), by, resendKey: `${key}/resend#1` });
+  await resolveUnknown(deps.db.collections.ledger, key, { as, at: new Date(), by, resendKey: resendKey(key, 1) });
   return `${key}: resend started (workflow ${workflowId}); "explain" shows its outcome`;
 }

@@ -92,16 +92,21 @@ export function createRouter(options: RouterOptions): Router {
     return evaluate(where, { event: event.properties, profile: profile ?? {} });
   }
 
-  /** Cooldown: the last instance must have closed at least `cooldown` before this event. */
-  async function coolingDown(workflowId: string, cooldown: Duration, event: JourneyEvent): Promise<boolean> {
+  /** The latest run of an instance, if there has been one. */
+  async function latestRun(workflowId: string) {
     try {
-      const last = await client.workflow.getHandle(workflowId).describe();
-      if (!last.closeTime) return false; // running: the event joins it
-      return Date.parse(event.timestamp) - last.closeTime.getTime() < spanMs(cooldown);
+      return await client.workflow.getHandle(workflowId).describe();
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return false;
+      if (err instanceof WorkflowNotFoundError) return undefined;
       throw err;
     }
+  }
+
+  /** Cooldown: the last instance must have closed at least `cooldown` before this event. */
+  async function coolingDown(workflowId: string, cooldown: Duration, event: JourneyEvent): Promise<boolean> {
+    const closeTime = (await latestRun(workflowId))?.closeTime;
+    if (!closeTime) return false; // none, or running: the event joins it
+    return Date.parse(event.timestamp) - closeTime.getTime() < spanMs(cooldown);
   }
 
   /** Sends a signal to an instance if it is running; false if there is none. */
@@ -116,16 +121,6 @@ export function createRouter(options: RouterOptions): Router {
     }
   }
 
-  /** Whether the latest run of this instance started at or after `since`. */
-  async function runStartedSince(workflowId: string, since: Date): Promise<boolean> {
-    try {
-      return (await client.workflow.getHandle(workflowId).describe()).startTime >= since;
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return false;
-      throw err;
-    }
-  }
-
   async function start(journey: JourneyDefinition, event: JourneyEvent, earlierIds: string[], startedSince: Date | undefined): Promise<void> {
     const key = keyOf(journey, event);
     if (key === null || !(await admits(journey, event))) return;
@@ -134,7 +129,8 @@ export function createRouter(options: RouterOptions): Router {
       if (await signalIfRunning(journeyWorkflowId(journey.id, earlierId, key), eventSignal, event)) return;
     }
     const workflowId = journeyWorkflowId(journey.id, event.userId, key);
-    if (startedSince && (await runStartedSince(workflowId, startedSince))) {
+    const lastStarted = startedSince && (await latestRun(workflowId))?.startTime;
+    if (startedSince && lastStarted && lastStarted >= startedSince) {
       await signalIfRunning(workflowId, eventSignal, event); // a run drops an event it has seen
       return;
     }

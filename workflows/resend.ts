@@ -11,6 +11,9 @@ import type { DeliveryOutcome, DeliveryRequest } from './sdk/types.js';
 /** The workflow id of a key's resend: one per unknown outcome, however often an operator asks. */
 export const resendWorkflowId = (key: string) => `resend/${key}`;
 
+/** The ledger key of a resend's nth attempt (a deferral tries again under the next). */
+export const resendKey = (key: string, occurrence: number) => `${key}/resend#${occurrence}`;
+
 export async function resendUnknown(request: DeliveryRequest): Promise<DeliveryOutcome> {
   const { deliver } = proxyActivities<DeliveryActivities>({
     startToCloseTimeout: '1 minute',
@@ -18,7 +21,7 @@ export async function resendUnknown(request: DeliveryRequest): Promise<DeliveryO
     taskQueue: sendQueue(workflowInfo().taskQueue, request.channel),
   });
   for (let occurrence = 1; ; occurrence++) {
-    const outcome = await deliver({ ...request, idempotencyKey: `${request.idempotencyKey}/resend#${occurrence}` });
+    const outcome = await deliver({ ...request, idempotencyKey: resendKey(request.idempotencyKey, occurrence) });
     if (!outcome.deferUntil) return outcome;
     await sleep(Math.max(1_000, Date.parse(outcome.deferUntil) - Date.now()));
   }
