@@ -1,7 +1,7 @@
 /**
  * The audience sync: what journeys changed in audience membership goes to each retargeting platform
  * in batches, and what each platform was told is recorded. Run by the `audienceSync` workflow on a
- * schedule that never overlaps itself (client/maintenance.ts). A batch sent but not recorded (the
+ * schedule that never overlaps itself (platform/maintenance-schedules.ts). A batch sent but not recorded (the
  * worker died in between) is sent again next time: harmless, as platforms apply sets.
  */
 import { heartbeat } from '@temporalio/activity';

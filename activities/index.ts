@@ -8,7 +8,7 @@ import { createDeliveryActivities, type DeliveryActivities } from './delivery-ac
 import { createJourneyActivities, type JourneyActivities } from './journey-activities.js';
 import { createMaintenanceActivities, type MaintenanceActivities } from './maintenance-activities.js';
 import { createEventRecoveryActivities, type EventRecoveryActivities } from './event-recovery.js';
-import { connectTemporal } from '../client/temporal.js';
+import { connectTemporal } from '../platform/temporal.js';
 import type { Client } from '@temporalio/client';
 import { createAudienceMembership } from './audience-membership.js';
 import { createAudienceSyncActivities, type AudienceSyncActivities } from './audience-sync.js';

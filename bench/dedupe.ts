@@ -8,8 +8,8 @@
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { stackLogger } from '../client/logger.js';
-import { installTemporalLogging } from '../client/temporal-logger.js';
+import { stackLogger } from '../platform/logger.js';
+import { installTemporalLogging } from '../platform/temporal-logger.js';
 import { postSegment } from '../client/segment-http.js';
 import { startStack } from '../stack/index.js';
 import { startLocalSystem } from '../stack/local-system.js';

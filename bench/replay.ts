@@ -10,7 +10,7 @@ import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { historyFiles, replayInProcesses, type WorkflowBuild } from '../client/replay.js';
-import { installTemporalLogging } from '../client/temporal-logger.js';
+import { installTemporalLogging } from '../platform/temporal-logger.js';
 import { workflowsPath } from '../worker.js';
 
 installTemporalLogging();

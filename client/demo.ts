@@ -9,8 +9,8 @@
 import { startStack } from '../stack/index.js';
 import { startLocalSystem, type LocalSystem } from '../stack/local-system.js';
 import { DEMO_CAP, DEMO_SETTINGS, demoCustomers, playDemoStream } from './demo-script.js';
-import { stackLogger } from './logger.js';
-import { formatTimeline, userTimeline } from './timeline.js';
+import { stackLogger } from '../platform/logger.js';
+import { formatTimeline, userTimeline } from '../reports/timeline.js';
 
 async function main(): Promise<void> {
   const started = Date.now();

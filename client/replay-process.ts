@@ -6,7 +6,7 @@
 import type { HistoryAndWorkflowId } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { on } from 'node:events';
-import { installTemporalLogging } from './temporal-logger.js';
+import { installTemporalLogging } from '../platform/temporal-logger.js';
 import { replayHistories, type ShardMessage } from './replay.js';
 
 /** CommonJS: its namespaces are on the default export. */

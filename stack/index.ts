@@ -10,7 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { registerSearchAttributes } from '../client/search-attributes.js';
+import { registerSearchAttributes } from '../platform/search-attributes.js';
 import { dataDir as defaultDataDir } from './paths.js';
 import { startProcess, waitForPort, type ManagedProcess } from './processes.js';
 import { ensureFerretDb, ensureTemporalCli } from './tools.js';

@@ -6,10 +6,10 @@
 import type { Client } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../config.js';
-import { ensureSchedules } from '../client/maintenance.js';
-import { buildServer } from '../client/server.js';
+import { ensureSchedules } from '../platform/maintenance-schedules.js';
+import { buildServer } from '../server/server.js';
 import getPort from 'get-port';
-import { connectTemporal } from '../client/temporal.js';
+import { connectTemporal } from '../platform/temporal.js';
 import { openDatabase, type Database } from '../store/db.js';
 import type { JourneyDefinition } from '../workflows/sdk/journey.js';
 import { startWorker, type RunningWorker } from '../worker.js';
@@ -103,7 +103,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     ...options.env,
   };
   const config = loadConfig(env);
-  // Shared by the server and the worker here: the server's short wait (see client/server.ts) suits
+  // Shared by the server and the worker here: the server's short wait (see server/server.ts) suits
   // both, as activities retry.
   const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE, { serverSelectionTimeoutMS: config.DEPENDENCY_TIMEOUT / 2 });
   const temporal = await connectTemporal(config);

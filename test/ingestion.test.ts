@@ -1,7 +1,7 @@
 /** The Segment HTTP API's edges: authentication, validation with named fields, nothing changed on error. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postSegment } from '../client/segment-http.js';
-import { connectTemporal } from '../client/temporal.js';
+import { connectTemporal } from '../platform/temporal.js';
 import { waitUntil } from '../stack/wait-until.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
 

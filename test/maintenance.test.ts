@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cleanupScheduleId } from '../client/maintenance.js';
+import { cleanupScheduleId } from '../platform/maintenance-schedules.js';
 import { waitUntil } from '../stack/wait-until.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
 

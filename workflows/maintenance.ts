@@ -1,4 +1,4 @@
-/** The workflows the maintenance schedules run (see client/maintenance.ts): cleanup, audience sync, event recovery. */
+/** The workflows the maintenance schedules run (see platform/maintenance-schedules.ts): cleanup, audience sync, event recovery. */
 import { proxyActivities } from '@temporalio/workflow';
 import type { AudienceSyncActivities, AudienceSyncReport } from '../activities/audience-sync.js';
 import type { CleanupReport, MaintenanceActivities } from '../activities/maintenance-activities.js';

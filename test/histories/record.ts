@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { logger, stackLogger } from '../../client/logger.js';
+import { logger, stackLogger } from '../../platform/logger.js';
 import { postSegment } from '../../client/segment-http.js';
 import { startStack } from '../../stack/index.js';
 import { startLocalSystem, type LocalSystem } from '../../stack/local-system.js';

@@ -1,6 +1,6 @@
 /** A Throughline system of its own for one test file, on the run's shared Temporal and database server. */
 import { randomBytes } from 'node:crypto';
-import { installTemporalLogging } from '../../client/temporal-logger.js';
+import { installTemporalLogging } from '../../platform/temporal-logger.js';
 import { inject } from 'vitest';
 import { postSegment } from '../../client/segment-http.js';
 import { ledgerForUser } from '../../store/ledger.js';

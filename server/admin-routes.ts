@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Database } from '../store/db.js';
 import { recordConsent } from '../store/consent.js';
 import { addSuppression, liftSuppressions } from '../store/suppressions.js';
-import { ConsentSchema, LiftSchema, SuppressionSchema } from './admin-schema.js';
+import { ConsentSchema, LiftSchema, SuppressionSchema } from '../store/suppression-schema.js';
 import { parseBody } from './http-errors.js';
 import { hasBearer } from './secrets.js';
 

@@ -10,7 +10,7 @@ import type { Database } from '../store/db.js';
 import { recordProviderStatus } from '../store/ledger.js';
 import { userIdsByPhone } from '../store/profiles.js';
 import { addSuppression, liftSuppressions } from '../store/suppressions.js';
-import { scopeLabel } from './timeline.js';
+import { scopeLabel } from '../reports/timeline.js';
 
 export interface FeedbackOptions {
   db: Database;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CATEGORY_PATTERN } from '../store/consent.js';
+import { CATEGORY_PATTERN } from './consent.js';
 
 const Channel = z.enum(['*', 'email', 'sms', 'audience', 'webhook']);
 const Reason = z.enum(['unsubscribe', 'hard-bounce', 'complaint', 'sms-stop', 'manual', 'erasure']);

@@ -16,10 +16,10 @@ import { registerCdpWebhookRoutes } from './cdp-webhook-routes.js';
 import { registerFeedbackRoutes } from './feedback-routes.js';
 import { handleError } from './http-errors.js';
 import { createIngestion } from '../events/ingestion.js';
-import { logger } from './logger.js';
+import { logger } from '../platform/logger.js';
 import { createRouter } from '../events/router.js';
 import { registerSegmentRoutes } from './segment-routes.js';
-import { connectTemporal } from './temporal.js';
+import { connectTemporal } from '../platform/temporal.js';
 
 export interface ServerOptions {
   config: Config;
