@@ -7,7 +7,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { postSegment } from './segment-http.js';
-import { MAX_BATCH_BYTES, type FieldProblem } from '../events/segment-schema.js';
+import type { FieldProblem } from '../store/field-rules.js';
+import { MAX_BATCH_BYTES } from '../events/limits.js';
 
 const MAX_BATCH_EVENTS = 500;
 /** Room for the envelope around the events. */

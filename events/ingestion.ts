@@ -17,7 +17,7 @@ import { claimInboundEvents, markInboundEventsProcessed, type AbandonedClaim } f
 import { linkIdentity, loadIdentityView, markMerged, type IdentityView } from '../store/identities.js';
 import { toE164 } from '../activities/phone-number.js';
 import { consentIn, recordConsent } from '../store/consent.js';
-import { foldProfile, mergeTraits } from '../store/profiles.js';
+import { foldProfile, groupTraitKey, mergeTraits } from '../store/profiles.js';
 import type { Router } from './router.js';
 import type { Message, MessageOf } from './segment-schema.js';
 import { eventTime } from './event-time.js';
@@ -147,7 +147,7 @@ export function createIngestion(db: Database, router: Router, options: { phoneRe
     },
     async group(message, ctx) {
       // Group traits live on the member's profile under groups.<groupId>, with the same last-write-wins.
-      await mergeTraits(profiles, await personOf(message, ctx.identities), { [`groups.${message.groupId}`]: message.traits }, ctx.at);
+      await mergeTraits(profiles, await personOf(message, ctx.identities), { [groupTraitKey(message.groupId)]: message.traits }, ctx.at);
     },
     async alias(message, ctx) {
       // previousId may be an anonymous id or an earlier userId: both are folded into userId.

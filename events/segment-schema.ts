@@ -3,20 +3,23 @@
  * Unknown fields are kept, as Segment keeps them; a bad field is reported by its path.
  */
 import { z } from 'zod';
+import { Id, storedKeyProblems, Text, type FieldProblem } from '../store/field-rules.js';
+import { MAX_BATCH_EVENTS, MAX_EVENT_BYTES } from './limits.js';
 
-/** Segment's own limits: larger events and batches are refused with 413. */
-export const MAX_EVENT_BYTES = 32 * 1024;
-export const MAX_BATCH_BYTES = 500 * 1024;
-
-const TraitKey = z.string().regex(/^[^$.][^.]*$/, 'trait names may not contain "." or start with "$"');
 const Timestamp = z.iso.datetime({ offset: true });
 const Properties = z.record(z.string(), z.unknown()).default({});
-const Traits = z.record(TraitKey, z.unknown()).default({});
+/** Traits are stored as profile fields, so every key in them, however deep, must be one MongoDB takes. */
+const Traits = z
+  .record(z.string(), z.unknown())
+  .superRefine((traits, ctx) => {
+    for (const { path, message } of storedKeyProblems(traits)) ctx.addIssue({ code: 'custom', path, message });
+  })
+  .default({});
 
 const Common = {
-  userId: z.string().min(1).optional(),
-  anonymousId: z.string().min(1).optional(),
-  messageId: z.string().min(1).max(200).optional(),
+  userId: Id.optional(),
+  anonymousId: Id.optional(),
+  messageId: Id.optional(),
   /** When it happened, by the sender's clock (`originalTimestamp` in RudderStack's naming). */
   timestamp: Timestamp.optional(),
   originalTimestamp: Timestamp.optional(),
@@ -35,12 +38,12 @@ const needsIdentity = <T extends { userId?: string; anonymousId?: string }>(valu
 const Viewed = { name: z.string().optional(), category: z.string().optional(), properties: Properties };
 
 export const MessageSchemas = {
-  track: z.looseObject({ ...Common, type: z.literal('track'), event: z.string({ error: 'event name is required' }).min(1, 'event name is required').max(200), properties: Properties }).superRefine(needsIdentity),
+  track: z.looseObject({ ...Common, type: z.literal('track'), event: Text(200).min(1, 'event name is required'), properties: Properties }).superRefine(needsIdentity),
   identify: z.looseObject({ ...Common, type: z.literal('identify'), traits: Traits }).superRefine(needsIdentity),
   page: z.looseObject({ ...Common, type: z.literal('page'), ...Viewed }).superRefine(needsIdentity),
   screen: z.looseObject({ ...Common, type: z.literal('screen'), ...Viewed }).superRefine(needsIdentity),
-  group: z.looseObject({ ...Common, type: z.literal('group'), groupId: z.string().min(1, 'groupId is required'), traits: Traits }).superRefine(needsIdentity),
-  alias: z.looseObject({ ...Common, type: z.literal('alias'), userId: z.string().min(1, 'userId is required'), previousId: z.string().min(1, 'previousId is required') }),
+  group: z.looseObject({ ...Common, type: z.literal('group'), groupId: Id, traits: Traits }).superRefine(needsIdentity),
+  alias: z.looseObject({ ...Common, type: z.literal('alias'), userId: Id, previousId: Id }),
 };
 
 export type MessageType = keyof typeof MessageSchemas;
@@ -50,17 +53,12 @@ export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
 
 /** Only the envelope: each event in it is validated on its own, so one bad event spoils only itself. */
 export const BatchSchema = z.looseObject({
-  batch: z.array(z.unknown()).min(1, 'batch is empty').max(2_500),
+  batch: z.array(z.unknown()).min(1, 'batch is empty').max(MAX_BATCH_EVENTS, `at most ${MAX_BATCH_EVENTS} events in one call`),
   context: z.record(z.string(), z.unknown()).optional(),
   sentAt: Timestamp.optional(),
 });
 
 const TypeSchema = z.looseObject({ type: z.enum(MESSAGE_TYPES, { message: `type must be one of ${MESSAGE_TYPES.join(', ')}` }) });
-
-export interface FieldProblem {
-  field: string;
-  message: string;
-}
 
 export type Parsed = { ok: true; message: Message } | { ok: false; problems: FieldProblem[] };
 

@@ -6,9 +6,11 @@ import { addSuppression, liftSuppressions } from '../store/suppressions.js';
 import { ConsentSchema, LiftSchema, SuppressionSchema } from '../store/suppression-schema.js';
 import { parseBody } from './http-errors.js';
 import { hasBearer } from './secrets.js';
+import { jsonBodies } from './request-bodies.js';
 
 export function registerAdminRoutes(app: FastifyInstance, options: { db: Database; adminToken?: string }): void {
   const { collections } = options.db;
+  jsonBodies(app);
   app.addHook('preHandler', async (request, reply) => {
     if (!options.adminToken || !hasBearer(request, options.adminToken)) {
       return reply.code(401).send({ error: 'admin token required' });

@@ -11,6 +11,7 @@ import type { Database } from '../store/db.js';
 import { findBySendToken, recordProviderStatus } from '../store/ledger.js';
 import { addSuppression } from '../store/suppressions.js';
 import { hasBearer } from './secrets.js';
+import { HttpError } from './http-errors.js';
 
 const MAX_BOUNCE_BYTES = 1024 * 1024;
 
@@ -32,7 +33,9 @@ export function registerBounceRoutes(app: FastifyInstance, options: { db: Databa
     if (!Buffer.isBuffer(request.body)) return reply.code(415).send({ error: 'post the bounce message raw, as message/rfc822' });
 
     const raw = request.body.toString('utf8');
-    const mail = await simpleParser(request.body);
+    const mail = await simpleParser(request.body).catch((err: Error) => {
+      throw new HttpError(422, `the bounce message does not parse: ${err.message}`);
+    });
     const to = [mail.to].flat().flatMap((a) => a?.value ?? []).map((a) => a.address ?? '');
     const recipient = verpRecipient(mail.headers, to);
     if (!recipient) return reply.code(422).send({ error: 'not addressed to a VERP return path (bounces+<token>@…)' });

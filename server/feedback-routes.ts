@@ -5,12 +5,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import escapeHtml from 'escape-html';
 import twilio from 'twilio';
+import { z } from 'zod';
 import { verifyUnsubscribeToken } from '../activities/unsubscribe-token.js';
 import type { Database } from '../store/db.js';
 import { recordProviderStatus } from '../store/ledger.js';
 import { userIdsByPhone } from '../store/profiles.js';
 import { addSuppression, liftSuppressions } from '../store/suppressions.js';
 import { scopeLabel } from '../reports/timeline.js';
+import { parseBody } from './http-errors.js';
 
 export interface FeedbackOptions {
   db: Database;
@@ -18,6 +20,9 @@ export interface FeedbackOptions {
   unsubscribeSecret: string;
   twilioAuthToken: string;
 }
+
+const TwilioParams = z.record(z.string(), z.string({ error: 'Twilio posts every parameter once, as a string' }));
+const UnsubscribeForm = z.object({ scope: z.enum(['all', 'category']).optional(), 'List-Unsubscribe': z.string().optional() });
 
 /** Carrier-standard keywords (Twilio's defaults). */
 const STOP_WORDS = new Set(['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'OPTOUT']);
@@ -34,9 +39,10 @@ export function registerFeedbackRoutes(app: FastifyInstance, options: FeedbackOp
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
 
+  // `?token=a&token=b` reads as an array: no valid link has two tokens.
   const claimsOf = (request: FastifyRequest) => {
-    const token = (request.query as { token?: string }).token;
-    return token ? verifyUnsubscribeToken(options.unsubscribeSecret, token) : undefined;
+    const { token } = request.query as { token?: unknown };
+    return typeof token === 'string' && token ? verifyUnsubscribeToken(options.unsubscribeSecret, token) : undefined;
   };
 
   // A GET never unsubscribes: mail scanners fetch links. It shows a button that POSTs.
@@ -55,7 +61,7 @@ export function registerFeedbackRoutes(app: FastifyInstance, options: FeedbackOp
   app.post('/unsubscribe', async (request, reply) => {
     const claims = claimsOf(request);
     if (!claims) return reply.code(403).type('text/html').send(page('This unsubscribe link is not valid', ''));
-    const form = (request.body ?? {}) as Record<string, string>;
+    const form = parseBody(UnsubscribeForm, request.body ?? {});
     const oneClick = form['List-Unsubscribe'] === 'One-Click';
     // One click (RFC 8058) leaves the list the message came from: its category. The page offers both.
     const category = form.scope === 'all' ? undefined : claims.category;
@@ -73,7 +79,8 @@ export function registerFeedbackRoutes(app: FastifyInstance, options: FeedbackOp
 
   /** Twilio signs the full public URL and the posted parameters with the account's auth token. */
   const verifiedTwilioParams = (request: FastifyRequest, reply: FastifyReply): Record<string, string> | undefined => {
-    const params = (request.body ?? {}) as Record<string, string>;
+    // Twilio posts a form, whose values are strings; anything else (a JSON body, a repeated field) is not Twilio.
+    const params = parseBody(TwilioParams, request.body ?? {});
     const signature = request.headers['x-twilio-signature'];
     const url = new URL(request.url, options.publicBaseUrl).href;
     if (typeof signature === 'string' && twilio.validateRequest(options.twilioAuthToken, signature, url, params)) return params;

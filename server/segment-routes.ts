@@ -5,8 +5,11 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Ingest, IngestOptions, IngestResult } from '../events/ingestion.js';
-import { BatchSchema, MAX_BATCH_BYTES, MAX_EVENT_BYTES, MESSAGE_TYPES, parseMessage, type FieldProblem, type Parsed } from '../events/segment-schema.js';
+import { BatchSchema, MESSAGE_TYPES, parseMessage, type Parsed } from '../events/segment-schema.js';
+import type { FieldProblem } from '../store/field-rules.js';
+import { MAX_BATCH_BYTES, MAX_EVENT_BYTES } from '../events/limits.js';
 import { BadRequest, parseBody } from './http-errors.js';
+import { jsonBodies } from './request-bodies.js';
 
 /** Segment sends the write key as the Basic auth user name (or in the body as `writeKey`). */
 function writeKeyOf(request: FastifyRequest): string | undefined {
@@ -38,6 +41,7 @@ export async function ingestValid(ingest: Ingest, source: string, items: Parsed[
 
 export function registerSegmentRoutes(app: FastifyInstance, options: { ingest: Ingest; writeKeys: string[] }): void {
   const { ingest } = options;
+  jsonBodies(app);
   app.addHook('preHandler', async (request, reply) => {
     const key = writeKeyOf(request);
     if (!key || !options.writeKeys.includes(key)) return reply.code(401).send({ error: 'missing or unknown write key' });

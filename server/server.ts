@@ -15,6 +15,7 @@ import { registerBounceRoutes } from './bounce-routes.js';
 import { registerCdpWebhookRoutes } from './cdp-webhook-routes.js';
 import { registerFeedbackRoutes } from './feedback-routes.js';
 import { handleError } from './http-errors.js';
+import { decodeCompressedBody } from './request-bodies.js';
 import { createIngestion } from '../events/ingestion.js';
 import { logger } from '../platform/logger.js';
 import { createRouter } from '../events/router.js';
@@ -36,6 +37,7 @@ export function buildServer({ config, db, temporal, journeys = journeyVersions }
   const { ingest } = createIngestion(db, router, { phoneRegion: config.DEFAULT_PHONE_REGION });
   const app = Fastify({ loggerInstance: logger.child({ component: 'http' }) });
   app.setErrorHandler(handleError);
+  app.addHook('preParsing', decodeCompressedBody);
   app.register(async (scope) => registerSegmentRoutes(scope, { ingest, writeKeys: config.WRITE_KEYS }));
   app.register(async (scope) =>
     registerCdpWebhookRoutes(scope, { ingest, segmentSecret: config.SEGMENT_WEBHOOK_SECRET, rudderstackSecret: config.RUDDERSTACK_WEBHOOK_SECRET }),

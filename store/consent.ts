@@ -7,6 +7,7 @@
  */
 import type { Collection } from 'mongodb';
 import type { ProfileDoc } from './profiles.js';
+import { upsertRacing } from './db.js';
 
 export type ConsentChannel = 'email' | 'sms' | 'advertising';
 
@@ -71,16 +72,14 @@ export async function recordConsent(
   await collections.consentEvents.insertMany(changes.map((change) => ({ userId, ...change, at, ...provenance })));
   // One update per change, in one round trip: FerretDB refuses some $set documents that name several
   // paths under one parent ("would create a conflict") where MongoDB accepts them.
-  await collections.profiles.bulkWrite(
-    changes.map(({ channel, category, granted }) => ({
-      updateOne: {
-        filter: { _id: userId },
-        update: { $set: { [category ? `traits.consent.categories.${category}.${channel}` : `traits.consent.${channel}`]: granted, updatedAt: at } },
-        upsert: true,
-      },
-    })),
-    { ordered: true },
-  );
+  const operations = changes.map(({ channel, category, granted }) => ({
+    updateOne: {
+      filter: { _id: userId },
+      update: { $set: { [category ? `traits.consent.categories.${category}.${channel}` : `traits.consent.${channel}`]: granted, updatedAt: at } },
+      upsert: true,
+    },
+  }));
+  await upsertRacing(() => collections.profiles.bulkWrite(operations, { ordered: true }));
 }
 
 export async function consentHistory(consentEvents: Collection<ConsentEventDoc>, userId: string): Promise<ConsentEventDoc[]> {

@@ -78,7 +78,22 @@ export async function openDatabase(url: string, name: string, options: { monitor
 }
 
 export function isDuplicateKey(err: unknown): boolean {
+  if (err instanceof MongoBulkWriteError) return [err.writeErrors].flat().some((writeError) => writeError.code === 11000);
   return err instanceof MongoServerError && err.code === 11000;
+}
+
+/**
+ * Runs an upsert again when it lost the race to insert the same `_id`: two upserts that both find no
+ * document both insert, and the second gets E11000 (MongoDB documents this; FerretDB does the same).
+ * The second run finds the document and updates it.
+ */
+export async function upsertRacing<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+    return write();
+  }
 }
 
 /** Inserts each document unless one with its _id exists (one round trip); returns the indexes that existed. */

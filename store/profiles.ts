@@ -1,5 +1,6 @@
 import type { AnyBulkWriteOperation, Collection } from 'mongodb';
 import { consentOf, type Consent } from './consent.js';
+import { upsertRacing } from './db.js';
 
 /**
  * A customer as identify calls describe them; `_id` is the userId (or `anonymous:<id>` before they
@@ -44,7 +45,15 @@ export async function writeTraits(profiles: Collection<ProfileDoc>, userId: stri
       },
     })),
   ];
-  await profiles.bulkWrite(operations, { ordered: true });
+  await upsertRacing(() => profiles.bulkWrite(operations, { ordered: true }));
+}
+
+/**
+ * Where a group's traits live on a member's profile: `groups.<groupId>`, with '%' and the characters
+ * MongoDB reads as path syntax ('.', '$') percent-encoded, so `acme.com` stays one key.
+ */
+export function groupTraitKey(groupId: string): string {
+  return `groups.${groupId.replace(/[%.$]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
 }
 
 /** All traits of one event, stamped with the event's time (now, for changes a journey makes). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CATEGORY_PATTERN } from './consent.js';
+import { Id, Text } from './field-rules.js';
 
 const Channel = z.enum(['*', 'email', 'sms', 'audience', 'webhook']);
 const Reason = z.enum(['unsubscribe', 'hard-bounce', 'complaint', 'sms-stop', 'manual', 'erasure']);
@@ -11,29 +12,29 @@ const Category = z
   .optional();
 
 export const SuppressionSchema = z.object({
-  userId: z.string().min(1),
+  userId: Id,
   channel: Channel,
   category: Category,
   reason: Reason,
-  source: z.string().optional(),
-  evidence: z.string().optional(),
+  source: Text(200).optional(),
+  evidence: Text(2000).optional(),
   /** Absent: permanent. */
   expiresAt: z.iso.datetime({ offset: true }).transform((iso) => new Date(iso)).optional(),
 });
 
 export const LiftSchema = z.object({
-  userId: z.string().min(1),
+  userId: Id,
   channel: Channel,
   category: Category,
   reasons: z.array(Reason).min(1),
-  source: z.string().optional(),
+  source: Text(200).optional(),
 });
 
 export const ConsentSchema = z.object({
-  userId: z.string().min(1),
+  userId: Id,
   channel: z.enum(['email', 'sms', 'advertising']),
   category: Category,
   granted: z.boolean(),
-  source: z.string().optional(),
-  evidence: z.string().optional(),
+  source: Text(200).optional(),
+  evidence: Text(2000).optional(),
 });
