@@ -38,7 +38,7 @@ const needsIdentity = <T extends { userId?: string; anonymousId?: string }>(valu
 const Viewed = { name: z.string().optional(), category: z.string().optional(), properties: Properties };
 
 export const MessageSchemas = {
-  track: z.looseObject({ ...Common, type: z.literal('track'), event: Text(200).min(1, 'event name is required'), properties: Properties }).superRefine(needsIdentity),
+  track: z.looseObject({ ...Common, type: z.literal('track'), event: Text(200, 'event name is required').min(1, 'event name is required'), properties: Properties }).superRefine(needsIdentity),
   identify: z.looseObject({ ...Common, type: z.literal('identify'), traits: Traits }).superRefine(needsIdentity),
   page: z.looseObject({ ...Common, type: z.literal('page'), ...Viewed }).superRefine(needsIdentity),
   screen: z.looseObject({ ...Common, type: z.literal('screen'), ...Viewed }).superRefine(needsIdentity),

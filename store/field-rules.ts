@@ -16,7 +16,7 @@ const LONE_SURROGATE = /\p{Cs}/u;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** A string field; absent: "is required" rather than zod's type message. */
-const str = () => z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') });
+const str = (required = 'is required') => z.string({ error: (issue) => (issue.input === undefined ? required : 'must be a string') });
 
 /** An id: non-empty, well-formed Unicode, no control characters, at most MAX_ID_BYTES of UTF-8. */
 export const Id = str()
@@ -27,8 +27,8 @@ export const Id = str()
   .refine((s) => s !== PROTO_KEY, `"${PROTO_KEY}" is not an id`);
 
 /** Free text an operator or a sender gives (sources, evidence, event names): bounded, no NULs. */
-export const Text = (maxLength: number) =>
-  str()
+export const Text = (maxLength: number, required?: string) =>
+  str(required)
     .max(maxLength, `must be at most ${maxLength} characters`)
     .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters');
 
