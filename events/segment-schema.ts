@@ -3,16 +3,16 @@
  * Unknown fields are kept, as Segment keeps them; a bad field is reported by its path.
  */
 import { z } from 'zod';
-import { Id, storedKeyProblems, Text, type FieldProblem } from '../store/field-rules.js';
+import { Id, unstorableParts, Text, type FieldProblem } from '../store/field-rules.js';
 import { MAX_BATCH_EVENTS, MAX_EVENT_BYTES } from './limits.js';
 
 const Timestamp = z.iso.datetime({ offset: true });
 const Properties = z.record(z.string(), z.unknown()).default({});
-/** Traits are stored as profile fields, so every key in them, however deep, must be one MongoDB takes. */
+/** Traits are stored as profile fields, so every part of them, however deep, must be one the store takes. */
 const Traits = z
   .record(z.string(), z.unknown())
   .superRefine((traits, ctx) => {
-    for (const { path, message } of storedKeyProblems(traits)) ctx.addIssue({ code: 'custom', path, message });
+    for (const { path, message } of unstorableParts(traits)) ctx.addIssue({ code: 'custom', path, message });
   })
   .default({});
 

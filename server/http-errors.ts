@@ -32,14 +32,14 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.outp
  * 4xx for what the caller sent, with the reason; anything else means Temporal or MongoDB could not
  * take the request: it was not acted on, and CDPs retry on 5xx with Retry-After.
  */
-export function handleError(err: Error & { statusCode?: number; code?: string }, request: FastifyRequest, reply: FastifyReply) {
+export function handleError(err: Error & { statusCode?: number; code?: unknown }, request: FastifyRequest, reply: FastifyReply) {
   if (err instanceof BadRequest) return reply.code(400).send({ error: 'invalid payload', problems: err.problems });
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     const limit = request.routeOptions.bodyLimit ?? 0;
     return reply.code(413).send({ error: `body is larger than ${limit / 1024} KB (counted after decompression)` });
   }
   // A compressed body that does not decode.
-  if (err.code?.startsWith('Z_')) return reply.code(400).send({ error: `body does not decode: ${err.message}` });
+  if (typeof err.code === 'string' && err.code.startsWith('Z_')) return reply.code(400).send({ error: `body does not decode: ${err.message}` });
   if (err.statusCode && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
   request.log.error({ err }, 'request not accepted');
   return reply.code(503).header('retry-after', '5').send({ error: 'temporarily unavailable, retry later' });

@@ -47,11 +47,14 @@ export interface FieldProblem {
   message: string;
 }
 
-/** Every key under `value` (nested objects and arrays included) that MongoDB would refuse, by path. */
-export function storedKeyProblems(value: unknown, path: string[] = []): Array<{ path: string[]; message: string }> {
+/**
+ * Every part of `value` the store would refuse, by path: keys MongoDB refuses as field names, and
+ * arrays directly inside arrays, which FerretDB does not store (MongoDB does; only what both take).
+ */
+export function unstorableParts(value: unknown, path: string[] = []): Array<{ path: string[]; message: string }> {
   if (value === null || typeof value !== 'object') return [];
   return Object.entries(value).flatMap(([key, child]) => {
-    const problem = Array.isArray(value) ? undefined : storedKeyProblem(key);
-    return problem ? [{ path: [...path, key], message: problem }] : storedKeyProblems(child, [...path, key]);
+    const problem = Array.isArray(value) ? (Array.isArray(child) ? 'arrays directly inside arrays are not stored' : undefined) : storedKeyProblem(key);
+    return problem ? [{ path: [...path, key], message: problem }] : unstorableParts(child, [...path, key]);
   });
 }

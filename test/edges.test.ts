@@ -67,13 +67,14 @@ describe('Segment API: bad input is a 400 naming the field and the limit', () =>
     await system.temporal.workflow.getHandle(journeyWorkflowId('cartAbandonment', longest)).describe();
   });
 
-  it('trait keys MongoDB refuses, at any depth: NUL, "." and a leading "$"', async () => {
+  it('trait keys the store refuses, at any depth (NUL, ".", a leading "$"), and arrays in arrays', async () => {
     const userId = uniqueId('keys');
     for (const [traits, field] of [
       [{ 'na\u0000me': 'x' }, 'traits.na\u0000me'],
       [{ address: { 'st.': 'Main' } }, 'traits.address.st.'],
       [{ n: { $x: 1 } }, 'traits.n.$x'],
       [{ list: [{ $y: 1 }] }, 'traits.list.0.$y'],
+      [{ matrix: [[1, 2]] }, 'traits.matrix.0'],
     ] as const) {
       const answer = await segmentApi('/v1/identify', { userId, traits });
       expect(answer.status, field).toBe(400);
