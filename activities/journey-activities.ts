@@ -24,7 +24,8 @@ export function createJourneyActivities(db: Database): JourneyActivities {
     async recordConversion(conversion) {
       // Keyed by instance, goal and event: a retried activity writes the same document again.
       const _id = `${conversion.workflowId}/${conversion.goal}/${conversion.event.messageId}`;
-      await db.collections.conversions.replaceOne({ _id }, { ...conversion, at: new Date() }, { upsert: true });
+      const event = { ...conversion.event, properties: JSON.stringify(conversion.event.properties) };
+      await db.collections.conversions.replaceOne({ _id }, { ...conversion, event, at: new Date() }, { upsert: true });
     },
   };
 }

@@ -30,8 +30,16 @@ export interface Collections {
   audienceSyncs: Collection<AudienceSyncDoc>;
 }
 
-/** A goal reached inside a journey, with the sends credited with it. */
-export type ConversionDoc = ConversionRecord & { _id: string; at: Date };
+/**
+ * A goal reached inside a journey, with the sends credited with it. The goal event's properties are
+ * kept as JSON text: a sender's keys ('$x', 'a.b') and values (arrays in arrays) need not be ones a
+ * document field may hold.
+ */
+export type ConversionDoc = Omit<ConversionRecord, 'event'> & {
+  _id: string;
+  at: Date;
+  event: Omit<ConversionRecord['event'], 'properties'> & { properties: string };
+};
 
 export interface Database {
   client: MongoClient;

@@ -105,6 +105,19 @@ describe('Segment API: bad input is a 400 naming the field and the limit', () =>
   });
 });
 
+describe('event properties', () => {
+  it('keys and values no document field may hold still reach the journey and its conversion record', async () => {
+    const userId = uniqueId('props');
+    const odd = { $x: 1, 'a.b': [[1, 2]], 'ctl\u0001': 'x' };
+    expect((await segmentApi('/v1/track', { userId, event: 'Checkout Started', properties: { cart_id: 'c-odd', ...odd } })).status).toBe(200);
+    expect((await segmentApi('/v1/track', { userId, event: 'Order Completed', properties: { order_id: 'o-odd', ...odd } })).status).toBe(200);
+    const result = await system.journeyResult(userId);
+    expect(result.steps.map((s) => s.outcome)).toContain('converted:Order Completed');
+    const conversion = await system.db.collections.conversions.findOne({ userId });
+    expect(JSON.parse(conversion!.event.properties)).toEqual({ order_id: 'o-odd', ...odd });
+  });
+});
+
 describe('groups', () => {
   it('a groupId with "." or "$" is one key on the profile; NUL or __proto__ is refused', async () => {
     const userId = uniqueId('grp');
