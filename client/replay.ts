@@ -11,6 +11,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { divergence } from './replay-divergence.js';
+import { lightenReplayRuntime } from './replay-runtime.js';
 
 /** CommonJS: its namespaces are on the default export. */
 const { History } = proto.temporal.api.history.v1;
@@ -22,13 +24,26 @@ export interface ReplayOutcome {
 
 export type WorkflowBuild = { workflowsPath: string } | { workflowBundle: { code: string } | { codePath: string } };
 
-/** One replay worker replays one history at a time, so a process uses one core at most. */
+/**
+ * One replay worker replays one history at a time, so a process uses one core at most. A failure
+ * names the journey, version and step where the history and this build part ways.
+ */
 export async function* replayHistories(
   build: WorkflowBuild,
   histories: AsyncIterable<HistoryAndWorkflowId> | Iterable<HistoryAndWorkflowId>,
 ): AsyncIterable<ReplayOutcome> {
-  for await (const result of Worker.runReplayHistories(build, histories)) {
-    yield { workflowId: result.workflowId, ...(result.error ? { error: result.error.message } : {}) };
+  await lightenReplayRuntime();
+  const pending = new Map<string, HistoryAndWorkflowId['history']>();
+  async function* remembered() {
+    for await (const item of histories) {
+      pending.set(item.workflowId, item.history);
+      yield item;
+    }
+  }
+  for await (const result of Worker.runReplayHistories(build, remembered())) {
+    const history = pending.get(result.workflowId)!;
+    pending.delete(result.workflowId);
+    yield { workflowId: result.workflowId, ...(result.error ? { error: `${divergence(history, result.error.message)}: ${result.error.message}` } : {}) };
   }
 }
 

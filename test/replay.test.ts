@@ -35,15 +35,24 @@ describe('replay of recorded histories', () => {
     expect(failures).toEqual([]);
   });
 
+  const editedBuild = async (fixture: string) => {
+    const workflowsPath = fileURLToPath(new URL(`./fixtures/${fixture}-journey-workflows.ts`, import.meta.url));
+    return { workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') }) };
+  };
+
   // In one process, and sharded across three as `replay` runs on a machine with cores to spare.
   it.each([1, 3])('catches a non-deterministic edit: two sends swapped, nothing else changed (%i process(es))', async (processes) => {
-    const workflowsPath = fileURLToPath(new URL('./fixtures/reordered-journey-workflows.ts', import.meta.url));
-    const bundle = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
-    const { count, failures } = await replayAll({ workflowBundle: bundle }, processes);
+    const { count, failures } = await replayAll(await editedBuild('reordered'), processes);
     expect(count).toBe((await historyFiles(historiesDir)).length);
     expect(failures).toHaveLength(3); // the three cart-abandonment histories, and only those
     expect(failures.join('\n')).toMatch(
-      /cartAbandonment\/v1-completed\.json: .*Nondeterminism.*'cart-reminder-email#1'.*'cart-reminder-sms#1'/,
+      /cartAbandonment\/v1-completed\.json: cartAbandonment v1, step "cart-reminder-email" \(history event \d+, ActivityTaskScheduled\): .*Nondeterminism.*'cart-reminder-email#1'.*'cart-reminder-sms#1'/,
     );
+  });
+
+  it('names the journey, version and step when the divergence is at a timer (a send inserted before the first wait)', async () => {
+    const { failures } = await replayAll(await editedBuild('inserted-send'));
+    expect(failures).toHaveLength(3);
+    for (const failure of failures) expect(failure).toMatch(/: cartAbandonment v1, step "wait-before-reminder" \(history event 7, TimerStarted\): /);
   });
 });

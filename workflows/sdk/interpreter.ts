@@ -190,7 +190,7 @@ class JourneyRun implements StepRuntime {
       this.record(step.id, outcome.reason);
       if (outcome.deferUntil) {
         // At least a second apart, so a worker clock that disagrees with the workflow's cannot spin.
-        await sleep(Math.max(1_000, Date.parse(outcome.deferUntil) - Date.now()));
+        await sleep(Math.max(1_000, Date.parse(outcome.deferUntil) - Date.now()), { summary: step.id });
         continue;
       }
       if (step.kind === 'audience' && step.action === 'add' && outcome.delivered) this.audiences.add(step.audience);

@@ -38,7 +38,7 @@ async function scopeFor(run: StepRuntime, stepId: string, conditions: Condition[
 
 export const stepHandlers: Handlers = {
   async wait(step, run) {
-    await sleep(run.duration(step.duration));
+    await sleep(run.duration(step.duration), { summary: step.id });
     run.record(step.id, 'waited');
   },
 
@@ -51,13 +51,13 @@ export const stepHandlers: Handlers = {
       return;
     }
     const target = targetTime({ now: Date.now(), zone, date: date as string | undefined, offset: step.offset, atLocalTime: step.atLocalTime });
-    await sleep(Math.max(0, target - Date.now()));
+    await sleep(Math.max(0, target - Date.now()), { summary: step.id });
     run.record(step.id, `waited-until:${new Date(target).toISOString()} (${zone})`);
   },
 
   async waitForEvent(step, run) {
     let received: JourneyEvent | undefined;
-    await condition(() => (received = run.takeEvent(step.event, step.where)) !== undefined, run.duration(step.timeout));
+    await condition(() => (received = run.takeEvent(step.event, step.where)) !== undefined, run.duration(step.timeout), { summary: step.id });
     run.record(step.id, received ? `received:${step.event}` : 'timed-out');
     await run.runSteps(received ? step.onEvent : step.onTimeout);
   },
