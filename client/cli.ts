@@ -3,6 +3,7 @@
  * MONGODB_URL, ...).
  *   npm run cli -- explain --user <userId> [--journey <id>]
  *   npm run cli -- journeys [show <id> [--version N] [--mermaid]]
+ *   npm run cli -- journeys lock | check
  *   npm run cli -- replay [--journey <id>] [--status running] [--since <ISO>] [--query <visibility query>]
  *   npm run cli -- setup
  *   npm run cli -- events send [<json>] [--file events.jsonl] [--url U] [--write-key K]
@@ -45,6 +46,8 @@ import { JOURNEY, JOURNEY_VERSION, STEP } from '../workflows/sdk/search-attribut
 import { allSteps } from '../workflows/sdk/steps.js';
 import { journeyAsMermaid, journeyAsText } from './journey-graph.js';
 import { historyFiles, replayInProcesses, type WorkflowBuild } from './replay.js';
+import { checkInFlight } from './journey-check.js';
+import { describeChange, LOCK_FILE, lockNewVersions, readLock } from './journey-lock.js';
 import { installTemporalLogging } from '../platform/temporal-logger.js';
 import { formatUnknowns, listUnknowns, settleUnknown } from './unknown-outcomes.js';
 import { asNewEvent, asPastEvent, readJsonl, sendEvents, type EventLine, type SendSummary } from './event-files.js';
@@ -115,6 +118,35 @@ journeysCommand
       const counts = new Map<string, number>();
       for (const step of allSteps(journey.steps)) counts.set(step.id, await countRunning(client, journey.id, journey.version, step.id));
       console.log(options.mermaid ? journeyAsMermaid(journey, counts) : journeyAsText(journey, counts));
+    });
+  });
+
+journeysCommand
+  .command('lock')
+  .description('add this build\'s new journey versions to the lock of published versions; refuses if a published one changed')
+  .option('--file <path>', 'the lock file', LOCK_FILE)
+  .action(async (options: { file: string }) => {
+    const { added, changed } = await lockNewVersions(journeyVersions, options.file);
+    for (const version of changed) console.log(`CHANGED ${describeChange(version)}`);
+    if (changed.length) {
+      console.log('published versions are immutable: put the change in a new version beside the old one, and lock that');
+      process.exitCode = 1;
+      return;
+    }
+    console.log(added.length ? `locked ${added.join(', ')}` : 'the lock is up to date');
+  });
+
+journeysCommand
+  .command('check')
+  .description('before a deploy: list instances in flight whose version this build defines differently (or not at all); exits 1 if any')
+  .option('--file <path>', 'the lock file', LOCK_FILE)
+  .action(async (options: { file: string }) => {
+    const lock = await readLock(options.file);
+    await withTemporal(async (client) => {
+      const { checked, drifted } = await checkInFlight(client, journeyVersions, lock, loadConfig().TEMPORAL_TASK_QUEUE);
+      for (const d of drifted) console.log(`DIFFERS ${d.workflowId} (${d.journeyId} v${d.version}): ${d.reason}`);
+      console.log(`${checked} instances in flight checked: ${checked - drifted.length} run the definition they started with, ${drifted.length} would not`);
+      if (drifted.length) process.exitCode = 1;
     });
   });
 

@@ -14,7 +14,8 @@ import { evaluate, scopesOf } from '../workflows/sdk/conditions.js';
 import { eventSignal, identifiedSignal, JOURNEY_WORKFLOW_TYPE, journeyWorkflowId } from '../workflows/sdk/definitions.js';
 import { eventsHeardBy, type JourneyDefinition } from '../workflows/sdk/journey.js';
 import { spanMs } from '../workflows/sdk/local-time.js';
-import { JOURNEY, JOURNEY_VERSION, USER_ID } from '../workflows/sdk/search-attributes.js';
+import { DEFINITION, JOURNEY, JOURNEY_VERSION, USER_ID } from '../workflows/sdk/search-attributes.js';
+import { fingerprint } from '../workflows/sdk/definition-fingerprint.js';
 import type { Duration, JourneyEvent, JourneyInput } from '../workflows/sdk/types.js';
 
 export interface RouterOptions {
@@ -79,6 +80,8 @@ export function createRouter(options: RouterOptions): Router {
     },
   };
   const latest = latestJourneys(options.journeys);
+  // Each instance records the definition it started with, for `journeys check` before a deploy.
+  const definitions = new Map(latest.map((j) => [j, fingerprint(j).definition]));
   // Derived once from the definitions, so routing an event is two map look-ups.
   const startsOn = indexByEvent(latest, (j) => [j.entry.event]);
   // Instances of older versions may wait for events the latest no longer does: listen for all of them.
@@ -157,6 +160,7 @@ export function createRouter(options: RouterOptions): Router {
           { key: USER_ID, value: event.userId },
           { key: JOURNEY, value: journey.id },
           { key: JOURNEY_VERSION, value: journey.version },
+          { key: DEFINITION, value: definitions.get(journey)! },
         ],
       });
     } catch (err) {

@@ -13,13 +13,13 @@ const INDEXED_TYPES = {
 } as const;
 
 export async function registerSearchAttributes(connection: Pick<Connection, 'operatorService'>, namespace: string): Promise<void> {
-  const searchAttributes = Object.fromEntries(
-    SEARCH_ATTRIBUTES.map((a) => [a.name, INDEXED_TYPES[a.kind]]),
-  );
-  try {
-    await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
-  } catch (err) {
-    // Registering twice is fine: the attribute is there, which is all we need.
-    if (!/already exists/i.test((err as Error).message)) throw err;
+  // One at a time: a call naming one that exists fails whole, and an upgrade adds new ones beside old.
+  for (const attribute of SEARCH_ATTRIBUTES) {
+    try {
+      await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: { [attribute.name]: INDEXED_TYPES[attribute.kind] } });
+    } catch (err) {
+      // Registering twice is fine: the attribute is there, which is all we need.
+      if (!/already exists/i.test((err as Error).message)) throw err;
+    }
   }
 }
