@@ -6,6 +6,8 @@
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
+import type { temporal } from '@temporalio/proto';
+import { divergence } from '../client/replay-divergence.js';
 import { historyFiles, replayInProcesses, type WorkflowBuild } from '../client/replay.js';
 import { journeyVersions } from '../workflows/journeys/index.js';
 
@@ -44,15 +46,27 @@ describe('replay of recorded histories', () => {
   it.each([1, 3])('catches a non-deterministic edit: two sends swapped, nothing else changed (%i process(es))', async (processes) => {
     const { count, failures } = await replayAll(await editedBuild('reordered'), processes);
     expect(count).toBe((await historyFiles(historiesDir)).length);
-    expect(failures).toHaveLength(3); // the three cart-abandonment histories, and only those
+    expect(failures).toHaveLength(4); // the cart-abandonment histories, and only those
     expect(failures.join('\n')).toMatch(
       /cartAbandonment\/v1-completed\.json: cartAbandonment v1, step "cart-reminder-email" \(history event \d+, ActivityTaskScheduled\): .*Nondeterminism.*'cart-reminder-email#1'.*'cart-reminder-sms#1'/,
     );
   });
 
+  // The timer names its step in its summary; a history recorded before summaries names it by the
+  // step the instance last recorded (its ThroughlineStep search attribute).
   it('names the journey, version and step when the divergence is at a timer (a send inserted before the first wait)', async () => {
     const { failures } = await replayAll(await editedBuild('inserted-send'));
-    expect(failures).toHaveLength(3);
+    expect(failures).toHaveLength(4);
     for (const failure of failures) expect(failure).toMatch(/: cartAbandonment v1, step "wait-before-reminder" \(history event 7, TimerStarted\): /);
+    expect(failures.join('\n')).toContain('v1-completed-before-timer-summaries.json');
+  });
+
+  it("names a timer's step from its summary alone", async () => {
+    const recorded = (await historyFiles(historiesDir)).find((h) => h.workflowId === 'cartAbandonment/v1-completed.json')!;
+    const events = (recorded.history as temporal.api.history.v1.IHistory).events!.filter((e) => !e.upsertWorkflowSearchAttributesEventAttributes);
+    const timer = events.find((e) => e.timerStartedEventAttributes)!;
+    expect(divergence({ events }, `Nondeterminism error: Activity machine does not handle this event: HistoryEvent(id: ${timer.eventId}, TimerStarted)`)).toBe(
+      `cartAbandonment v1, step "wait-before-reminder" (history event ${timer.eventId}, TimerStarted)`,
+    );
   });
 });
