@@ -192,6 +192,13 @@ const EnvSchema = z.object({
   INBOUND_RECOVERY_WINDOW: Duration.default(86_400_000),
   HTTP_HOST: z.string().default('127.0.0.1'),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** Each worker's /metrics, /healthz and /readyz, on HTTP_HOST; 0: any free port (logged). */
+  WORKER_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /**
+   * On SIGTERM or SIGINT, how long a process drains before it exits: the server finishes requests in
+   * progress (new ones get 503), a worker lets sends in progress finish; Temporal retries what is cut.
+   */
+  SHUTDOWN_GRACE: Duration.default(10_000),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 

@@ -3,12 +3,16 @@
  * as you need against the same Temporal namespace, task queue and MongoDB.
  */
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import Fastify from 'fastify';
+import getPort from 'get-port';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createActivities, type Activities } from './activities/index.js';
 import { sendQueue } from './workflows/sdk/definitions.js';
 import { logger } from './platform/logger.js';
-import { installTemporalLogging } from './platform/temporal-logger.js';
+import { installTemporalRuntime } from './platform/temporal-runtime.js';
+import { registerOpsRoutes, type ReadinessCheck } from './platform/ops-routes.js';
+import { drainOnSignal } from './platform/shutdown.js';
 import { loadConfig, type Config } from './config.js';
 import { openDatabase, type Database } from './store/db.js';
 import { migrateIntoPolicyRecords } from './store/migrations.js';
@@ -19,6 +23,8 @@ export interface RunningWorker {
   /** Resolves when the worker has stopped (after shutdown() or a fatal error). */
   done: Promise<void>;
   shutdown(): Promise<void>;
+  /** What /readyz asks: Temporal and the database. */
+  checks: Record<string, ReadinessCheck>;
 }
 
 const SEND_CHANNELS = ['email', 'sms', 'audience', 'webhook'] as const;
@@ -47,7 +53,7 @@ export async function startWorker(
   config: Config,
   options: { db?: Database; workflowBundlePath?: string } = {},
 ): Promise<RunningWorker> {
-  installTemporalLogging();
+  installTemporalRuntime();
   const db = options.db ?? (await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE));
   // Suppressions written by an earlier version must hold before the first decision.
   await migrateIntoPolicyRecords(db);
@@ -56,16 +62,19 @@ export async function startWorker(
   const workflowSource: Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> = options.workflowBundlePath
     ? { workflowBundle: { codePath: options.workflowBundlePath } }
     : { workflowsPath };
+  // On shutdown, sends in progress get this long to finish; what is cut is retried by Temporal.
+  const shutdownGraceTime = config.SHUTDOWN_GRACE;
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     activities,
+    shutdownGraceTime,
     ...workflowSource,
   });
   const senders = await Promise.all(
     sendWorkerOptions(config.TEMPORAL_TASK_QUEUE, activities, config.SEND_RATE_LIMITS).map((options) =>
-      Worker.create({ connection, namespace: config.TEMPORAL_NAMESPACE, ...options }),
+      Worker.create({ connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime, ...options }),
     ),
   );
   const all = [worker, ...senders];
@@ -80,12 +89,31 @@ export async function startWorker(
       for (const w of all) if (w.getState() === 'RUNNING') w.shutdown();
       await done;
     },
+    checks: { temporal: () => connection.workflowService.getSystemInfo({}), database: () => db.db.command({ ping: 1 }) },
   };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const config = loadConfig();
+  // The SDK serves its own metrics on a loopback port; /metrics below serves them with ours.
+  const sdkMetricsPort = await getPort({ host: '127.0.0.1' });
+  installTemporalRuntime({ metricsAddress: `127.0.0.1:${sdkMetricsPort}` });
   const running = await startWorker(config, { workflowBundlePath: config.WORKFLOW_BUNDLE });
-  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, temporal: config.TEMPORAL_ADDRESS }, 'worker running');
+  let draining = false;
+  const ops = Fastify({ loggerInstance: logger.child({ component: 'worker-http' }), disableRequestLogging: true });
+  await ops.register(async (scope) =>
+    registerOpsRoutes(scope, {
+      checks: running.checks,
+      draining: () => draining,
+      moreMetrics: async () => (await fetch(`http://127.0.0.1:${sdkMetricsPort}/metrics`)).text(),
+    }),
+  );
+  const address = await ops.listen({ host: config.HTTP_HOST, port: config.WORKER_HTTP_PORT });
+  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, temporal: config.TEMPORAL_ADDRESS, ops: address }, 'worker running');
+  drainOnSignal(async () => {
+    draining = true;
+    await running.shutdown();
+    await ops.close();
+  }, config.SHUTDOWN_GRACE);
   await running.done;
 }

@@ -8,6 +8,7 @@
 import { activityInfo, heartbeat, log as activityLog, sleep } from '@temporalio/activity';
 import type { Database } from '../store/db.js';
 import { releaseGrants } from '../store/frequency-grants.js';
+import { capGrants, deliveryDecisions, reasonKind, providerErrors, providerSeconds, unknownOutcomes } from '../platform/metrics.js';
 import { completeSend, insertEntry, outcomeOf, releaseClaim, UNKNOWN_OUTCOME, type LedgerDoc } from '../store/ledger.js';
 import type { Profile } from '../store/profiles.js';
 import { addSuppression } from '../store/suppressions.js';
@@ -169,6 +170,7 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
   async function recordUnknown(request: DeliveryRequest, detail: string): Promise<DeliveryOutcome> {
     const outcome = { delivered: false, reason: UNKNOWN_OUTCOME };
     await completeSend(ledger, request.idempotencyKey, outcome, { detail, request });
+    unknownOutcomes.inc({ channel: request.channel });
     activityLog.warn('send outcome unknown: left for an operator (unknown list)', { key: request.idempotencyKey });
     return outcome;
   }
@@ -219,12 +221,17 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
     const key = request.idempotencyKey;
     let handedOver = false;
     let receipt: Receipt;
+    // The provider's own time: from the hand-over, not from waiting for a free connection.
+    let observe: (() => void) | undefined;
     try {
       receipt = await send(async () => {
         await claim(request);
         handedOver = true;
+        observe = providerSeconds.startTimer({ channel: request.channel });
       });
+      observe?.();
     } catch (err) {
+      observe?.();
       if (err instanceof SettledEarlier) {
         // The grants are the earlier attempt's too (same send key): keep them unless it certainly did
         // not send. A claim still 'sending' may be a send in flight right now, so its grants stay.
@@ -243,6 +250,8 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
   /** A provider call that failed after the hand-over, by the kind of failure (see provider.ts). */
   async function afterRefusal(request: DeliveryRequest, holdsGrant: boolean, err: Error): Promise<DeliveryOutcome> {
     const key = request.idempotencyKey;
+    const kind = err instanceof PermanentDeliveryError ? 'permanent' : err instanceof NotSentError || deps.providers[request.channel].idempotent ? 'not-sent' : 'unknown';
+    providerErrors.inc({ channel: request.channel, kind });
     if (err instanceof PermanentDeliveryError) {
       const failed: Refusal = { code: err.code, message: err.message, ...(err.suppress ? { suppress: err.suppress } : {}) };
       note({ result: { failed } });
@@ -265,6 +274,7 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
   async function deliver(request: DeliveryRequest): Promise<DeliveryOutcome> {
     const { decision, profile } = await decide(deps.db, deps.policy, request, new Date());
     if (!decision.allowed) return (await record(request, decision.outcome)).outcome;
+    if (decision.holdsGrant) capGrants.inc({ channel: request.channel });
     const failWithoutSending = async (outcome: DeliveryOutcome, detail: string) => {
       const recorded = await record(request, outcome, detail);
       // Only this attempt's failure frees the slot; an earlier attempt's entry may be a send.
@@ -283,5 +293,11 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
     return sendClaimed(request, decision.holdsGrant, send);
   }
 
-  return { deliver };
+  return {
+    async deliver(request) {
+      const outcome = await deliver(request);
+      deliveryDecisions.inc({ channel: request.channel, outcome: reasonKind(outcome.reason), reason: outcome.reason });
+      return outcome;
+    },
+  };
 }

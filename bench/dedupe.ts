@@ -9,13 +9,13 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { stackLogger } from '../platform/logger.js';
-import { installTemporalLogging } from '../platform/temporal-logger.js';
+import { installTemporalRuntime } from '../platform/temporal-runtime.js';
 import { postSegment } from '../client/segment-http.js';
 import { startStack } from '../stack/index.js';
 import { startLocalSystem } from '../stack/local-system.js';
 import { trackEvent } from './load-generator.js';
 
-installTemporalLogging();
+installTemporalRuntime();
 const sizes = (process.argv[2] ?? '1000,10000,30000').split(',').map(Number);
 const COPIES = Number(process.env.COPIES ?? 200);
 const FILL_BATCH = 1_000;

@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pMap from 'p-map';
 import { stackLogger } from '../platform/logger.js';
-import { installTemporalLogging } from '../platform/temporal-logger.js';
+import { installTemporalRuntime } from '../platform/temporal-runtime.js';
 import { startStack } from '../stack/index.js';
 import { startLocalSystem, type LocalSystem } from '../stack/local-system.js';
 import { waitUntil } from '../stack/wait-until.js';
@@ -26,7 +26,7 @@ import { eventSignal, JOURNEY_WORKFLOW_TYPE, journeyWorkflowId } from '../workfl
 import { JOURNEY, JOURNEY_VERSION, USER_ID } from '../workflows/sdk/search-attributes.js';
 import { postInBatches, trackEvent } from './load-generator.js';
 
-installTemporalLogging();
+installTemporalRuntime();
 const total = Number(process.argv[2] ?? 2_000);
 const BATCH_SIZE = Number(process.env.BATCH_SIZE ?? 100);
 const BATCHES_IN_FLIGHT = Number(process.env.BATCHES_IN_FLIGHT ?? 4);

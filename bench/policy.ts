@@ -13,7 +13,7 @@ import { createActivities } from '../activities/index.js';
 import { createEmailProvider } from '../activities/providers/email.js';
 import { unclaimed } from '../activities/providers/provider.js';
 import { stackLogger } from '../platform/logger.js';
-import { installTemporalLogging } from '../platform/temporal-logger.js';
+import { installTemporalRuntime } from '../platform/temporal-runtime.js';
 import { loadConfig } from '../config.js';
 import { startStack } from '../stack/index.js';
 import { startSmtpSink } from '../stack/smtp-sink.js';
@@ -21,7 +21,7 @@ import { openDatabase } from '../store/db.js';
 import { mergeTraits } from '../store/profiles.js';
 import type { DeliveryOutcome, DeliveryRequest } from '../workflows/sdk/types.js';
 
-installTemporalLogging();
+installTemporalRuntime();
 const sends = Number(process.argv[2] ?? 300);
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'throughline-bench-'));
 const stack = await startStack({ dataDir, log: stackLogger });

@@ -11,10 +11,10 @@ import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { historyFiles, replayInProcesses, type WorkflowBuild } from '../client/replay.js';
-import { installTemporalLogging } from '../platform/temporal-logger.js';
+import { installTemporalRuntime } from '../platform/temporal-runtime.js';
 import { workflowsPath } from '../worker.js';
 
-installTemporalLogging();
+installTemporalRuntime();
 const copies = Number(process.argv[2] ?? 40);
 const fixtures = await historyFiles(fileURLToPath(new URL('../test/histories', import.meta.url)));
 

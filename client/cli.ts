@@ -48,12 +48,12 @@ import { journeyAsMermaid, journeyAsText } from './journey-graph.js';
 import { historyFiles, replayInProcesses, type WorkflowBuild } from './replay.js';
 import { checkInFlight } from './journey-check.js';
 import { describeChange, LOCK_FILE, lockNewVersions, readLock } from './journey-lock.js';
-import { installTemporalLogging } from '../platform/temporal-logger.js';
+import { installTemporalRuntime } from '../platform/temporal-runtime.js';
 import { formatUnknowns, listUnknowns, settleUnknown } from './unknown-outcomes.js';
 import { asNewEvent, asPastEvent, readJsonl, sendEvents, type EventLine, type SendSummary } from './event-files.js';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 
-installTemporalLogging();
+installTemporalRuntime();
 
 const program = new Command('throughline').description('Throughline journey orchestration');
 

@@ -6,13 +6,13 @@
 import type { HistoryAndWorkflowId } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { on } from 'node:events';
-import { installTemporalLogging } from '../platform/temporal-logger.js';
+import { installTemporalRuntime } from '../platform/temporal-runtime.js';
 import { replayHistories, type ShardMessage } from './replay.js';
 
 /** CommonJS: its namespaces are on the default export. */
 const { History } = proto.temporal.api.history.v1;
 
-installTemporalLogging();
+installTemporalRuntime();
 const codePath = process.argv[2];
 if (!codePath || !process.send) throw new Error('run by replay.ts with a bundle path and an IPC channel');
 

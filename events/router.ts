@@ -16,6 +16,7 @@ import { eventsHeardBy, type JourneyDefinition } from '../workflows/sdk/journey.
 import { spanMs } from '../workflows/sdk/local-time.js';
 import { DEFINITION, JOURNEY, JOURNEY_VERSION, USER_ID } from '../workflows/sdk/search-attributes.js';
 import { fingerprint } from '../workflows/sdk/definition-fingerprint.js';
+import { routingSeconds } from '../platform/metrics.js';
 import type { Duration, JourneyEvent, JourneyInput } from '../workflows/sdk/types.js';
 
 export interface RouterOptions {
@@ -180,7 +181,9 @@ export function createRouter(options: RouterOptions): Router {
     async route(event, earlierIds = [], startedSince) {
       const starting = startsOn.get(event.event) ?? [];
       const listening = (hears.get(event.event) ?? []).filter((j) => !starting.includes(j));
+      const timed = routingSeconds.startTimer();
       await Promise.all([...starting.map((j) => start(j, event, earlierIds, startedSince)), ...listening.map((j) => deliver(j, event, earlierIds))]);
+      timed();
     },
     async handOver(fromId, userId) {
       // Keyed instances carry their key in the id, so only unkeyed journeys can be addressed here.

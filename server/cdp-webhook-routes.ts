@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createHmac } from 'node:crypto';
 import { hasBearer, sameSecret } from './secrets.js';
 import type { Ingest } from '../events/ingestion.js';
-import { ingestValid } from './segment-routes.js';
+import { countRefusedEvents, ingestValid } from './segment-routes.js';
 import { parseMessage } from '../events/segment-schema.js';
 import { MAX_BATCH_BYTES, MAX_BATCH_EVENTS } from '../events/limits.js';
 import { jsonBodies, rawBodyOf } from './request-bodies.js';
@@ -33,6 +33,7 @@ const verifiers = {
 export function registerCdpWebhookRoutes(app: FastifyInstance, options: CdpWebhookOptions): void {
   // The signature covers the exact bytes sent: the body reader keeps them beside the parsed body.
   jsonBodies(app);
+  countRefusedEvents(app);
 
   const secrets = { segment: options.segmentSecret, rudderstack: options.rudderstackSecret };
   for (const cdp of ['segment', 'rudderstack'] as const) {
@@ -43,7 +44,7 @@ export function registerCdpWebhookRoutes(app: FastifyInstance, options: CdpWebho
       const messages = Array.isArray(request.body) ? request.body : [request.body];
       if (messages.length > MAX_BATCH_EVENTS) throw new HttpError(413, `at most ${MAX_BATCH_EVENTS} events in one call`);
       const items = messages.map((message, index) => parseMessage(message, { prefix: Array.isArray(request.body) ? String(index) : '' }));
-      const outcome = await ingestValid(options.ingest, `webhook:${cdp}`, items, { receivedAt: new Date(), forwarded: true });
+      const outcome = await ingestValid(request, options.ingest, `webhook:${cdp}`, items, { receivedAt: new Date(), forwarded: true });
       return { success: true, ...outcome };
     });
   }

@@ -10,6 +10,7 @@ import type { FieldProblem } from '../store/field-rules.js';
 import { MAX_BATCH_BYTES, MAX_EVENT_BYTES } from '../events/limits.js';
 import { BadRequest, parseBody } from './http-errors.js';
 import { jsonBodies } from './request-bodies.js';
+import { eventsTotal } from '../platform/metrics.js';
 
 /** Segment sends the write key as the Basic auth user name (or in the body as `writeKey`). */
 function writeKeyOf(request: FastifyRequest): string | undefined {
@@ -29,19 +30,31 @@ export interface BatchOutcome {
  * whole call is a BadRequest. Any failure to act on a valid message fails the whole call, so the CDP
  * retries it; what was already accepted is deduplicated then.
  */
-export async function ingestValid(ingest: Ingest, source: string, items: Parsed[], options: IngestOptions): Promise<BatchOutcome> {
+export async function ingestValid(request: FastifyRequest, ingest: Ingest, source: string, items: Parsed[], options: IngestOptions): Promise<BatchOutcome> {
   const valid = items.flatMap((item, index) => (item.ok ? [{ index, message: item.message }] : []));
   if (!valid.length) throw new BadRequest(items.flatMap((item) => (item.ok ? [] : item.problems)));
   const ingested = await ingest(source, valid.map((v) => v.message), options);
   const results: BatchOutcome['results'] = items.map(() => 'rejected');
   valid.forEach((v, i) => (results[v.index] = ingested[i]!));
   const rejected = items.flatMap((item, index) => (item.ok ? [] : [{ index, problems: item.problems }]));
+  for (const result of results) eventsTotal.inc({ route: request.routeOptions.url!, outcome: result });
   return { results, rejected };
+}
+
+/**
+ * Counts a refused request as one event of its route: rejected (4xx: bad input, no write key) or
+ * unavailable (5xx: a dependency down). Accepted ones are counted per event by ingestValid.
+ */
+export function countRefusedEvents(app: FastifyInstance): void {
+  app.addHook('onResponse', async (request, reply) => {
+    if (reply.statusCode >= 400) eventsTotal.inc({ route: request.routeOptions.url ?? 'unknown', outcome: reply.statusCode >= 500 ? 'unavailable' : 'rejected' });
+  });
 }
 
 export function registerSegmentRoutes(app: FastifyInstance, options: { ingest: Ingest; writeKeys: string[] }): void {
   const { ingest } = options;
   jsonBodies(app);
+  countRefusedEvents(app);
   app.addHook('preHandler', async (request, reply) => {
     const key = writeKeyOf(request);
     if (!key || !options.writeKeys.includes(key)) return reply.code(401).send({ error: 'missing or unknown write key' });
@@ -49,10 +62,8 @@ export function registerSegmentRoutes(app: FastifyInstance, options: { ingest: I
 
   for (const type of MESSAGE_TYPES) {
     app.post(`/v1/${type}`, { bodyLimit: MAX_EVENT_BYTES }, async (request) => {
-      const parsed = parseMessage(request.body, { type });
-      if (!parsed.ok) throw new BadRequest(parsed.problems);
-      const [result] = await ingest(writeKeyOf(request)!, [parsed.message], { receivedAt: new Date() });
-      return { success: true, result };
+      const { results } = await ingestValid(request, ingest, writeKeyOf(request)!, [parseMessage(request.body, { type })], { receivedAt: new Date() });
+      return { success: true, result: results[0] };
     });
   }
 
@@ -63,7 +74,7 @@ export function registerSegmentRoutes(app: FastifyInstance, options: { ingest: I
     const items = batch.map((item, index) =>
       parseMessage(item && typeof item === 'object' ? { ...(context && { context }), ...(sentAt && { sentAt }), ...item } : item, { prefix: `batch.${index}` }),
     );
-    const outcome = await ingestValid(ingest, writeKeyOf(request)!, items, { receivedAt });
+    const outcome = await ingestValid(request, ingest, writeKeyOf(request)!, items, { receivedAt });
     return reply.send({ success: true, ...outcome });
   });
 }

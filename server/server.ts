@@ -21,6 +21,8 @@ import { logger } from '../platform/logger.js';
 import { createRouter } from '../events/router.js';
 import { registerSegmentRoutes } from './segment-routes.js';
 import { connectTemporal } from '../platform/temporal.js';
+import { registerOpsRoutes } from '../platform/ops-routes.js';
+import { drainOnSignal } from '../platform/shutdown.js';
 
 export interface ServerOptions {
   config: Config;
@@ -31,11 +33,13 @@ export interface ServerOptions {
 }
 
 export function buildServer({ config, db, temporal, journeys = journeyVersions }: ServerOptions) {
+  let draining = false;
   const router = createRouter({
     client: temporal, db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys, settings: config.JOURNEY_SETTINGS, callTimeoutMs: config.DEPENDENCY_TIMEOUT,
   });
   const { ingest } = createIngestion(db, router, { phoneRegion: config.DEFAULT_PHONE_REGION });
-  const app = Fastify({ loggerInstance: logger.child({ component: 'http' }) });
+  // Requests are counted in /metrics; the log keeps what went wrong.
+  const app = Fastify({ loggerInstance: logger.child({ component: 'http' }), disableRequestLogging: true });
   app.setErrorHandler(handleError);
   app.addHook('preParsing', decodeCompressedBody);
   app.register(async (scope) => registerSegmentRoutes(scope, { ingest, writeKeys: config.WRITE_KEYS }));
@@ -52,8 +56,23 @@ export function buildServer({ config, db, temporal, journeys = journeyVersions }
       twilioAuthToken: config.TWILIO_AUTH_TOKEN,
     }),
   );
-  app.get('/health', async () => ({ ok: true }));
-  return app;
+  app.register(async (scope) =>
+    registerOpsRoutes(scope, {
+      checks: { temporal: () => temporal.workflowService.getSystemInfo({}), database: () => db.db.command({ ping: 1 }) },
+      draining: () => draining,
+    }),
+  );
+  // Draining: new requests are turned away (CDPs retry on 503), those in progress finish.
+  app.addHook('onRequest', async (request, reply) => {
+    if (draining && !request.url.startsWith('/healthz')) return reply.code(503).header('retry-after', '5').send({ error: 'shutting down, retry later' });
+  });
+  return Object.assign(app, {
+    /** Stops taking requests and waits for those in progress. */
+    async drain() {
+      draining = true;
+      await app.close();
+    },
+  });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
@@ -61,6 +80,12 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
   // The driver retries a failed write once, choosing a server again: half the timeout each keeps the
   // whole wait within DEPENDENCY_TIMEOUT when the database is down.
   const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE, { serverSelectionTimeoutMS: config.DEPENDENCY_TIMEOUT / 2 });
-  const app = buildServer({ config, db, temporal: await connectTemporal(config) });
+  const temporal = await connectTemporal(config);
+  const app = buildServer({ config, db, temporal });
   await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+  drainOnSignal(async () => {
+    await app.drain();
+    await temporal.connection.close();
+    await db.close();
+  }, config.SHUTDOWN_GRACE);
 }

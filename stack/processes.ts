@@ -11,6 +11,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 const running = new Set<ChildProcess>();
 let handlersInstalled = false;
+let exitOnSignal = true;
+
+/**
+ * The caller stops everything itself on SIGINT / SIGTERM, in its own order (`npm start` drains the
+ * worker and the server before the servers they need); leftovers are still killed at exit.
+ */
+export function leaveSignalsToCaller(): void {
+  exitOnSignal = false;
+}
 
 function installExitHandlers(): void {
   if (handlersInstalled) return;
@@ -21,6 +30,7 @@ function installExitHandlers(): void {
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
+      if (!exitOnSignal) return;
       for (const child of running) child.kill('SIGTERM');
       process.exit(signal === 'SIGINT' ? 130 : 143);
     });
@@ -50,7 +60,8 @@ export async function startProcess(
   const logFile = path.join(logDir, `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
   const spawnChild = () => {
-    const spawned = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // A process group of its own: Ctrl-C in a terminal reaches only us, and we stop it in order.
+    const spawned = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     spawned.stdout?.pipe(log, { end: false });
     spawned.stderr?.pipe(log, { end: false });
     running.add(spawned);

@@ -1,6 +1,6 @@
 /** A Throughline system of its own for one test file, on the run's shared Temporal and database server. */
 import { randomBytes } from 'node:crypto';
-import { installTemporalLogging } from '../../platform/temporal-logger.js';
+import { installTemporalRuntime } from '../../platform/temporal-runtime.js';
 import { inject } from 'vitest';
 import { postSegment } from '../../client/segment-http.js';
 import { ledgerForUser } from '../../store/ledger.js';
@@ -10,7 +10,7 @@ import { journeyWorkflowId } from '../../workflows/sdk/definitions.js';
 import type { JourneyResult } from '../../workflows/sdk/types.js';
 
 // Temporal's own logs go through pino at LOG_LEVEL (warn in tests), before any connection exists.
-installTemporalLogging();
+installTemporalRuntime();
 
 export type TestSystem = LocalSystem & {
   track(userId: string, event: string, properties?: Record<string, unknown>, messageId?: string): Promise<unknown>;

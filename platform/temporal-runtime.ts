@@ -1,4 +1,4 @@
-/** Sends the Temporal SDK's own logs (worker, workflow and activity loggers) through our pino logger. */
+/** The Temporal SDK's runtime: its own logs (worker, workflow and activity loggers) through our pino logger, and its metrics. */
 import type { Logger as TemporalLogger, LogLevel, LogMetadata } from '@temporalio/common';
 import { Runtime } from '@temporalio/worker';
 import { logger } from './logger.js';
@@ -22,8 +22,15 @@ class PinoTemporalLogger implements TemporalLogger {
   error(message: string, meta?: LogMetadata) { this.log('ERROR', message, meta); }
 }
 
-/** The SDK's runtime is process-wide and installed once, before the first worker or connection. */
-export function installTemporalLogging(): void {
+/**
+ * The SDK's runtime is process-wide and installed once, before the first worker or connection: its
+ * logs go through pino, and with `metricsAddress` its own metrics (task queue lag, poll and
+ * execution latencies, cache use) are served there for Prometheus.
+ */
+export function installTemporalRuntime(options: { metricsAddress?: string } = {}): void {
   if (Runtime._instance) return;
-  Runtime.install({ logger: new PinoTemporalLogger() });
+  Runtime.install({
+    logger: new PinoTemporalLogger(),
+    ...(options.metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: options.metricsAddress } } } } : {}),
+  });
 }

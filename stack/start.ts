@@ -1,0 +1,142 @@
+/**
+ * `npm start`: Throughline kept running on this machine, for a team to point its CDP at and watch
+ * journeys run. The embedded stack (or TEMPORAL_ADDRESS / MONGODB_URL when set), local stand-ins for
+ * the providers that are not configured, then a worker and the ingestion server as processes of their
+ * own, as in production. State lives in the data folder (THROUGHLINE_DATA_DIR, default .data), so a
+ * restart resumes journeys in flight. Ctrl-C (or SIGTERM) drains the worker and the server first,
+ * then stops the servers they need.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { loadConfig } from '../config.js';
+import { logger } from '../platform/logger.js';
+import { ensureSchedules } from '../platform/maintenance-schedules.js';
+import { connectTemporal } from '../platform/temporal.js';
+import { startAudienceReceiver } from './audience-receiver.js';
+import { startStack } from './index.js';
+import { dataDir, projectRoot } from './paths.js';
+import { leaveSignalsToCaller } from './processes.js';
+import { startSmtpSink } from './smtp-sink.js';
+import { startTwilioStandIn } from './twilio-standin.js';
+import { waitUntil } from './wait-until.js';
+
+const log = logger.child({ component: 'start' });
+
+/** Generated once and kept in the data folder (mode 0600), so links and keys stay valid across restarts. */
+async function secrets(dir: string): Promise<Record<string, string>> {
+  const file = path.join(dir, 'secrets.json');
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as Record<string, string>;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const made = {
+    WRITE_KEYS: `wk_${randomBytes(12).toString('hex')}`,
+    ADMIN_TOKEN: randomBytes(24).toString('base64url'),
+    UNSUBSCRIBE_SECRET: randomBytes(32).toString('base64url'),
+    AUDIENCE_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64')}`,
+    BOUNCE_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
+    SEGMENT_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
+    RUDDERSTACK_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
+  };
+  await mkdir(dir, { recursive: true });
+  await writeFile(file, `${JSON.stringify(made, null, 2)}\n`, { mode: 0o600 });
+  log.info({ file }, 'generated secrets for this machine');
+  return made;
+}
+
+const masked = (secret: string) => `${secret.slice(0, 6)}…`;
+
+leaveSignalsToCaller();
+const stack = await startStack({ dataDir, headless: false, log: log.child({ component: 'stack' }) });
+const stopping: Array<() => Promise<void>> = [() => stack.stop()];
+const given = process.env;
+const standIns: Record<string, string> = {};
+const standInNames: string[] = [];
+if (!given.SMTP_URL) {
+  const smtp = await startSmtpSink();
+  stopping.unshift(() => smtp.close());
+  standIns.SMTP_URL = smtp.url;
+  standInNames.push('email (an SMTP sink; set SMTP_URL to send)');
+}
+if (!given.TWILIO_ACCOUNT_SID) {
+  const twilio = await startTwilioStandIn();
+  stopping.unshift(() => twilio.close());
+  Object.assign(standIns, { TWILIO_ACCOUNT_SID: twilio.accountSid, TWILIO_AUTH_TOKEN: twilio.authToken, TWILIO_API_BASE_URL: twilio.url });
+  standInNames.push('SMS (a Twilio stand-in; set TWILIO_*)');
+}
+const kept = await secrets(dataDir);
+if (!given.AUDIENCE_WEBHOOK_URL) {
+  const audiences = await startAudienceReceiver(given.AUDIENCE_WEBHOOK_SECRET ?? kept.AUDIENCE_WEBHOOK_SECRET!);
+  stopping.unshift(() => audiences.close());
+  standIns.AUDIENCE_WEBHOOK_URL = audiences.url;
+  standInNames.push('audiences (a local receiver; set AUDIENCE_WEBHOOK_URL)');
+}
+
+const host = given.HTTP_HOST ?? '127.0.0.1';
+const port = given.HTTP_PORT ?? '8080';
+// Secrets from the environment win over the kept ones; the stand-ins only fill what is not configured.
+const env: Record<string, string> = {
+  ...kept,
+  ...standIns,
+  PUBLIC_BASE_URL: `http://${host}:${port}`,
+  BOUNCE_DOMAIN: 'bounces.throughline.local',
+  ...(Object.fromEntries(Object.entries(given).filter((e): e is [string, string] => e[1] !== undefined)) as Record<string, string>),
+  TEMPORAL_ADDRESS: stack.temporalAddress,
+  MONGODB_URL: stack.mongoUrl,
+};
+const config = loadConfig(env);
+
+const temporal = await connectTemporal(config);
+await ensureSchedules(temporal, config.TEMPORAL_TASK_QUEUE, { audienceSyncEveryMs: config.AUDIENCE_SYNC_INTERVAL, inboundRecoveryEveryMs: config.INBOUND_RECOVERY_INTERVAL });
+await temporal.connection.close();
+
+const children = new Map<string, ChildProcess>();
+let shuttingDown = false;
+for (const [name, script] of [['worker', 'worker.ts'], ['server', 'server/server.ts']] as const) {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: projectRoot, env, stdio: 'inherit' });
+  child.once('exit', (code, signal) => {
+    children.delete(name);
+    if (!shuttingDown) {
+      log.error({ process: name, code, signal }, 'a process stopped on its own: stopping everything');
+      void shutDown(1);
+    }
+  });
+  children.set(name, child);
+}
+
+async function readyAt(url: string): Promise<boolean> {
+  return fetch(url).then((r) => r.ok, () => false);
+}
+const serverUrl = `http://${config.HTTP_HOST}:${config.HTTP_PORT}`;
+const workerUrl = `http://${config.HTTP_HOST}:${config.WORKER_HTTP_PORT}`;
+await waitUntil(async () => (await readyAt(`${serverUrl}/readyz`)) && (await readyAt(`${workerUrl}/readyz`)), 120_000, 'the worker and the server ready');
+
+// The CLI finds this deployment's servers by the same variables (their ports differ on each start).
+const cliPrefix = `TEMPORAL_ADDRESS=${stack.temporalAddress} MONGODB_URL=${stack.mongoUrl} MONGODB_DATABASE=${config.MONGODB_DATABASE} TEMPORAL_TASK_QUEUE=${config.TEMPORAL_TASK_QUEUE}`;
+console.log(`
+Throughline is running. Ctrl-C stops it; state is kept in ${dataDir}.
+
+  Send events (Segment HTTP API)   ${serverUrl}/v1/batch  with write key ${config.WRITE_KEYS[0]}
+                                   (Basic auth user name; any Segment or RudderStack SDK: host ${serverUrl})
+  Temporal UI                      ${stack.temporalUiUrl ?? `your Temporal at ${stack.temporalAddress}`}
+  Metrics, health                  ${serverUrl}/metrics  ${workerUrl}/metrics  (/healthz, /readyz)
+  Inspect a customer               ${cliPrefix} npm run cli -- explain --user <userId>
+  Admin API token                  ${masked(config.ADMIN_TOKEN ?? '')} (in ${path.join(dataDir, 'secrets.json')})
+  Providers                        ${standInNames.length ? `stand-ins: ${standInNames.join('; ')}` : 'as configured'}
+`);
+
+async function shutDown(code: number): Promise<void> {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  log.info('stopping: draining the worker and the server');
+  const exits = [...children.values()].map((child) => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve()))));
+  for (const child of children.values()) child.kill('SIGTERM');
+  await Promise.all(exits);
+  for (const stop of stopping) await stop();
+  process.exit(code);
+}
+process.on('SIGINT', () => void shutDown(0));
+process.on('SIGTERM', () => void shutDown(0));
