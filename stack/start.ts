@@ -136,6 +136,7 @@ async function shutDown(code: number): Promise<void> {
   for (const child of children.values()) child.kill('SIGTERM');
   await Promise.all(exits);
   for (const stop of stopping) await stop();
+  log.info({ code }, 'Throughline stopped');
   process.exit(code);
 }
 process.on('SIGINT', () => void shutDown(0));

@@ -1,0 +1,168 @@
+/**
+ * `npm start` as a user runs it, a child process on its own embedded stack: events from the Segment
+ * SDK, /metrics counters that move by exactly what was sent, readiness that follows the database,
+ * and SIGTERM with journeys in flight: a clean exit, and after a restart every email arrives once.
+ */
+import { Analytics } from '@segment/analytics-node';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import getPort from 'get-port';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { projectRoot } from '../stack/paths.js';
+import { startSmtpSink, type SmtpSink } from '../stack/smtp-sink.js';
+import { waitUntil } from '../stack/wait-until.js';
+import { uniqueId } from './support/system.js';
+
+let dataDir: string;
+let smtp: SmtpSink;
+let ports: { http: number; worker: number };
+let running: ChildProcess | undefined;
+let output = '';
+
+const serverUrl = () => `http://127.0.0.1:${ports.http}`;
+const workerUrl = () => `http://127.0.0.1:${ports.worker}`;
+
+/** `npm start`, on the data folder and ports of this test; the embedded stack, whatever the caller's environment. */
+function npmStart(): ChildProcess {
+  const { TEMPORAL_ADDRESS: _t, MONGODB_URL: _m, ...env } = process.env;
+  const child = spawn('npm', ['start'], {
+    cwd: projectRoot,
+    env: {
+      ...env,
+      THROUGHLINE_DATA_DIR: dataDir,
+      HTTP_PORT: String(ports.http),
+      WORKER_HTTP_PORT: String(ports.worker),
+      SMTP_URL: smtp.url,
+      JOURNEY_SETTINGS: JSON.stringify({ cartAbandonment: { reminderDelay: '3s', orderWindow: '1h' } }),
+      // info: the last line, 'Throughline stopped', says how it ended.
+      LOG_LEVEL: 'info',
+      LOG_FORMAT: 'json',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // A process group of its own, signalled whole as a terminal's Ctrl-C or a supervisor does it:
+    // npm does not pass SIGTERM on to the script it runs.
+    detached: true,
+  });
+  output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return child;
+}
+
+/** SIGTERM to every process `npm start` runs; resolves when none is left, the stack's servers included. */
+async function stopGroup(child: ChildProcess): Promise<void> {
+  process.kill(-child.pid!, 'SIGTERM');
+  const alive = () => {
+    try {
+      process.kill(-child.pid!, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const stackAlive = () => {
+    try {
+      execFileSync('pgrep', ['-f', dataDir]);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  await waitUntil(async () => !alive() && !stackAlive(), 60_000, 'every process of npm start gone');
+}
+
+async function ready(url: string): Promise<boolean> {
+  return fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+}
+
+async function started(): Promise<ChildProcess> {
+  const child = npmStart();
+  await waitUntil(async () => (await ready(serverUrl())) && (await ready(workerUrl())), 180_000, 'npm start ready');
+  return child;
+}
+
+/** One metric's value from Prometheus text, by name and exact labels. */
+async function metric(url: string, name: string, labels: Record<string, string>): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && wanted.every((w) => l.includes(w)));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
+async function writeKey(): Promise<string> {
+  return (JSON.parse(await readFile(path.join(dataDir, 'secrets.json'), 'utf8')) as { WRITE_KEYS: string }).WRITE_KEYS;
+}
+
+async function checkouts(customers: string[]): Promise<void> {
+  const analytics = new Analytics({ writeKey: await writeKey(), host: serverUrl() });
+  for (const userId of customers) {
+    analytics.identify({ userId, traits: { email: `${userId}@example.com` } });
+    analytics.track({ userId, event: 'Checkout Started', properties: { cart_id: `cart-${userId}` } });
+  }
+  await analytics.closeAndFlush();
+}
+
+const remindersTo = (customers: string[]) =>
+  customers.map((userId) => smtp.messagesTo(`${userId}@example.com`).length);
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'throughline-start-'));
+  smtp = await startSmtpSink();
+  ports = { http: await getPort(), worker: await getPort() };
+  running = await started();
+}, 240_000);
+
+afterAll(async () => {
+  if (running) await stopGroup(running);
+  await smtp?.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+it('takes events from the Segment SDK, and /metrics moves by exactly what was sent', async () => {
+  const customers = Array.from({ length: 5 }, () => uniqueId('start'));
+  await checkouts(customers);
+  expect(await metric(serverUrl(), 'throughline_events_total', { route: '/v1/batch', outcome: 'accepted' })).toBe(10);
+  expect(await metric(serverUrl(), 'throughline_events_total', { route: '/v1/batch', outcome: 'rejected' })).toBe(0);
+
+  await waitUntil(async () => remindersTo(customers).every((n) => n === 1), 60_000, 'a reminder each');
+  await waitUntil(async () => (await metric(workerUrl(), 'throughline_delivery_decisions_total', { channel: 'email', reason: 'sent' })) === 5, 10_000, 'sends counted');
+  expect(await metric(workerUrl(), 'throughline_provider_request_seconds_count', { channel: 'email' })).toBe(5);
+  // The Temporal SDK's own metrics are served beside ours.
+  expect(await (await fetch(`${workerUrl()}/metrics`)).text()).toMatch(/^temporal_workflow_task_schedule_to_start_latency/m);
+}, 120_000);
+
+it('reports not ready while the database does not answer, and ready again after', async () => {
+  // Freeze the stack's FerretDB (SIGSTOP): it keeps its port but answers nothing.
+  const ferretdb = execFileSync('pgrep', ['-f', `state-dir=${dataDir}`]).toString().trim().split('\n')[0]!;
+  process.kill(Number(ferretdb), 'SIGSTOP');
+  try {
+    for (const url of [serverUrl(), workerUrl()]) {
+      const answer = await fetch(`${url}/readyz`);
+      expect(answer.status).toBe(503);
+      expect(((await answer.json()) as { checks: Record<string, string> }).checks).toMatchObject({ temporal: 'ok', database: expect.stringContaining('no answer within 1000 ms') });
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    }
+  } finally {
+    process.kill(Number(ferretdb), 'SIGCONT');
+  }
+  await waitUntil(async () => (await ready(serverUrl())) && (await ready(workerUrl())), 10_000, 'ready again');
+}, 60_000);
+
+it('SIGTERM with journeys in flight: a clean, bounded exit, and after a restart every email arrives once', async () => {
+  const customers = Array.from({ length: 8 }, () => uniqueId('drain'));
+  await checkouts(customers);
+  const stoppedAt = Date.now();
+  await stopGroup(running!);
+  running = undefined;
+  expect(Date.now() - stoppedAt).toBeLessThan(30_000);
+  expect(output).toContain('Throughline stopped');
+  expect(output).toMatch(/"code":0/);
+  expect(await ready(serverUrl())).toBe(false);
+
+  running = await started();
+  await waitUntil(async () => remindersTo(customers).every((n) => n >= 1), 60_000, 'a reminder each, after the restart');
+  await new Promise((resolve) => setTimeout(resolve, 2_000)); // a second copy would arrive by now
+  expect(remindersTo(customers)).toEqual(customers.map(() => 1));
+}, 300_000);
