@@ -99,10 +99,11 @@ for (const [name, script] of [['worker', 'worker.ts'], ['server', 'server/server
   const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: projectRoot, env, stdio: 'inherit' });
   child.once('exit', (code, signal) => {
     children.delete(name);
-    if (!shuttingDown) {
-      log.error({ process: name, code, signal }, 'a process stopped on its own: stopping everything');
-      void shutDown(1);
-    }
+    if (shuttingDown) return;
+    // A clean exit is a drain: the process group was signalled (Ctrl-C, a supervisor), maybe before us.
+    if (code === 0) return void shutDown(0);
+    log.error({ process: name, code, signal }, 'a process stopped on its own: stopping everything');
+    void shutDown(1);
   });
   children.set(name, child);
 }
