@@ -13,6 +13,7 @@ import { logger } from './platform/logger.js';
 import { installTemporalRuntime } from './platform/temporal-runtime.js';
 import { registerOpsRoutes, type ReadinessCheck } from './platform/ops-routes.js';
 import { drainOnSignal } from './platform/shutdown.js';
+import { tracing } from './platform/tracing.js';
 import { loadConfig, type Config } from './config.js';
 import { openDatabase, type Database } from './store/db.js';
 import { migrateIntoPolicyRecords } from './store/migrations.js';
@@ -64,17 +65,21 @@ export async function startWorker(
     : { workflowsPath };
   // On shutdown, sends in progress get this long to finish; what is cut is retried by Temporal.
   const shutdownGraceTime = config.SHUTDOWN_GRACE;
+  // Traced: the workflow interceptors go into the bundle, so a prebuilt one must have been built with them.
+  const traced = tracing();
+  const plugins = traced ? { plugins: [traced.plugin] } : {};
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     activities,
     shutdownGraceTime,
+    ...plugins,
     ...workflowSource,
   });
   const senders = await Promise.all(
     sendWorkerOptions(config.TEMPORAL_TASK_QUEUE, activities, config.SEND_RATE_LIMITS).map((options) =>
-      Worker.create({ connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime, ...options }),
+      Worker.create({ connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime, ...plugins, ...options }),
     ),
   );
   const all = [worker, ...senders];

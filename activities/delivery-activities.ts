@@ -8,6 +8,7 @@
 import { activityInfo, heartbeat, log as activityLog, sleep } from '@temporalio/activity';
 import type { Database } from '../store/db.js';
 import { releaseGrants } from '../store/frequency-grants.js';
+import { inSpan } from '../platform/tracing.js';
 import { capGrants, deliveryDecisions, reasonKind, providerErrors, providerSeconds, unknownOutcomes } from '../platform/metrics.js';
 import { completeSend, insertEntry, outcomeOf, releaseClaim, UNKNOWN_OUTCOME, type LedgerDoc } from '../store/ledger.js';
 import type { Profile } from '../store/profiles.js';
@@ -224,11 +225,13 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
     // The provider's own time: from the hand-over, not from waiting for a free connection.
     let observe: (() => void) | undefined;
     try {
-      receipt = await send(async () => {
-        await claim(request);
-        handedOver = true;
-        observe = providerSeconds.startTimer({ channel: request.channel });
-      });
+      receipt = await inSpan(`provider send ${request.channel}`, { 'throughline.step': request.stepId, 'throughline.channel': request.channel }, () =>
+        send(async () => {
+          await claim(request);
+          handedOver = true;
+          observe = providerSeconds.startTimer({ channel: request.channel });
+        }),
+      );
       observe?.();
     } catch (err) {
       observe?.();

@@ -11,6 +11,7 @@ import { MAX_BATCH_BYTES, MAX_EVENT_BYTES } from '../events/limits.js';
 import { BadRequest, parseBody } from './http-errors.js';
 import { jsonBodies } from './request-bodies.js';
 import { eventsTotal } from '../platform/metrics.js';
+import { inSpan } from '../platform/tracing.js';
 
 /** Segment sends the write key as the Basic auth user name (or in the body as `writeKey`). */
 function writeKeyOf(request: FastifyRequest): string | undefined {
@@ -33,11 +34,15 @@ export interface BatchOutcome {
 export async function ingestValid(request: FastifyRequest, ingest: Ingest, source: string, items: Parsed[], options: IngestOptions): Promise<BatchOutcome> {
   const valid = items.flatMap((item, index) => (item.ok ? [{ index, message: item.message }] : []));
   if (!valid.length) throw new BadRequest(items.flatMap((item) => (item.ok ? [] : item.problems)));
-  const ingested = await ingest(source, valid.map((v) => v.message), options);
+  // The trace of these events starts here: routing, the journeys and their sends are its children.
+  const route = request.routeOptions.url!;
+  const ingested = await inSpan(`${request.method} ${route}`, { 'http.route': route, 'throughline.events': valid.length }, () =>
+    ingest(source, valid.map((v) => v.message), options),
+  );
   const results: BatchOutcome['results'] = items.map(() => 'rejected');
   valid.forEach((v, i) => (results[v.index] = ingested[i]!));
   const rejected = items.flatMap((item, index) => (item.ok ? [] : [{ index, problems: item.problems }]));
-  for (const result of results) eventsTotal.inc({ route: request.routeOptions.url!, outcome: result });
+  for (const result of results) eventsTotal.inc({ route, outcome: result });
   return { results, rejected };
 }
 
