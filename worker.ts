@@ -11,7 +11,7 @@ import { createActivities, type Activities } from './activities/index.js';
 import { sendQueue } from './workflows/sdk/definitions.js';
 import { logger } from './platform/logger.js';
 import { installTemporalRuntime } from './platform/temporal-runtime.js';
-import { registerOpsRoutes, type ReadinessCheck } from './platform/ops-routes.js';
+import { quietRequestLogs, registerOpsRoutes, type ReadinessCheck } from './platform/ops-routes.js';
 import { drainOnSignal } from './platform/shutdown.js';
 import { tracing } from './platform/tracing.js';
 import { loadConfig, type Config } from './config.js';
@@ -105,7 +105,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
   installTemporalRuntime({ metricsAddress: `127.0.0.1:${sdkMetricsPort}` });
   const running = await startWorker(config, { workflowBundlePath: config.WORKFLOW_BUNDLE });
   let draining = false;
-  const ops = Fastify({ loggerInstance: logger.child({ component: 'worker-http' }), disableRequestLogging: true });
+  const ops = Fastify({ loggerInstance: logger.child({ component: 'worker-http' }), ...quietRequestLogs() });
   await ops.register(async (scope) =>
     registerOpsRoutes(scope, {
       checks: running.checks,

@@ -3,7 +3,7 @@
  * GET /healthz (the process is up), GET /readyz (its dependencies answer within a second; 503 naming
  * the one that does not, or while the process drains for shutdown) and GET /metrics (Prometheus).
  */
-import type { FastifyInstance } from 'fastify';
+import { LogController, type FastifyInstance } from 'fastify';
 import { registry } from './metrics.js';
 
 /** A named dependency check: resolves when the dependency answers. */
@@ -17,6 +17,9 @@ export interface OpsOptions {
 }
 
 const READY_WITHIN_MS = 1_000;
+
+/** Fastify options for a process's HTTP: requests are counted in /metrics; the log keeps what went wrong. */
+export const quietRequestLogs = () => ({ logController: new LogController({ disableRequestLogging: true }) });
 
 function within<T>(ms: number, check: () => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -21,7 +21,7 @@ import { logger } from '../platform/logger.js';
 import { createRouter } from '../events/router.js';
 import { registerSegmentRoutes } from './segment-routes.js';
 import { connectTemporal } from '../platform/temporal.js';
-import { registerOpsRoutes } from '../platform/ops-routes.js';
+import { quietRequestLogs, registerOpsRoutes } from '../platform/ops-routes.js';
 import { drainOnSignal } from '../platform/shutdown.js';
 
 export interface ServerOptions {
@@ -38,8 +38,7 @@ export function buildServer({ config, db, temporal, journeys = journeyVersions }
     client: temporal, db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys, settings: config.JOURNEY_SETTINGS, callTimeoutMs: config.DEPENDENCY_TIMEOUT,
   });
   const { ingest } = createIngestion(db, router, { phoneRegion: config.DEFAULT_PHONE_REGION });
-  // Requests are counted in /metrics; the log keeps what went wrong.
-  const app = Fastify({ loggerInstance: logger.child({ component: 'http' }), disableRequestLogging: true });
+  const app = Fastify({ loggerInstance: logger.child({ component: 'http' }), ...quietRequestLogs() });
   app.setErrorHandler(handleError);
   app.addHook('preParsing', decodeCompressedBody);
   app.register(async (scope) => registerSegmentRoutes(scope, { ingest, writeKeys: config.WRITE_KEYS }));
