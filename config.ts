@@ -173,6 +173,13 @@ const EnvSchema = z.object({
   JOURNEY_SETTINGS: json(z.record(z.string(), z.record(z.string(), z.union([z.string(), z.number()]))), '{}'),
   /** A prebuilt workflow bundle (see Temporal's production sample); unset: bundle at worker start. */
   WORKFLOW_BUNDLE: z.string().optional(),
+  /**
+   * Journey instances each worker keeps in memory between their workflow tasks (Temporal's sticky
+   * cache). Unset: the SDK's default, from the heap size. An instance not cached is replayed from its
+   * history on its next task; journeys wait hours between tasks, so a small cache costs little CPU
+   * and bounds memory (README "Benchmarks", bench:memory).
+   */
+  WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).optional(),
   /** How long delivery decisions stay in the ledger, and inbound messageIds stay deduplicated. */
   LEDGER_RETENTION: Duration.default(400 * 86_400_000),
   DEDUPE_RETENTION: Duration.default(30 * 86_400_000),

@@ -74,6 +74,7 @@ export async function startWorker(
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     activities,
     shutdownGraceTime,
+    ...(config.WORKFLOW_CACHE_SIZE === undefined ? {} : { maxCachedWorkflows: config.WORKFLOW_CACHE_SIZE }),
     ...plugins,
     ...workflowSource,
   });
