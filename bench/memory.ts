@@ -59,7 +59,15 @@ async function run(label: string, cache: number | undefined) {
     ...(cache === undefined ? {} : { WORKFLOW_CACHE_SIZE: String(cache) }),
   };
   const worker = spawn(process.execPath, ['--import', 'tsx', 'worker.ts'], { cwd: projectRoot, env, stdio: 'inherit' });
-  const metricsUrl = `http://127.0.0.1:${port}/metrics`;
+  try {
+    await measure(label, taskQueue, env, `http://127.0.0.1:${port}/metrics`);
+  } finally {
+    worker.kill('SIGTERM');
+    await new Promise((resolve) => worker.once('exit', resolve));
+  }
+}
+
+async function measure(label: string, taskQueue: string, env: Record<string, string | undefined>, metricsUrl: string) {
   await waitUntil(async () => (await residentBytes(metricsUrl)) !== undefined, 60_000, 'the worker');
 
   const config = loadConfig(env);
@@ -91,8 +99,6 @@ async function run(label: string, cache: number | undefined) {
   console.log(
     `${label}: ${journeys} journeys entered in ${entered.toFixed(0)} s (${(journeys / entered).toFixed(0)}/s), all waiting after ${allWaiting.toFixed(0)} s; worker RSS peak ${mb(peak)}, settled ${mb(end)} (load ${os.loadavg()[0]!.toFixed(2)})`,
   );
-  worker.kill('SIGTERM');
-  await new Promise((resolve) => worker.once('exit', resolve));
   await temporal.connection.close();
   await db.close();
 }

@@ -6,7 +6,7 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 export const registry = new Registry();
-collectDefaultMetrics({ register: registry, prefix: 'throughline_process_' });
+collectDefaultMetrics({ register: registry, prefix: 'throughline_' });
 
 export const eventsTotal = new Counter({
   name: 'throughline_events_total',
