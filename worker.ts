@@ -74,7 +74,7 @@ export async function startWorker(
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     activities,
     shutdownGraceTime,
-    ...(config.WORKFLOW_CACHE_SIZE === undefined ? {} : { maxCachedWorkflows: config.WORKFLOW_CACHE_SIZE }),
+    ...(config.WORKFLOW_CACHE_SIZE === 'auto' ? {} : { maxCachedWorkflows: config.WORKFLOW_CACHE_SIZE }),
     ...plugins,
     ...workflowSource,
   });
