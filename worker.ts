@@ -11,7 +11,7 @@ import { createActivities, type Activities } from './activities/index.js';
 import { sendQueue } from './workflows/sdk/definitions.js';
 import { logger } from './platform/logger.js';
 import { installTemporalRuntime } from './platform/temporal-runtime.js';
-import { quietRequestLogs, registerOpsRoutes, type ReadinessCheck } from './platform/ops-routes.js';
+import { dependencyChecks, quietRequestLogs, registerOpsRoutes, type ReadinessCheck } from './platform/ops-routes.js';
 import { drainOnSignal } from './platform/shutdown.js';
 import { tracing } from './platform/tracing.js';
 import { loadConfig, type Config } from './config.js';
@@ -95,7 +95,7 @@ export async function startWorker(
       for (const w of all) if (w.getState() === 'RUNNING') w.shutdown();
       await done;
     },
-    checks: { temporal: () => connection.workflowService.getSystemInfo({}), database: () => db.db.command({ ping: 1 }) },
+    checks: dependencyChecks(connection, db),
   };
 }
 

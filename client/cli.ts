@@ -82,7 +82,7 @@ program
     const client = await connectTemporal(config);
     try {
       await registerSearchAttributes(client.connection as Connection, config.TEMPORAL_NAMESPACE);
-      await ensureSchedules(client, config.TEMPORAL_TASK_QUEUE, { audienceSyncEveryMs: config.AUDIENCE_SYNC_INTERVAL, inboundRecoveryEveryMs: config.INBOUND_RECOVERY_INTERVAL });
+      await ensureSchedules(client, config);
       console.log(`search attributes registered and schedules in place on namespace ${config.TEMPORAL_NAMESPACE}`);
     } finally {
       await client.connection.close();

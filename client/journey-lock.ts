@@ -38,10 +38,12 @@ export function compareWithLock(journeys: readonly JourneyDefinition[], lock: Jo
   const changed: ChangedVersion[] = [];
   for (const journey of journeys) {
     const locked = lockedFingerprint(lock, journey.id, journey.version);
-    if (!locked) unlocked.push(journey);
-    else if (locked.definition !== fingerprint(journey).definition) {
-      changed.push({ journeyId: journey.id, version: journey.version, changes: changedParts(locked, fingerprint(journey)) });
+    if (!locked) {
+      unlocked.push(journey);
+      continue;
     }
+    const current = fingerprint(journey);
+    if (locked.definition !== current.definition) changed.push({ journeyId: journey.id, version: journey.version, changes: changedParts(locked, current) });
   }
   return { unlocked, changed };
 }

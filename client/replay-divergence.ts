@@ -4,6 +4,7 @@
  * activity's id and a timer's summary carry their step; for any other event, the step is the one the
  * instance last recorded in its ThroughlineStep search attribute before it.
  */
+import { defaultPayloadConverter } from '@temporalio/common';
 import proto, { type temporal } from '@temporalio/proto';
 import { STEP } from '../workflows/sdk/search-attributes.js';
 
@@ -11,10 +12,11 @@ type History = temporal.api.history.v1.IHistory;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 type Payload = temporal.api.common.v1.IPayload;
 
-const json = (payload: Payload | null | undefined): unknown => {
-  if (!payload?.data) return undefined;
+/** A payload's value, by the SDK's own converter; undefined when absent or not one it reads. */
+const decoded = (payload: Payload | null | undefined): unknown => {
+  if (!payload) return undefined;
   try {
-    return JSON.parse(Buffer.from(payload.data).toString('utf8'));
+    return defaultPayloadConverter.fromPayload(payload);
   } catch {
     return undefined;
   }
@@ -35,14 +37,14 @@ function kindOf(event: HistoryEvent): string {
 function ownStep(event: HistoryEvent): string | undefined {
   const activityId = event.activityTaskScheduledEventAttributes?.activityId;
   if (activityId) return stepOfActivityId(activityId);
-  const summary = json(event.userMetadata?.summary);
+  const summary = decoded(event.userMetadata?.summary);
   return typeof summary === 'string' ? summary : undefined;
 }
 
 /** The step the instance last recorded at or before `index`. */
 function recordedStep(events: HistoryEvent[], index: number): string | undefined {
   for (let i = index; i >= 0; i--) {
-    const step = json(events[i]!.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.[STEP.name]);
+    const step = decoded(events[i]!.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.[STEP.name]);
     if (typeof step === 'string') return step;
   }
   return undefined;
@@ -60,7 +62,7 @@ function namedEvent(events: HistoryEvent[], error: string): number {
 /** "cartAbandonment v1, step "wait-before-reminder" (history event 7, TimerStarted)", as much as the history tells. */
 export function divergence(history: History, error: string): string {
   const events = history.events ?? [];
-  const input = json(events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]) as { journeyId?: string; version?: number } | undefined;
+  const input = decoded(events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]) as { journeyId?: string; version?: number } | undefined;
   const journey = input?.journeyId ? `${input.journeyId} v${input.version}` : 'not a journey';
   const index = namedEvent(events, error);
   if (index < 0) return `${journey}, step not named by the error (last recorded: "${recordedStep(events, events.length - 1) ?? 'none'}")`;

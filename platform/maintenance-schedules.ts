@@ -4,6 +4,7 @@
  * each per deployment (task queue); none overlaps itself, so each is the single writer of its work.
  */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import type { Config } from '../config.js';
 
 export const cleanupScheduleId = (taskQueue: string) => `throughline-cleanup/${taskQueue}`;
 const audienceSyncScheduleId = (taskQueue: string) => `throughline-audience-sync/${taskQueue}`;
@@ -22,8 +23,9 @@ async function ensureSchedule(client: Client, scheduleId: string, workflowType: 
   }
 }
 
-export async function ensureSchedules(client: Client, taskQueue: string, options: { audienceSyncEveryMs: number; inboundRecoveryEveryMs: number }): Promise<void> {
+export async function ensureSchedules(client: Client, config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'AUDIENCE_SYNC_INTERVAL' | 'INBOUND_RECOVERY_INTERVAL'>): Promise<void> {
+  const taskQueue = config.TEMPORAL_TASK_QUEUE;
   await ensureSchedule(client, cleanupScheduleId(taskQueue), 'cleanup', taskQueue, 3_600_000);
-  await ensureSchedule(client, audienceSyncScheduleId(taskQueue), 'audienceSync', taskQueue, options.audienceSyncEveryMs);
-  await ensureSchedule(client, inboundRecoveryScheduleId(taskQueue), 'inboundRecovery', taskQueue, options.inboundRecoveryEveryMs);
+  await ensureSchedule(client, audienceSyncScheduleId(taskQueue), 'audienceSync', taskQueue, config.AUDIENCE_SYNC_INTERVAL);
+  await ensureSchedule(client, inboundRecoveryScheduleId(taskQueue), 'inboundRecovery', taskQueue, config.INBOUND_RECOVERY_INTERVAL);
 }

@@ -16,6 +16,15 @@ export interface OpsOptions {
   moreMetrics?: () => Promise<string>;
 }
 
+/** What every process depends on: Temporal (through its client or the worker's connection) and the database. */
+export const dependencyChecks = (
+  temporal: { workflowService: { getSystemInfo(request: object): Promise<unknown> } },
+  db: { db: { command(command: { ping: 1 }): Promise<unknown> } },
+): Record<string, ReadinessCheck> => ({
+  temporal: () => temporal.workflowService.getSystemInfo({}),
+  database: () => db.db.command({ ping: 1 }),
+});
+
 const READY_WITHIN_MS = 1_000;
 
 /** Fastify options for a process's HTTP: requests are counted in /metrics; the log keeps what went wrong. */

@@ -21,7 +21,7 @@ import { logger } from '../platform/logger.js';
 import { createRouter } from '../events/router.js';
 import { registerSegmentRoutes } from './segment-routes.js';
 import { connectTemporal } from '../platform/temporal.js';
-import { quietRequestLogs, registerOpsRoutes } from '../platform/ops-routes.js';
+import { dependencyChecks, quietRequestLogs, registerOpsRoutes } from '../platform/ops-routes.js';
 import { drainOnSignal } from '../platform/shutdown.js';
 
 export interface ServerOptions {
@@ -57,7 +57,7 @@ export function buildServer({ config, db, temporal, journeys = journeyVersions }
   );
   app.register(async (scope) =>
     registerOpsRoutes(scope, {
-      checks: { temporal: () => temporal.workflowService.getSystemInfo({}), database: () => db.db.command({ ping: 1 }) },
+      checks: dependencyChecks(temporal, db),
       draining: () => draining,
     }),
   );

@@ -109,7 +109,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
   const temporal = await connectTemporal(config);
   const worker =
     options.startWorker === false ? undefined : await startWorker(config, { db, workflowBundlePath: options.workflowBundlePath });
-  await ensureSchedules(temporal, config.TEMPORAL_TASK_QUEUE, { audienceSyncEveryMs: config.AUDIENCE_SYNC_INTERVAL, inboundRecoveryEveryMs: config.INBOUND_RECOVERY_INTERVAL });
+  await ensureSchedules(temporal, config);
   const server = buildServer({ config, db, temporal, journeys: options.journeys });
   await server.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
 

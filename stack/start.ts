@@ -90,7 +90,7 @@ const env: Record<string, string> = {
 const config = loadConfig(env);
 
 const temporal = await connectTemporal(config);
-await ensureSchedules(temporal, config.TEMPORAL_TASK_QUEUE, { audienceSyncEveryMs: config.AUDIENCE_SYNC_INTERVAL, inboundRecoveryEveryMs: config.INBOUND_RECOVERY_INTERVAL });
+await ensureSchedules(temporal, config);
 await temporal.connection.close();
 
 const children = new Map<string, ChildProcess>();
