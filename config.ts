@@ -198,6 +198,15 @@ const EnvSchema = z.object({
   INBOUND_CLAIM_LEASE: Duration.default(60_000),
   /** How far back the recovery schedule looks for abandoned claims. */
   INBOUND_RECOVERY_WINDOW: Duration.default(86_400_000),
+  /**
+   * The rollup schedule (reports/rollup.ts): how often it folds new step records and conversions into
+   * what reports read, and how far behind now it stops (a write stamped a moment ago may still be
+   * landing; the lag must exceed the clock difference between workers).
+   */
+  ROLLUP_INTERVAL: Duration.default(60_000),
+  ROLLUP_LAG: Duration.default(30_000),
+  /** The time-decay attribution model's half-life: a message this much older than another gets half its credit. */
+  ATTRIBUTION_HALF_LIFE: Duration.default(7 * 86_400_000),
   HTTP_HOST: z.string().default('127.0.0.1'),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** Each worker's /metrics, /healthz and /readyz, on HTTP_HOST; 0: any free port (logged). */

@@ -20,6 +20,9 @@ import { createEmailProvider } from './providers/email.js';
 import { createSmsProvider } from './providers/sms.js';
 import { loadTemplates } from './templates.js';
 
+/** Records per rollup batch: a batch's deltas are a few documents, whatever its size; this bounds its memory. */
+const ROLLUP_BATCH = 5_000;
+
 export type Activities = DeliveryActivities & JourneyActivities & MaintenanceActivities & AudienceSyncActivities & EventRecoveryActivities;
 
 function policyOf(config: Config): Policy {
@@ -73,7 +76,11 @@ export async function createActivities(config: Config, db: Database): Promise<{ 
     ...createJourneyActivities(db),
     ...createAudienceSyncActivities(db, audiencePlatforms),
     ...createEventRecoveryActivities(db, temporalClient, config),
-    ...createMaintenanceActivities(db, { ledgerMs: config.LEDGER_RETENTION, dedupeMs: config.DEDUPE_RETENTION, capRules: capRules(config) }),
+    ...createMaintenanceActivities(
+      db,
+      { ledgerMs: config.LEDGER_RETENTION, dedupeMs: config.DEDUPE_RETENTION, capRules: capRules(config) },
+      { lagMs: config.ROLLUP_LAG, batchSize: ROLLUP_BATCH, halfLifeMs: config.ATTRIBUTION_HALF_LIFE },
+    ),
   };
   return {
     activities,

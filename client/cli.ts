@@ -13,6 +13,7 @@
  *   npm run cli -- templates test-send <template> --user <userId> --to <address or phone> [--event <json>]
  *   npm run cli -- unknown list [--user <userId>]
  *   npm run cli -- unknown resolve <key> --sent|--resend
+ *   npm run cli -- report journey <id> | experiment <id> | attribution [--model M]  [--from D] [--to D] [--json]
  */
 import type { Client, Connection } from '@temporalio/client';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -50,6 +51,7 @@ import { checkInFlight } from './journey-check.js';
 import { describeChange, LOCK_FILE, lockNewVersions, readLock } from './journey-lock.js';
 import { installTemporalRuntime } from '../platform/temporal-runtime.js';
 import { formatUnknowns, listUnknowns, settleUnknown } from './unknown-outcomes.js';
+import { registerReportCommands } from './report-commands.js';
 import { asNewEvent, asPastEvent, readJsonl, sendEvents, type EventLine, type SendSummary } from './event-files.js';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 
@@ -430,5 +432,7 @@ async function withTemporal<T>(use: (client: Client) => Promise<T>): Promise<T> 
     await client.connection.close();
   }
 }
+
+registerReportCommands(program, withDatabase);
 
 await program.parseAsync();

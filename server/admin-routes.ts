@@ -1,4 +1,7 @@
-/** The admin API (bearer token): suppressions and consent recorded by operators and back-office tools. */
+/**
+ * The admin API (bearer token): suppressions and consent recorded by operators and back-office tools,
+ * and the reports (read from the rollups) for dashboards.
+ */
 import type { FastifyInstance } from 'fastify';
 import type { Database } from '../store/db.js';
 import { recordConsent } from '../store/consent.js';
@@ -7,6 +10,7 @@ import { ConsentSchema, LiftSchema, SuppressionSchema } from '../store/suppressi
 import { parseBody } from './http-errors.js';
 import { hasBearer } from './secrets.js';
 import { jsonBodies } from './request-bodies.js';
+import { registerReportRoutes } from './report-routes.js';
 
 export function registerAdminRoutes(app: FastifyInstance, options: { db: Database; adminToken?: string }): void {
   const { collections } = options.db;
@@ -30,4 +34,5 @@ export function registerAdminRoutes(app: FastifyInstance, options: { db: Databas
     const { source, ...filter } = parseBody(LiftSchema, request.body);
     return { success: true, lifted: await liftSuppressions(collections.suppressions, filter, source ?? 'admin-api') };
   });
+  registerReportRoutes(app, options.db);
 }

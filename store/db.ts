@@ -9,6 +9,8 @@ import type { ConsentEventDoc } from './consent.js';
 import type { GrantDoc } from './frequency-grants.js';
 import type { IdentityDoc } from './identities.js';
 import type { InboundEventDoc } from './inbound-events.js';
+import type { ProgressDoc } from './journey-progress.js';
+import type { RollupDoc } from './rollups.js';
 import type { LedgerDoc } from './ledger.js';
 import type { PolicyRecordDoc } from './policy-state.js';
 import type { ProfileDoc } from './profiles.js';
@@ -28,6 +30,10 @@ export interface Collections {
   identities: Collection<IdentityDoc>;
   audienceMembers: Collection<AudienceMemberDoc>;
   audienceSyncs: Collection<AudienceSyncDoc>;
+  /** Every journey instance's step records, for the funnels (journey-progress.ts). */
+  progress: Collection<ProgressDoc>;
+  /** Per journey, version and day: what the reports read (rollups.ts), and the rollup's cursors. */
+  rollups: Collection<RollupDoc>;
 }
 
 /**
@@ -66,6 +72,8 @@ export async function openDatabase(url: string, name: string, options: { monitor
     identities: db.collection('identities'),
     audienceMembers: db.collection('audience_members'),
     audienceSyncs: db.collection('audience_syncs'),
+    progress: db.collection('journey_progress'),
+    rollups: db.collection('rollups'),
   };
   await Promise.all([
     // The recovery schedule's window and the cleanup's cut-off, on MongoDB without a scan.
@@ -81,6 +89,10 @@ export async function openDatabase(url: string, name: string, options: { monitor
     collections.consentEvents.createIndex({ userId: 1, at: 1 }),
     collections.identities.createIndex({ userId: 1 }),
     collections.audienceMembers.createIndex({ changedAt: 1, _id: 1 }),
+    // The rollup reads what was written since its cursor.
+    collections.progress.createIndex({ insertedAt: 1, _id: 1 }),
+    collections.conversions.createIndex({ at: 1, _id: 1 }),
+    collections.rollups.createIndex({ journeyId: 1, day: 1 }),
   ]);
   return { client, db, collections, close: () => client.close() };
 }

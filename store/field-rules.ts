@@ -42,6 +42,18 @@ export function storedKeyProblem(key: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Any text as one field name: '%' and the characters MongoDB reads as path syntax ('.', '$')
+ * percent-encoded, so `acme.com` or a step id with a dot stays one key. `fieldName` reverses it.
+ */
+export function fieldKey(text: string): string {
+  return text.replace(/[%.$]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+export function fieldName(key: string): string {
+  return decodeURIComponent(key);
+}
+
 export interface FieldProblem {
   field: string;
   message: string;

@@ -1,6 +1,7 @@
 import type { AnyBulkWriteOperation, Collection } from 'mongodb';
 import { consentOf, type Consent } from './consent.js';
 import { upsertRacing } from './db.js';
+import { fieldKey } from './field-rules.js';
 
 /**
  * A customer as identify calls describe them; `_id` is the userId (or `anonymous:<id>` before they
@@ -53,7 +54,7 @@ export async function writeTraits(profiles: Collection<ProfileDoc>, userId: stri
  * MongoDB reads as path syntax ('.', '$') percent-encoded, so `acme.com` stays one key.
  */
 export function groupTraitKey(groupId: string): string {
-  return `groups.${groupId.replace(/[%.$]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
+  return `groups.${fieldKey(groupId)}`;
 }
 
 /** All traits of one event, stamped with the event's time (now, for changes a journey makes). */

@@ -1,11 +1,11 @@
 /**
  * The workflow bundle's entry point: one interpreter workflow runs every journey and version; `cleanup`
- * audienceSync and inboundRecovery are the maintenance schedules'; resendUnknown is an operator's resend.
+ * audienceSync, inboundRecovery and rollup are the maintenance schedules'; resendUnknown is an operator's resend.
  */
 import { journeyVersions } from './journeys/index.js';
 import { journeyWorkflow } from './sdk/interpreter.js';
 
 export const journey = journeyWorkflow(journeyVersions);
 
-export { audienceSync, cleanup, inboundRecovery } from './maintenance.js';
+export { audienceSync, cleanup, inboundRecovery, rollup } from './maintenance.js';
 export { resendUnknown } from './resend.js';

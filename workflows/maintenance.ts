@@ -1,16 +1,21 @@
-/** The workflows the maintenance schedules run (see platform/maintenance-schedules.ts): cleanup, audience sync, event recovery. */
+/** The workflows the maintenance schedules run (see platform/maintenance-schedules.ts): cleanup, audience sync, event recovery, rollup. */
 import { proxyActivities } from '@temporalio/workflow';
 import type { AudienceSyncActivities, AudienceSyncReport } from '../activities/audience-sync.js';
 import type { CleanupReport, MaintenanceActivities } from '../activities/maintenance-activities.js';
+import type { RollupReport } from '../reports/rollup.js';
 import type { EventRecoveryActivities } from '../activities/event-recovery.js';
 
-const { cleanExpiredData } = proxyActivities<MaintenanceActivities>({
+const { cleanExpiredData, foldIntoRollups } = proxyActivities<MaintenanceActivities>({
   startToCloseTimeout: '10 minutes',
   retry: { initialInterval: '10s', maximumInterval: '5 minutes' },
 });
 
 export async function cleanup(): Promise<CleanupReport> {
   return cleanExpiredData();
+}
+
+export async function rollup(): Promise<RollupReport> {
+  return foldIntoRollups();
 }
 
 const { syncAudiences } = proxyActivities<AudienceSyncActivities>({

@@ -8,7 +8,9 @@ import {
   type ActivityOptions,
   CancellationScope,
   isCancellation,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -31,6 +33,7 @@ import type {
   JourneyInput,
   JourneyResult,
   ProfileSnapshot,
+  ProgressRecord,
   StepRecord,
 } from './types.js';
 
@@ -38,6 +41,15 @@ const ACTIVITY_DEFAULTS: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
 };
+
+/** Progress records are local activities: one insert in the worker, no extra round trip through the server. */
+const { recordProgress } = proxyLocalActivities<Pick<JourneyActivities, 'recordProgress'>>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+/** Instances started before progress records existed replay without them (see `patched`). */
+const PROGRESS_RECORDS_PATCH = 'progress-records';
 
 class JourneyRun implements StepRuntime {
   readonly journeyId: string;
@@ -55,6 +67,9 @@ class JourneyRun implements StepRuntime {
   private lastEvent: JourneyEvent;
   private currentStep: string | undefined;
   private exitEvent: JourneyEvent | undefined;
+  /** Records not yet written for the funnels; written in one local activity per burst of steps. */
+  private unreported: ProgressRecord[] | undefined;
+  private progressSeq = 0;
 
   constructor(
     private readonly definition: JourneyDefinition,
@@ -106,6 +121,10 @@ class JourneyRun implements StepRuntime {
   }
 
   async execute(): Promise<JourneyResult> {
+    if (patched(PROGRESS_RECORDS_PATCH)) {
+      this.unreported = [];
+      this.report({ stepId: 'entry', at: new Date().toISOString(), outcome: 'entered' });
+    }
     let result: JourneyResult | undefined;
     try {
       if (!this.exitEvent) await this.body.run(() => this.runSteps(this.definition.steps));
@@ -115,6 +134,7 @@ class JourneyRun implements StepRuntime {
     }
     if (!this.exitEvent) result ??= { status: 'completed', steps: this.steps };
     else result = await this.leave(this.exitEvent);
+    if (result.status === 'completed') this.report({ stepId: 'end', at: new Date().toISOString(), outcome: 'completed' });
     await Promise.all(this.background);
     return result;
   }
@@ -185,6 +205,7 @@ class JourneyRun implements StepRuntime {
         data: this.input.entryEvent.properties,
         firstAttemptAt,
         priority: this.definition.priority,
+        version: this.definition.version,
       } as DeliveryRequest;
       const outcome = await this.activities(step.id, occurrence, sendQueue(info.taskQueue, what.channel)).deliver(request);
       this.record(step.id, outcome.reason);
@@ -239,6 +260,7 @@ class JourneyRun implements StepRuntime {
       userId: this.userId,
       goal: goal.id,
       event,
+      enteredAt: this.input.entryEvent.timestamp,
       steps: [...this.steps],
       attributedTo,
     };
@@ -251,7 +273,36 @@ class JourneyRun implements StepRuntime {
   }
 
   record(stepId: string, outcome: string): void {
-    this.steps.push({ stepId, at: new Date().toISOString(), outcome });
+    const step = { stepId, at: new Date().toISOString(), outcome };
+    this.steps.push(step);
+    this.report(step);
+  }
+
+  /**
+   * Queues a record for the funnels; the steps taken in one go (up to the next wait) are written
+   * together, by a write that no cancellation stops: an exit must not lose the records before it.
+   */
+  private report(step: StepRecord): void {
+    if (!this.unreported) return;
+    const info = workflowInfo();
+    const first = this.unreported.length === 0;
+    this.unreported.push({
+      ...step,
+      journeyId: this.journeyId,
+      version: this.definition.version,
+      workflowId: info.workflowId,
+      runId: info.runId,
+      userId: this.userId,
+      seq: this.progressSeq++,
+    });
+    if (!first) return;
+    this.background.push(
+      CancellationScope.nonCancellable(async () => {
+        await Promise.resolve(); // let the rest of this burst queue up first
+        const records = this.unreported!.splice(0);
+        await recordProgress(records);
+      }),
+    );
   }
 }
 

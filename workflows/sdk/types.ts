@@ -39,6 +39,8 @@ interface RequestBase {
   firstAttemptAt: string;
   /** The journey's priority for a frequency cap's last slot (absent in requests from older builds: 0). */
   priority?: number;
+  /** The journey version sending (absent in requests from older builds). */
+  version?: number;
 }
 
 export interface MessageRequest extends RequestBase {
@@ -99,6 +101,8 @@ export interface ConversionRecord {
   userId: string;
   goal: string;
   event: JourneyEvent;
+  /** When the instance entered (its entry event's time; absent in records from older builds). */
+  enteredAt?: string;
   /** Steps taken before the goal, and the sends credited with it (within the goal's window). */
   steps: StepRecord[];
   attributedTo: string[];
@@ -108,6 +112,20 @@ export interface StepRecord {
   stepId: string;
   at: string;
   outcome: string;
+}
+
+/**
+ * A step record as the journey reports it for the funnels (activities/journey-activities.ts), plus the
+ * instance's entry ('entry'/'entered') and its end ('end'/'completed'). `seq` orders an instance's
+ * records and keys them, so a retried write is the same write.
+ */
+export interface ProgressRecord extends StepRecord {
+  journeyId: string;
+  version: number;
+  workflowId: string;
+  runId: string;
+  userId: string;
+  seq: number;
 }
 
 export interface JourneyResult {

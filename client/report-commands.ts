@@ -1,0 +1,59 @@
+/**
+ * `npm run cli -- report journey|experiment|attribution`: the reports, read from the rollups, as text
+ * or (--json) as the admin API serves them.
+ */
+import type { Command } from 'commander';
+import type { z } from 'zod';
+import type { Database } from '../store/db.js';
+import { describeIssues } from '../events/segment-schema.js';
+import { attributionReport } from '../reports/attribution-report.js';
+import { ATTRIBUTION_MODELS } from '../reports/attribution.js';
+import { experimentReport } from '../reports/experiment-report.js';
+import { journeyReport } from '../reports/journey-report.js';
+import { AttributionReportQuery, ExperimentReportQuery, JourneyReportQuery } from '../reports/report-queries.js';
+import { formatAttributionReport, formatExperimentReport, formatJourneyReport } from '../reports/report-text.js';
+
+type WithDatabase = <T>(use: (db: Database) => Promise<T>) => Promise<T>;
+
+function parsed<S extends z.ZodType>(schema: S, options: Record<string, unknown>): z.output<S> {
+  const { json: _json, ...query } = options;
+  const result = schema.safeParse(query);
+  if (!result.success) throw new Error(describeIssues(result.error).map((p) => `--${p.field}: ${p.message}`).join('; '));
+  return result.data;
+}
+
+function print<T>(report: T, options: { json?: boolean }, asText: (report: T) => string): void {
+  console.log(options.json ? JSON.stringify(report, null, 2) : asText(report));
+}
+
+const period = (command: Command) =>
+  command.option('--from <day>', 'first UTC day, YYYY-MM-DD').option('--to <day>', 'last UTC day, YYYY-MM-DD').option('--json', 'as JSON');
+
+export function registerReportCommands(program: Command, withDatabase: WithDatabase): void {
+  const report = program.command('report').description('how journeys perform, from the rollups (refreshed by the rollup schedule every ROLLUP_INTERVAL)');
+
+  period(report.command('journey <journeyId>').description('funnel: entered, each step and its outcomes, conversions, exits, completion'))
+    .option('--version <n>', 'one version only')
+    .action(async (journeyId: string, options: Record<string, unknown>) => {
+      const query = parsed(JourneyReportQuery, options);
+      print(await withDatabase((db) => journeyReport(db, journeyId, query)), options, formatJourneyReport);
+    });
+
+  period(report.command('experiment <journeyId>').description('every split: rates with 95% intervals, lift against the control, p-value, sample-ratio check'))
+    .option('--version <n>', 'the version (default: the latest with data)')
+    .option('--goal <goal>', "the goal (default: the journey's first)")
+    .option('--control <arm>', 'the arm to compare with (default: the holdout, the arm with no steps)')
+    .action(async (journeyId: string, options: Record<string, unknown>) => {
+      const query = parsed(ExperimentReportQuery, options);
+      print(await withDatabase((db) => experimentReport(db, journeyId, query)), options, formatExperimentReport);
+    });
+
+  period(report.command('attribution').description('conversions and revenue credited per channel, journey, step and template'))
+    .option('--model <model>', ATTRIBUTION_MODELS.join(' | '), 'linear')
+    .option('--journey <journeyId>', 'one journey only')
+    .option('--goal <goal>', 'one goal only')
+    .action(async (options: Record<string, unknown>) => {
+      const { journey, ...query } = parsed(AttributionReportQuery, options);
+      print(await withDatabase((db) => attributionReport(db, { ...query, journeyId: journey })), options, formatAttributionReport);
+    });
+}

@@ -1,0 +1,82 @@
+/**
+ * Which messages earned the conversions, by attribution model: credit (a share of each conversion)
+ * and revenue per channel, journey, step and template, over every journey or one.
+ */
+import type { Database } from '../store/db.js';
+import { fieldName } from '../store/field-rules.js';
+import { journeyDays } from '../store/rollups.js';
+import type { AttributionModel } from './attribution.js';
+import type { Period } from './journey-report.js';
+import { goalRollups, stepSubject } from './rollup-reading.js';
+
+export interface CreditRow {
+  key: string;
+  conversions: number;
+  revenue: number;
+}
+
+export interface AttributionReport {
+  model: AttributionModel;
+  period: Period;
+  journeyId?: string;
+  goal?: string;
+  conversions: number;
+  revenue: number;
+  /** Conversions with no message in their window (the holdout's, for one). */
+  unattributed: number;
+  byChannel: CreditRow[];
+  byJourney: CreditRow[];
+  byStep: CreditRow[];
+  byTemplate: CreditRow[];
+}
+
+class Tally {
+  private readonly rows = new Map<string, CreditRow>();
+  add(key: string, conversions: number, revenue: number): void {
+    const row = this.rows.get(key) ?? { key, conversions: 0, revenue: 0 };
+    row.conversions += conversions;
+    row.revenue += revenue;
+    this.rows.set(key, row);
+  }
+  sorted(): CreditRow[] {
+    return [...this.rows.values()].sort((a, b) => b.conversions - a.conversions || a.key.localeCompare(b.key));
+  }
+}
+
+export async function attributionReport(
+  db: Database,
+  options: Period & { model: AttributionModel; journeyId?: string; goal?: string },
+): Promise<AttributionReport> {
+  const docs = await journeyDays(db.collections.rollups, { journeyId: options.journeyId, from: options.from, to: options.to });
+  const [channels, journeys, steps, templates] = [new Tally(), new Tally(), new Tally(), new Tally()];
+  let conversions = 0;
+  let revenue = 0;
+  let unattributed = 0;
+  for (const { doc, rollup } of goalRollups(docs, options.goal)) {
+    conversions += rollup.conversions ?? 0;
+    revenue += rollup.revenue ?? 0;
+    unattributed += rollup.unattributed ?? 0;
+    for (const [stepKey, credit] of Object.entries(rollup.attribution?.[options.model] ?? {})) {
+      const stepId = fieldName(stepKey);
+      const subject = stepSubject(doc.journeyId, doc.version, stepId);
+      const [c, r] = [credit.conversions ?? 0, credit.revenue ?? 0];
+      channels.add(subject.channel ?? 'unknown', c, r);
+      journeys.add(doc.journeyId, c, r);
+      steps.add(`${doc.journeyId}/${stepId}`, c, r);
+      templates.add(subject.subject ?? 'unknown', c, r);
+    }
+  }
+  return {
+    model: options.model,
+    period: { from: options.from, to: options.to },
+    ...(options.journeyId ? { journeyId: options.journeyId } : {}),
+    ...(options.goal ? { goal: options.goal } : {}),
+    conversions,
+    revenue,
+    unattributed,
+    byChannel: channels.sorted(),
+    byJourney: journeys.sorted(),
+    byStep: steps.sorted(),
+    byTemplate: templates.sorted(),
+  };
+}

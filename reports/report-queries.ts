@@ -1,0 +1,13 @@
+/** What a report may be asked for, checked the same way for the CLI's options and the admin API's query strings. */
+import { z } from 'zod';
+import { ATTRIBUTION_MODELS } from './attribution.js';
+
+const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a UTC day, YYYY-MM-DD').optional();
+const Version = z.coerce.number().int().positive().optional();
+const Name = z.string().min(1).max(255).optional();
+
+export const JourneyReportQuery = z.object({ from: Day, to: Day, version: Version }).strict();
+export const ExperimentReportQuery = z.object({ from: Day, to: Day, version: Version, goal: Name, control: Name }).strict();
+export const AttributionReportQuery = z
+  .object({ from: Day, to: Day, model: z.enum(ATTRIBUTION_MODELS).default('linear'), journey: Name, goal: Name })
+  .strict();

@@ -1,0 +1,114 @@
+/**
+ * Rollups: what the reports read instead of the raw records. One document per journey, version and
+ * day, written only by the rollup schedule (reports/rollup.ts), a single writer, so its increments
+ * need no atomic read-modify-write (FerretDB has none). Each document remembers, per source, the last
+ * batch folded into it; a batch folded again after a crash finds its mark there and changes nothing.
+ */
+import type { Collection } from 'mongodb';
+import { isDuplicateKey } from './db.js';
+
+export interface GoalRollup {
+  /** Every goal event reached, a customer's second order included. */
+  conversions?: number;
+  /** Instances that reached the goal (their first time). */
+  converters?: number;
+  revenue?: number;
+  /** From entry to the first conversion, per converter. */
+  secondsToConvert?: number[];
+  /** Converters per split step and arm (field keys, see fieldKey). */
+  arms?: Record<string, Record<string, number>>;
+  /** Credit per attribution model and step: conversions (fractions) and revenue. */
+  attribution?: Record<string, Record<string, { conversions?: number; revenue?: number }>>;
+  /** Conversions with no message in the goal's window to credit. */
+  unattributed?: number;
+}
+
+export interface JourneyDayDoc {
+  _id: string;
+  kind: 'journey-day';
+  journeyId: string;
+  version: number;
+  /** UTC day, YYYY-MM-DD. */
+  day: string;
+  /** Step (field key) → outcome (field key) → how many records. */
+  outcomes?: Record<string, Record<string, number>>;
+  /** Goal (field key) → what its conversions were. */
+  goals?: Record<string, GoalRollup>;
+  /** Source → the last batch folded in. */
+  marks?: Record<string, string>;
+}
+
+/** Where the rollup stands in one source: `done` folded everywhere, `pending` being folded. */
+export interface RollupCursorDoc {
+  _id: string;
+  kind: 'cursor';
+  done?: string;
+  pending?: string;
+}
+
+export type RollupDoc = JourneyDayDoc | RollupCursorDoc;
+
+export const journeyDayId = (journeyId: string, version: number, day: string) => `journey/${journeyId}/${version}/${day}`;
+const cursorId = (source: string) => `cursor/${source}`;
+
+export async function readCursor(rollups: Collection<RollupDoc>, source: string): Promise<RollupCursorDoc> {
+  const doc = await rollups.findOne({ _id: cursorId(source) });
+  return (doc as RollupCursorDoc | null) ?? { _id: cursorId(source), kind: 'cursor' };
+}
+
+export async function writeCursor(rollups: Collection<RollupDoc>, source: string, position: { done?: string; pending?: string }): Promise<void> {
+  const unset = position.pending === undefined ? { $unset: { pending: '' as const } } : {};
+  await rollups.updateOne(
+    { _id: cursorId(source) },
+    { $set: { kind: 'cursor', ...(position.done ? { done: position.done } : {}), ...(position.pending ? { pending: position.pending } : {}) }, ...unset },
+    { upsert: true },
+  );
+}
+
+export interface DayDelta {
+  journeyId: string;
+  version: number;
+  day: string;
+  inc: Record<string, number>;
+  push: Record<string, number[]>;
+}
+
+/**
+ * Adds one batch's delta to its document, unless that document already has this batch (or a later
+ * one) from this source. When it has, the conditional upsert matches nothing and tries to insert the
+ * existing `_id`: the duplicate-key error is the "already folded" answer.
+ */
+export async function applyDelta(rollups: Collection<RollupDoc>, source: string, mark: string, delta: DayDelta): Promise<void> {
+  const markField = `marks.${source}`;
+  const push = Object.fromEntries(Object.entries(delta.push).map(([path, values]) => [path, { $each: values }]));
+  try {
+    await rollups.updateOne(
+      { _id: journeyDayId(delta.journeyId, delta.version, delta.day), $or: [{ [markField]: { $exists: false } }, { [markField]: { $lt: mark } }] },
+      {
+        $set: { kind: 'journey-day', journeyId: delta.journeyId, version: delta.version, day: delta.day, [markField]: mark },
+        ...(Object.keys(delta.inc).length ? { $inc: delta.inc } : {}),
+        ...(Object.keys(push).length ? { $push: push } : {}),
+      },
+      { upsert: true },
+    );
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+  }
+}
+
+/** The journey days in a period (inclusive): of one journey, or one version, or every journey. */
+export async function journeyDays(
+  rollups: Collection<RollupDoc>,
+  scope: { journeyId?: string; version?: number; from?: string; to?: string },
+): Promise<JourneyDayDoc[]> {
+  const day = { ...(scope.from ? { $gte: scope.from } : {}), ...(scope.to ? { $lte: scope.to } : {}) };
+  const docs = await rollups
+    .find({
+      kind: 'journey-day',
+      ...(scope.journeyId !== undefined ? { journeyId: scope.journeyId } : {}),
+      ...(scope.version !== undefined ? { version: scope.version } : {}),
+      ...(Object.keys(day).length ? { day } : {}),
+    })
+    .toArray();
+  return docs as JourneyDayDoc[];
+}
