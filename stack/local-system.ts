@@ -92,9 +92,9 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     // An event left half done by its claimer is finished within seconds, not a minute.
     INBOUND_RECOVERY_INTERVAL: '1s',
     INBOUND_CLAIM_LEASE: '5s',
-    // Reports catch up within a second or two of the records they count.
-    ROLLUP_INTERVAL: '1s',
-    ROLLUP_LAG: '200ms',
+    // Reports catch up within seconds of the records they count.
+    ROLLUP_INTERVAL: '2s',
+    ROLLUP_LAG: '1s',
     BOUNCE_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
     SEGMENT_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
     RUDDERSTACK_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),

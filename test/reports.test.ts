@@ -1,0 +1,266 @@
+/**
+ * The reports, against figures worked out by hand: journeys run for weeks of simulated time on the
+ * time-skipping server (win-back's A/B/holdout split, cart abandonment's email, SMS and retargeting),
+ * and, for the statistics at a useful sample size, step records and conversions seeded straight into
+ * the rollup's inputs. Every figure comes through the rollup, as in production.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { attributionReport } from '../reports/attribution-report.js';
+import { experimentReport } from '../reports/experiment-report.js';
+import { journeyReport } from '../reports/journey-report.js';
+import { foldIntoRollups, type RollupOptions } from '../reports/rollup.js';
+import { openDatabase, type Database } from '../store/db.js';
+import { journeyVersion } from '../workflows/journeys/index.js';
+import { chooseVariant } from '../workflows/sdk/split.js';
+import type { StepOf } from '../workflows/sdk/steps.js';
+import { runCli } from './support/cli.js';
+import { startJourneyTester, type JourneyTester, type TestCustomer } from './support/journey-tester.js';
+import { uniqueId } from './support/system.js';
+
+const DAY = 86_400_000;
+// Small batches, so a run folds several and the cursor moves between them.
+const ROLLUP: RollupOptions = { lagMs: 0, batchSize: 7, halfLifeMs: 7 * DAY };
+
+let tester: JourneyTester;
+beforeAll(async () => {
+  tester = await startJourneyTester();
+});
+afterAll(() => tester?.close());
+
+/** Customer ids that land in each arm of win-back's subject test, found the way the journey assigns them. */
+function idsForArms(counts: Record<string, number>): Record<string, string[]> {
+  const test = journeyVersion('winBack', 1)!.steps[0] as StepOf<'split'>;
+  const found: Record<string, string[]> = Object.fromEntries(Object.keys(counts).map((arm) => [arm, []]));
+  for (let i = 0; Object.entries(counts).some(([arm, n]) => found[arm]!.length < n); i++) {
+    const userId = uniqueId(`lapsed-${i}`);
+    const arm = chooseVariant(test.variants, `winBack:subject-test:${userId}`).name;
+    if (found[arm]!.length < counts[arm]!) found[arm]!.push(userId);
+  }
+  return found;
+}
+
+describe('journeys run for weeks, then reported', () => {
+  it('reports win-back: funnel, conversions with time to convert, the split and its attribution', async () => {
+    const ids = idsForArms({ A: 3, B: 3, holdout: 2 });
+    const customers: Record<string, TestCustomer[]> = {};
+    for (const [arm, list] of Object.entries(ids)) customers[arm] = await Promise.all(list.map((id) => tester.customer({ first_name: 'Pat' }, id)));
+    const all = Object.values(customers).flat();
+    for (const c of all) await c.track('Customer Lapsed', { days_since_order: 95 });
+    for (const c of [...customers.A!, ...customers.B!]) await c.waitForEmails(1);
+
+    await tester.advance('1 day');
+    await customers.A![0]!.track('Order Completed', { order_id: 'a0', revenue: 50 });
+    await customers.B![0]!.track('Order Completed', { order_id: 'b0', value: 20 });
+    await tester.advance('1 day');
+    await customers.A![1]!.track('Order Completed', { order_id: 'a1', revenue: 30 });
+    await customers.holdout![0]!.track('Order Completed', { order_id: 'h0', revenue: 10 });
+    for (const c of all) await c.result('winBack'); // the rest wait out their 14 days
+
+    await foldIntoRollups(tester.system.db, ROLLUP);
+    const report = await journeyReport(tester.system.db, 'winBack');
+    expect(report).toMatchObject({ versions: [1], entered: 8, completed: 4, exited: { 'Order Completed': 4 }, completionRate: 0.5 });
+    expect(report.steps).toEqual([
+      { stepId: 'subject-test', kind: 'split', reached: 8, outcomes: { 'variant:A': 3, 'variant:B': 3, 'variant:holdout': 2 } },
+      { stepId: 'winback-email-a', kind: 'send', channel: 'email', subject: 'winback-a', reached: 3, outcomes: { sent: 3 } },
+      { stepId: 'winback-email-b', kind: 'send', channel: 'email', subject: 'winback-b', reached: 3, outcomes: { sent: 3 } },
+      { stepId: 'attribution-window', kind: 'wait', reached: 4, outcomes: { waited: 4 } },
+    ]);
+    expect(report.goals).toHaveLength(1);
+    const [returned] = report.goals;
+    expect(returned).toMatchObject({ goal: 'returned', conversions: 4, converters: 4, conversionRate: 0.5, revenue: 110 });
+    // Two returned after one day, two after two: the median is a day and a half (to the minute).
+    expect(Math.abs(returned!.medianSecondsToConvert! - 1.5 * 86_400)).toBeLessThan(60);
+
+    const experiment = await experimentReport(tester.system.db, 'winBack');
+    expect(experiment.splits).toHaveLength(1);
+    const [split] = experiment.splits;
+    expect(split).toMatchObject({ stepId: 'subject-test', goal: 'returned', control: 'holdout' });
+    expect(split!.arms.map((a) => [a.arm, a.entrants, a.converters, a.control, a.notEnoughData ?? false])).toEqual([
+      ['A', 3, 2, false, true],
+      ['B', 3, 1, false, true],
+      ['holdout', 2, 1, true, false],
+    ]);
+    expect(split!.arms[0]!.interval.low).toBeCloseTo(0.20766, 4); // Wilson, 2 of 3
+    expect(split!.arms[0]!.interval.high).toBeCloseTo(0.93851, 4);
+    // 3/3/2 against 45/45/10 of 8: chi-square 0.2 + 0.2 + 1.8 = 2, p = e^-1.
+    expect(split!.sampleRatio.chiSquare).toBeCloseTo(2, 10);
+    expect(split!.sampleRatio.pValue).toBeCloseTo(Math.exp(-1), 6);
+    expect(split!.sampleRatio.mismatch).toBe(false);
+
+    // One email per converter in the window: every model gives it the whole conversion.
+    for (const model of ['last-touch', 'linear', 'time-decay'] as const) {
+      const credit = await attributionReport(tester.system.db, { model, journeyId: 'winBack' });
+      expect(credit).toMatchObject({ conversions: 4, revenue: 110, unattributed: 1 });
+      expect(credit.byChannel).toEqual([{ key: 'email', conversions: 3, revenue: 100 }]);
+      expect(credit.byTemplate).toEqual([
+        { key: 'winback-a', conversions: 2, revenue: 80 },
+        { key: 'winback-b', conversions: 1, revenue: 20 },
+      ]);
+    }
+  });
+
+  it('credits cart abandonment’s email, SMS and retargeting by each model, and counts what the policy held back', async () => {
+    const buyer = await tester.customer({ phone: '+14155550101', consent: { sms: true } });
+    const noSms = await tester.customer({ phone: '+14155550102' }); // SMS needs a recorded opt-in
+    for (const c of [buyer, noSms]) await c.track('Checkout Started', { cart_id: 'c1', value: 90 });
+    await tester.advance('25 hours'); // the email at 1 hour, the SMS and the audience at 25 hours
+    await tester.advance('5 hours');
+    // Both orders before awaiting either result: awaiting a result lets the server skip time.
+    await buyer.track('Order Completed', { order_id: 'o1', revenue: 90 });
+    await noSms.track('Order Completed', { order_id: 'o2' });
+    for (const c of [buyer, noSms]) await c.result('cartAbandonment');
+
+    await foldIntoRollups(tester.system.db, ROLLUP);
+    const funnel = await journeyReport(tester.system.db, 'cartAbandonment');
+    expect(funnel).toMatchObject({ entered: 2, completed: 0, exited: { 'Order Completed': 2 } });
+    const step = (id: string) => funnel.steps.find((s) => s.stepId === id);
+    expect(step('cart-reminder-email')).toMatchObject({ reached: 2, outcomes: { sent: 2 } });
+    expect(step('cart-reminder-sms')).toMatchObject({ reached: 2, outcomes: { sent: 1, 'no-consent': 1 } });
+    expect(step('exit:leave:cart-abandoners')).toMatchObject({ channel: 'audience', outcomes: { sent: 2 } });
+
+    // Touches at 1 h (email), 25 h (SMS, audience); the order at 30 h, 90 in revenue.
+    const byChannel = async (model: Parameters<typeof attributionReport>[1]['model']) => {
+      const report = await attributionReport(tester.system.db, { model, journeyId: 'cartAbandonment' });
+      expect(report).toMatchObject({ conversions: 2, revenue: 90 });
+      return Object.fromEntries(report.byChannel.map((row) => [row.key, row.conversions]));
+    };
+    // The customer without SMS consent converted with two touches, email and audience.
+    expect(await byChannel('last-touch')).toEqual({ audience: 2, email: 0, sms: 0 });
+    expect(await byChannel('first-touch')).toEqual({ email: 2, audience: 0, sms: 0 });
+    const linear = await byChannel('linear');
+    expect(linear.email).toBeCloseTo(1 / 3 + 1 / 2, 6);
+    expect(linear.sms).toBeCloseTo(1 / 3, 6);
+    expect(linear.audience).toBeCloseTo(1 / 3 + 1 / 2, 6);
+    const positions = await byChannel('position-based');
+    expect(positions).toEqual({ email: expect.closeTo(0.9, 6), audience: expect.closeTo(0.9, 6), sms: expect.closeTo(0.2, 6) });
+    // Time decay, half-life 7 days, for the buyer: 2^(-29/168), 2^(-5/168), 2^(-5/168), normalised.
+    const decay = await attributionReport(tester.system.db, { model: 'time-decay', journeyId: 'cartAbandonment' });
+    const buyerRevenue = Object.fromEntries(decay.byChannel.map((row) => [row.key, row.revenue]));
+    expect(buyerRevenue.email).toBeCloseTo(90 * 0.311703, 1);
+    expect(buyerRevenue.sms).toBeCloseTo(90 * 0.344148, 1);
+  });
+});
+
+describe('the statistics at a useful sample size, from seeded records', () => {
+  let db: Database;
+  beforeAll(async () => {
+    db = await openDatabase(tester.system.config.MONGODB_URL, uniqueId('seeded').replace('-', '_'));
+  });
+  afterAll(async () => {
+    await db?.db.dropDatabase();
+    await db?.close();
+  });
+
+  /** One day of win-back: entrants and converters per arm, written as the journeys and goals would. */
+  async function seedDay(day: string, arms: Record<string, { entrants: number; converters: number }>) {
+    const at = new Date(`${day}T09:00:00Z`);
+    const progress = [];
+    const conversions = [];
+    for (const [arm, { entrants, converters }] of Object.entries(arms)) {
+      for (let i = 0; i < entrants; i++) {
+        const workflowId = `journey/winBack/${day}-${arm}-${i}`;
+        const base = { journeyId: 'winBack', version: 1, workflowId, runId: 'r', userId: `${day}-${arm}-${i}`, insertedAt: new Date() };
+        progress.push({ ...base, _id: `${workflowId}/r/0`, seq: 0, stepId: 'entry', outcome: 'entered', at });
+        progress.push({ ...base, _id: `${workflowId}/r/1`, seq: 1, stepId: 'subject-test', outcome: `variant:${arm}`, at });
+        if (i >= converters) continue;
+        const orderedAt = new Date(at.getTime() + 3_600_000).toISOString();
+        conversions.push({
+          _id: `${workflowId}/returned/o`,
+          journeyId: 'winBack', version: 1, workflowId, userId: base.userId, goal: 'returned',
+          event: { messageId: `o-${workflowId}`, event: 'Order Completed', userId: base.userId, timestamp: orderedAt, properties: JSON.stringify({ revenue: 10 }) },
+          enteredAt: at.toISOString(),
+          steps: [{ stepId: 'subject-test', at: at.toISOString(), outcome: `variant:${arm}` }, { stepId: 'goal:returned', at: orderedAt, outcome: 'converted:Order Completed' }],
+          attributedTo: [],
+          at: new Date(),
+        });
+      }
+    }
+    await db.collections.progress.insertMany(progress);
+    await db.collections.conversions.insertMany(conversions);
+  }
+
+  it('gives rates, intervals, lift and p-values against the holdout, and warns of a broken ratio', async () => {
+    await seedDay('2026-03-01', { A: { entrants: 900, converters: 120 }, B: { entrants: 900, converters: 90 }, holdout: { entrants: 200, converters: 20 } });
+    await seedDay('2026-03-02', { A: { entrants: 520, converters: 52 }, B: { entrants: 380, converters: 38 }, holdout: { entrants: 100, converters: 10 } });
+    await foldIntoRollups(db, { ...ROLLUP, batchSize: 1_000 });
+
+    const first = await experimentReport(db, 'winBack', { from: '2026-03-01', to: '2026-03-01' });
+    const [a, b, holdout] = first.splits[0]!.arms;
+    expect(a).toMatchObject({ arm: 'A', entrants: 900, converters: 120, rate: expect.closeTo(0.133333, 5) });
+    expect(a!.interval.low).toBeCloseTo(0.112676, 5);
+    expect(a!.interval.high).toBeCloseTo(0.157108, 5);
+    // 120/900 against 20/200: +3.33 points, +33.3%, p 0.2008; difference interval -1.38 to +8.05 points.
+    expect(a!.comparison!.absoluteLift).toBeCloseTo(0.033333, 5);
+    expect(a!.comparison!.relativeLift).toBeCloseTo(0.333333, 5);
+    expect(a!.comparison!.pValue).toBeCloseTo(0.200751, 5);
+    expect(a!.comparison!.absoluteLiftInterval.low).toBeCloseTo(-0.013803, 5);
+    expect(a!.comparison!.absoluteLiftInterval.high).toBeCloseTo(0.08047, 5);
+    expect(b!.comparison).toMatchObject({ absoluteLift: expect.closeTo(0, 12), pValue: expect.closeTo(1, 12) });
+    expect(holdout).toMatchObject({ control: true, entrants: 200, converters: 20 });
+    expect(first.splits[0]!.sampleRatio).toMatchObject({ chiSquare: expect.closeTo(0, 12), mismatch: false });
+
+    // The second day alone: 520/380/100 against 45/45/10 of 1,000, chi-square 21.78, p 1.9e-5.
+    const second = await experimentReport(db, 'winBack', { from: '2026-03-02', to: '2026-03-02' });
+    expect(second.splits[0]!.sampleRatio).toMatchObject({ chiSquare: expect.closeTo(21.7778, 3), mismatch: true });
+    expect(second.splits[0]!.sampleRatio.pValue).toBeCloseTo(1.8664e-5, 8);
+
+    // A chosen control: B against A over both days.
+    const both = await experimentReport(db, 'winBack', { control: 'A' });
+    expect(both.splits[0]!.arms.map((arm) => [arm.arm, arm.entrants, arm.converters, arm.control])).toEqual([
+      ['A', 1420, 172, true],
+      ['B', 1280, 128, false],
+      ['holdout', 300, 30, false],
+    ]);
+  });
+
+  it('folds each record once, even when a batch is folded again after a crash', async () => {
+    const before = await journeyReport(db, 'winBack');
+    // As if the rollup died after applying its last batch but before moving its cursor past it.
+    const cursor = await db.collections.rollups.findOne({ _id: 'cursor/progress' });
+    const done = (cursor as { done: string }).done;
+    const earlier = (await db.collections.progress.find().sort({ insertedAt: 1, _id: 1 }).toArray()).at(-500)!;
+    await db.collections.rollups.updateOne({ _id: 'cursor/progress' }, { $set: { done: `${earlier.insertedAt.toISOString()}|${earlier._id}`, pending: done } });
+    await foldIntoRollups(db, ROLLUP);
+    await foldIntoRollups(db, ROLLUP);
+    expect(await journeyReport(db, 'winBack')).toEqual(before);
+    expect(before.entered).toBe(3_000);
+  });
+});
+
+describe('reports at the edges', () => {
+  it('serves the reports as JSON under the admin token, with a 4xx and the reason for a bad question', async () => {
+    const { system } = tester;
+    const get = (path: string, token = system.adminToken) => fetch(`${system.httpUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    const journey = await get('/admin/reports/journeys/winBack');
+    expect(journey.status).toBe(200);
+    expect(await journey.json()).toEqual(JSON.parse(JSON.stringify(await journeyReport(system.db, 'winBack'))));
+    const experiment = await get('/admin/reports/experiments/winBack?control=B');
+    expect(((await experiment.json()) as { splits: Array<{ control: string }> }).splits[0]!.control).toBe('B');
+    const attribution = await get('/admin/reports/attribution?model=first-touch&journey=cartAbandonment');
+    expect(await attribution.json()).toMatchObject({ model: 'first-touch', conversions: 2 });
+
+    expect((await get('/admin/reports/journeys/winBack', 'wrong-token-wrong-token')).status).toBe(401);
+    const badDay = await get('/admin/reports/journeys/winBack?from=yesterday');
+    expect(badDay.status).toBe(400);
+    expect(JSON.stringify(await badDay.json())).toContain('YYYY-MM-DD');
+    expect((await get('/admin/reports/attribution?model=everything')).status).toBe(400);
+    const noArm = await get('/admin/reports/experiments/winBack?control=C');
+    expect(noArm.status).toBe(404);
+    expect(await noArm.json()).toEqual({ error: 'split "subject-test" has no arm "C"' });
+  });
+
+  it('prints the reports from the CLI, as text and as JSON', async () => {
+    const { env } = tester.system;
+    const text = await runCli(['report', 'journey', 'winBack'], env);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('entered 8, completed 4 (50.0%), exited: Order Completed 4');
+    expect(text.stdout).toMatch(/returned\s+4\s+50\.0%\s+4\s+110\.00\s+1\.5 d/);
+    const experiment = await runCli(['report', 'experiment', 'winBack'], env);
+    expect(experiment.stdout).toMatch(/A\s+45%\s+3\s+2\s+66\.7%\s+20\.8% to 93\.9%\s+not enough data/);
+    const json = await runCli(['report', 'attribution', '--model', 'last-touch', '--journey', 'winBack', '--json'], env);
+    expect(JSON.parse(json.stdout)).toMatchObject({ model: 'last-touch', conversions: 4, unattributed: 1 });
+    const bad = await runCli(['report', 'attribution', '--model', 'magic'], env);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--model');
+  });
+});
