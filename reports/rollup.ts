@@ -86,6 +86,8 @@ interface Source<T extends { _id: string }> {
   /** The write-time field the source is read in order of. */
   order: 'insertedAt' | 'at';
   fold(deltas: Deltas, doc: T): void;
+  /** Delete what has been folded (records kept for nothing else). */
+  deleteFolded?: boolean;
 }
 
 const positionOf = (doc: Document, order: string) => `${(doc[order] as Date).toISOString()}|${doc._id as string}`;
@@ -126,13 +128,14 @@ async function foldBatch<T extends { _id: string }>(db: Database, source: Source
   for (const doc of docs) source.fold(deltas, doc);
   for (const delta of deltas.byDoc.values()) await applyDelta(rollups, source.name, pending, delta);
   await writeCursor(rollups, source.name, { done: pending });
+  if (source.deleteFolded) await source.collection.deleteMany(upTo(source.order, pending) as Filter<T>);
   return docs.length;
 }
 
 /** Folds everything written up to `lagMs` ago; the schedule that runs it never overlaps itself. */
 export async function foldIntoRollups(db: Database, options: RollupOptions): Promise<RollupReport> {
   const now = Date.now();
-  const progress: Source<ProgressDoc> = { name: 'progress', collection: db.collections.progress, order: 'insertedAt', fold: foldProgress };
+  const progress: Source<ProgressDoc> = { name: 'progress', collection: db.collections.progress, order: 'insertedAt', fold: foldProgress, deleteFolded: true };
   const conversions: Source<ConversionDoc> = {
     name: 'conversions',
     collection: db.collections.conversions,

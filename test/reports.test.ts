@@ -14,6 +14,7 @@ import { journeyVersion } from '../workflows/journeys/index.js';
 import { chooseVariant } from '../workflows/sdk/split.js';
 import type { StepOf } from '../workflows/sdk/steps.js';
 import { runCli } from './support/cli.js';
+import { onceAt, withStoreFault } from './support/faulty-database.js';
 import { startJourneyTester, type JourneyTester, type TestCustomer } from './support/journey-tester.js';
 import { uniqueId } from './support/system.js';
 
@@ -213,17 +214,32 @@ describe('the statistics at a useful sample size, from seeded records', () => {
     ]);
   });
 
-  it('folds each record once, even when a batch is folded again after a crash', async () => {
-    const before = await journeyReport(db, 'winBack');
-    // As if the rollup died after applying its last batch but before moving its cursor past it.
-    const cursor = await db.collections.rollups.findOne({ _id: 'cursor/progress' });
-    const done = (cursor as { done: string }).done;
-    const earlier = (await db.collections.progress.find().sort({ insertedAt: 1, _id: 1 }).toArray()).at(-500)!;
-    await db.collections.rollups.updateOne({ _id: 'cursor/progress' }, { $set: { done: `${earlier.insertedAt.toISOString()}|${earlier._id}`, pending: done } });
-    await foldIntoRollups(db, ROLLUP);
-    await foldIntoRollups(db, ROLLUP);
-    expect(await journeyReport(db, 'winBack')).toEqual(before);
-    expect(before.entered).toBe(3_000);
+  it('folds each record once when the store fails at any call of the fold, before or after the write lands', async () => {
+    const day = '2026-04-01';
+    const entered = async () => (await journeyReport(db, 'winBack', { from: day, to: day })).entered;
+    let seeded = 0;
+    const seedFive = async () => {
+      await seedDay(day, { [`arm${seeded}`]: { entrants: 5, converters: 1 } });
+      seeded += 5;
+    };
+    // How many store calls a fold of one small round makes, without faults.
+    await seedFive();
+    const counted = withStoreFault(db);
+    await foldIntoRollups(counted.db, ROLLUP);
+    const calls = counted.calls();
+    expect(await entered()).toBe(seeded);
+    for (const timing of ['before', 'after'] as const) {
+      for (let n = 1; n <= calls; n++) {
+        await seedFive();
+        await expect(foldIntoRollups(withStoreFault(db, onceAt(n, timing)).db, ROLLUP), `fault ${timing} call ${n}`).rejects.toThrow(/injected fault/);
+        await foldIntoRollups(db, ROLLUP); // the schedule's next run
+        expect(await entered(), `fault ${timing} call ${n}`).toBe(seeded);
+        const converted = (await journeyReport(db, 'winBack', { from: day, to: day })).goals[0]!.converters;
+        expect(converted, `fault ${timing} call ${n}`).toBe(seeded / 5);
+      }
+    }
+    // Folded records are gone; what is left is only what has not been folded.
+    expect(await db.collections.progress.countDocuments()).toBe(0);
   });
 });
 
