@@ -23,6 +23,9 @@ import type { SmsMessage } from './providers/sms.js';
 import type { WebhookCall, WebhookEndpoint } from './providers/webhook-call.js';
 import { templateContext, TemplateError, type TemplateRenderer } from './templates.js';
 import { unsubscribeUrl as buildUnsubscribeUrl } from './unsubscribe-token.js';
+import { trackEmail, trackSms, type TrackingKeys } from './engagement-links.js';
+import { saveTrackedSend } from '../store/engagement.js';
+import { sendToken } from './verp.js';
 
 export interface Providers {
   email: ChannelProvider<EmailMessage>;
@@ -43,6 +46,8 @@ export interface DeliveryDeps {
   unsubscribe: { baseUrl: string; secret: string };
   /** WEBHOOK_ENDPOINTS: where webhook steps' named endpoints are. */
   webhookEndpoints: Record<string, WebhookEndpoint>;
+  /** Signs tracked links and open pixels (see engagement-links.ts). */
+  tracking: TrackingKeys;
 }
 
 export interface DeliveryActivities {
@@ -127,11 +132,24 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
         : buildUnsubscribeUrl(deps.unsubscribe.baseUrl, deps.unsubscribe.secret, { userId: request.userId, channel: 'email', category: request.category });
     const context = templateContext({ traits: profile?.traits ?? {}, event: request.data, journey: { id: request.journeyId, step: request.stepId }, unsubscribeUrl });
     const rendered = await deps.templates.render(request.template, request.channel, context);
+    const tracking = deps.templates.tracking(request.template);
+    const token = sendToken(key);
+    const trackedSend = { _id: token, ledgerKey: key, userId: request.userId, journeyId: request.journeyId, version: request.version, stepId: request.stepId, channel: request.channel, template: request.template, at: new Date() };
     if (rendered.channel === 'email') {
       const { channel: _channel, ...content } = rendered;
-      return (handOver) => deps.providers.email.send({ to: profile!.email!, ...content, unsubscribeUrl }, key, handOver);
+      const tracked = trackEmail(content, {
+        keys: deps.tracking,
+        token,
+        clicks: tracking.clicks ?? true,
+        openPixel: tracking.opens ?? request.category !== 'transactional',
+        untracked: unsubscribeUrl ? [unsubscribeUrl] : [],
+      });
+      await saveTrackedSend(deps.db.collections, { ...trackedSend, links: tracked.links }, []);
+      return (handOver) => deps.providers.email.send({ to: profile!.email!, ...content, html: tracked.html, text: tracked.text, unsubscribeUrl }, key, handOver);
     }
-    return (handOver) => deps.providers.sms.send({ to: toE164(profile!.phone!)!, body: rendered.body }, key, handOver);
+    const tracked = tracking.clicks === false ? { body: rendered.body, links: [], codes: [] } : trackSms(rendered.body, { keys: deps.tracking, token });
+    if (tracked.links.length) await saveTrackedSend(deps.db.collections, { ...trackedSend, links: tracked.links }, tracked.codes);
+    return (handOver) => deps.providers.sms.send({ to: toE164(profile!.phone!)!, body: tracked.body }, key, handOver);
   }
 
   /** The provider refused for good: the ledger says why, and a hard bounce or STOP suppresses. */

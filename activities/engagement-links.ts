@@ -13,6 +13,12 @@ export interface TrackingKeys {
   secret: string;
 }
 
+/**
+ * The tracking key, derived from UNSUBSCRIBE_SECRET (which signs every other link on PUBLIC_BASE_URL)
+ * so one secret covers both, while a token of one kind can never pass for the other.
+ */
+export const trackingSecret = (unsubscribeSecret: string) => createHmac('sha256', unsubscribeSecret).update('engagement-tracking').digest('base64url');
+
 const sign = (secret: string, text: string) => createHmac('sha256', secret).update(text).digest('base64url').slice(0, 22);
 
 /** The signature of a click (link index) or open (no index) URL: a redirect is only for URLs we made. */

@@ -19,6 +19,7 @@ import { createWebhookCaller } from './providers/webhook-call.js';
 import { createEmailProvider } from './providers/email.js';
 import { createSmsProvider } from './providers/sms.js';
 import { loadTemplates } from './templates.js';
+import { trackingSecret } from './engagement-links.js';
 
 /** Records per rollup batch: a batch's deltas are a few documents, whatever its size; this bounds its memory. */
 const ROLLUP_BATCH = 5_000;
@@ -72,7 +73,15 @@ export async function createActivities(config: Config, db: Database): Promise<{ 
   let temporal: Promise<Client> | undefined;
   const temporalClient = () => (temporal ??= connectTemporal(config));
   const activities = {
-    ...createDeliveryActivities({ db, providers: { email, sms, audience, webhook }, templates, policy: policyOf(config), unsubscribe: { baseUrl: config.PUBLIC_BASE_URL, secret: required(config, 'UNSUBSCRIBE_SECRET') }, webhookEndpoints: config.WEBHOOK_ENDPOINTS }),
+    ...createDeliveryActivities({
+      db,
+      providers: { email, sms, audience, webhook },
+      templates,
+      policy: policyOf(config),
+      unsubscribe: { baseUrl: config.PUBLIC_BASE_URL, secret: required(config, 'UNSUBSCRIBE_SECRET') },
+      webhookEndpoints: config.WEBHOOK_ENDPOINTS,
+      tracking: { baseUrl: config.PUBLIC_BASE_URL, secret: trackingSecret(required(config, 'UNSUBSCRIBE_SECRET')) },
+    }),
     ...createJourneyActivities(db),
     ...createAudienceSyncActivities(db, audiencePlatforms),
     ...createEventRecoveryActivities(db, temporalClient, config),

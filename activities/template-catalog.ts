@@ -4,8 +4,19 @@
  * (compiled once at load; liquid tags go inside mj-text or mj-raw); without a `text` part, the
  * plain-text part is made from the HTML.
  */
+/**
+ * Engagement tracking (activities/engagement-links.ts): clicks are tracked unless `clicks` is false;
+ * the open pixel is added unless `opens` is false, and never to transactional mail unless `opens` is
+ * true (a receipt needs no pixel).
+ */
+export interface Tracking {
+  clicks?: boolean;
+  opens?: boolean;
+}
+
 interface EmailBase {
   channel: 'email';
+  tracking?: Tracking;
   subject: string;
   /** The preview text inboxes show beside the subject. */
   preheader?: string;
@@ -19,6 +30,8 @@ export type EmailTemplate = EmailBase & ({ html: string } | { mjml: string });
 export interface SmsTemplate {
   channel: 'sms';
   body: string;
+  /** Short links in place of web links, unless `clicks` is false. */
+  tracking?: Pick<Tracking, 'clicks'>;
 }
 
 export type TemplateSource = EmailTemplate | SmsTemplate;

@@ -12,7 +12,7 @@ import { convert as htmlToText } from 'html-to-text';
 import { Liquid, type Template } from 'liquidjs';
 import mjml2html from 'mjml';
 import type { JsonValue, MessageChannel } from '../workflows/sdk/types.js';
-import { TEMPLATES, type TemplateSource } from './template-catalog.js';
+import { TEMPLATES, type TemplateSource, type Tracking } from './template-catalog.js';
 
 export type RenderedEmail = { channel: 'email'; subject: string; html: string; text: string; from?: string };
 export type RenderedMessage = RenderedEmail | { channel: 'sms'; body: string };
@@ -24,6 +24,8 @@ export class TemplateError extends Error {
 
 export interface TemplateRenderer {
   has(name: string, channel: string): boolean;
+  /** The template's engagement-tracking settings, as written (defaults apply at send). */
+  tracking(name: string): Tracking;
   render(name: string, channel: MessageChannel, context: Record<string, unknown>): Promise<RenderedMessage>;
   /** A JSON value whose strings are liquid templates (a webhook step's body); `what` names it in errors. */
   renderJson(value: JsonValue, context: Record<string, unknown>, what: string): Promise<JsonValue>;
@@ -123,6 +125,7 @@ export async function loadTemplates(sources: Record<string, TemplateSource> = TE
 
   return {
     has: (name, channel) => sources[name]?.channel === channel,
+    tracking: (name) => sources[name]?.tracking ?? {},
     renderJson: (value, context, what) => renderJson(value, context, what),
     async render(name, channel, context) {
       const source = sources[name];

@@ -21,7 +21,7 @@ import { startStack } from '../stack/index.js';
 import { startLocalSystem, type LocalSystem } from '../stack/local-system.js';
 import { waitUntil } from '../stack/wait-until.js';
 import { browseAbandonment } from '../workflows/journeys/browse-abandonment.js';
-import { cartAbandonment } from '../workflows/journeys/cart-abandonment.js';
+import { cartAbandonmentV2 as cartAbandonment } from '../workflows/journeys/cart-abandonment.js';
 import { eventSignal, JOURNEY_WORKFLOW_TYPE, journeyWorkflowId } from '../workflows/sdk/definitions.js';
 import { JOURNEY, JOURNEY_VERSION, USER_ID } from '../workflows/sdk/search-attributes.js';
 import { postInBatches, trackEvent } from './load-generator.js';

@@ -21,6 +21,8 @@ export interface StepFunnel extends StepSubject {
   /** Instances that reached the step (a deferred send counts once, by its final decision). */
   reached: number;
   outcomes: Counts;
+  /** For sends: opened, clicked (sends with a human one), opens, clicks, machine-opens, machine-clicks. */
+  engagement?: Counts;
 }
 
 export interface GoalSummary {
@@ -52,6 +54,7 @@ export async function journeyReport(db: Database, journeyId: string, options: Pe
   const docs = await journeyDays(db.collections.rollups, { journeyId, ...options });
   const versions = [...new Set(docs.map((d) => d.version))].sort((a, b) => a - b);
   const outcomes = stepOutcomes(docs);
+  const engagement = stepOutcomes(docs, 'engagement');
   const entered = outcomes.get('entry')?.entered ?? 0;
   const completed = outcomes.get('end')?.completed ?? 0;
   const exited = Object.fromEntries(Object.entries(outcomes.get('exit') ?? {}).map(([reason, n]) => [reason.replace(/^exited:/, ''), n]));
@@ -64,7 +67,8 @@ export async function journeyReport(db: Database, journeyId: string, options: Pe
     const counts = outcomes.get(stepId)!;
     const deferred = Object.entries(counts).filter(([o]) => o.startsWith('deferred:')).reduce((sum, [, n]) => sum + n, 0);
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    return { stepId, ...stepSubject(journeyId, latest, stepId), reached: total - deferred, outcomes: counts };
+    const engaged = engagement.get(stepId);
+    return { stepId, ...stepSubject(journeyId, latest, stepId), reached: total - deferred, outcomes: counts, ...(engaged ? { engagement: engaged } : {}) };
   });
 
   const byGoal = new Map<string, GoalSummary & { seconds: number[] }>();

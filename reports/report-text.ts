@@ -27,12 +27,13 @@ export function formatJourneyReport(r: JourneyReport): string {
     `entered ${r.entered}, completed ${r.completed} (${pct(r.completionRate)}), exited: ${exits}`,
     '',
     table([
-      ['step', 'kind', 'reached', 'outcomes'],
+      ['step', 'kind', 'reached', 'outcomes', 'engagement'],
       ...r.steps.map((s) => [
         s.stepId,
         s.channel ? `${s.channel} ${s.subject}` : s.kind,
         String(s.reached),
         Object.entries(s.outcomes).map(([o, n]) => `${o} ${n}`).join(', '),
+        Object.entries(s.engagement ?? {}).map(([o, n]) => `${o} ${n}`).join(', '),
       ]),
     ]),
   ];

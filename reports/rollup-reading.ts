@@ -15,11 +15,11 @@ export function addCounts(into: Counts, from: Record<string, number> | undefined
   return into;
 }
 
-/** Step → outcome → count, over all the documents. */
-export function stepOutcomes(docs: readonly JourneyDayDoc[]): Map<string, Counts> {
+/** Step → outcome (or, from `engagement`, open and click counts) → count, over all the documents. */
+export function stepOutcomes(docs: readonly JourneyDayDoc[], field: 'outcomes' | 'engagement' = 'outcomes'): Map<string, Counts> {
   const byStep = new Map<string, Counts>();
   for (const doc of docs) {
-    for (const [step, outcomes] of Object.entries(doc.outcomes ?? {})) {
+    for (const [step, outcomes] of Object.entries(doc[field] ?? {})) {
       const name = fieldName(step);
       byStep.set(name, addCounts(byStep.get(name) ?? {}, outcomes));
     }

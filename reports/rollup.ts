@@ -1,5 +1,5 @@
 /**
- * The rollup: folds new step records and conversions into per-journey, per-version, per-day documents
+ * The rollup: folds new step records, conversions, opens and clicks into per-journey, per-version, per-day documents
  * (store/rollups.ts), so reports read a few small documents instead of every record. Run by one
  * schedule (a single writer) in batches read in write order; each batch's end is saved before it is
  * applied, so after a crash the same batch is applied again and the documents that already have it
@@ -9,6 +9,7 @@ import type { Collection, Document, Filter } from 'mongodb';
 import type { ConversionDoc, Database } from '../store/db.js';
 import { fieldKey } from '../store/field-rules.js';
 import type { ProgressDoc } from '../store/journey-progress.js';
+import type { EngagementDoc } from '../store/engagement.js';
 import { applyDelta, readCursor, writeCursor, type DayDelta } from '../store/rollups.js';
 import { ATTRIBUTION_MODELS, creditWeights, revenueOf, type Touch } from './attribution.js';
 
@@ -22,6 +23,7 @@ export interface RollupOptions {
 export interface RollupReport {
   progressRecords: number;
   conversions: number;
+  engagements: number;
 }
 
 const day = (at: Date | string) => new Date(at).toISOString().slice(0, 10);
@@ -49,6 +51,17 @@ const add = (delta: DayDelta, path: string, amount: number) => {
 
 function foldProgress(deltas: Deltas, record: ProgressDoc): void {
   add(deltas.for(record.journeyId, record.version, record.at), `outcomes.${fieldKey(record.stepId)}.${fieldKey(outcomeClass(record.outcome))}`, 1);
+}
+
+function foldEngagement(deltas: Deltas, engagement: EngagementDoc): void {
+  // Sends by builds before versions were recorded cannot be placed in a version's funnel.
+  if (engagement.version === undefined) return;
+  const delta = deltas.for(engagement.journeyId, engagement.version, engagement.at);
+  const step = `engagement.${fieldKey(engagement.stepId)}`;
+  const [one, every] = engagement.kind === 'open' ? ['opened', 'opens'] : ['clicked', 'clicks'];
+  if (engagement.machine) return add(delta, `${step}.machine-${every}`, 1);
+  add(delta, `${step}.${every}`, 1);
+  if (engagement.first) add(delta, `${step}.${one}`, 1);
 }
 
 function foldConversion(deltas: Deltas, conversion: ConversionDoc, halfLifeMs: number): void {
@@ -142,8 +155,10 @@ export async function foldIntoRollups(db: Database, options: RollupOptions): Pro
     order: 'at',
     fold: (deltas, doc) => foldConversion(deltas, doc, options.halfLifeMs),
   };
-  const report: RollupReport = { progressRecords: 0, conversions: 0 };
+  const engagements: Source<EngagementDoc> = { name: 'engagements', collection: db.collections.engagements, order: 'insertedAt', fold: foldEngagement };
+  const report: RollupReport = { progressRecords: 0, conversions: 0, engagements: 0 };
   for (let n; (n = await foldBatch(db, progress, options, now)) > 0; ) report.progressRecords += n;
   for (let n; (n = await foldBatch(db, conversions, options, now)) > 0; ) report.conversions += n;
+  for (let n; (n = await foldBatch(db, engagements, options, now)) > 0; ) report.engagements += n;
   return report;
 }

@@ -11,6 +11,8 @@ import { openDatabase, type Database } from '../store/db.js';
 import { journeyVersions } from '../workflows/journeys/index.js';
 import type { JourneyDefinition } from '../workflows/sdk/journey.js';
 import { registerAdminRoutes } from './admin-routes.js';
+import { registerEngagementRoutes } from './engagement-routes.js';
+import { trackingSecret } from '../activities/engagement-links.js';
 import { registerBounceRoutes } from './bounce-routes.js';
 import { registerCdpWebhookRoutes } from './cdp-webhook-routes.js';
 import { registerFeedbackRoutes } from './feedback-routes.js';
@@ -54,6 +56,9 @@ export function buildServer({ config, db, temporal, journeys = journeyVersions }
       unsubscribeSecret: required(config, 'UNSUBSCRIBE_SECRET'),
       twilioAuthToken: config.TWILIO_AUTH_TOKEN,
     }),
+  );
+  app.register(async (scope) =>
+    registerEngagementRoutes(scope, { db, ingest, secret: trackingSecret(required(config, 'UNSUBSCRIBE_SECRET')) }),
   );
   app.register(async (scope) =>
     registerOpsRoutes(scope, {

@@ -10,6 +10,7 @@ import type { GrantDoc } from './frequency-grants.js';
 import type { IdentityDoc } from './identities.js';
 import type { InboundEventDoc } from './inbound-events.js';
 import type { ProgressDoc } from './journey-progress.js';
+import type { EngagementDoc, ShortLinkDoc, TrackedSendDoc } from './engagement.js';
 import type { RollupDoc } from './rollups.js';
 import type { LedgerDoc } from './ledger.js';
 import type { PolicyRecordDoc } from './policy-state.js';
@@ -32,6 +33,10 @@ export interface Collections {
   audienceSyncs: Collection<AudienceSyncDoc>;
   /** Every journey instance's step records, for the funnels (journey-progress.ts). */
   progress: Collection<ProgressDoc>;
+  /** Tracked sends (their links' original URLs), SMS short links, and opens and clicks (engagement.ts). */
+  trackedSends: Collection<TrackedSendDoc>;
+  shortLinks: Collection<ShortLinkDoc>;
+  engagements: Collection<EngagementDoc>;
   /** Per journey, version and day: what the reports read (rollups.ts), and the rollup's cursors. */
   rollups: Collection<RollupDoc>;
 }
@@ -73,6 +78,9 @@ export async function openDatabase(url: string, name: string, options: { monitor
     audienceMembers: db.collection('audience_members'),
     audienceSyncs: db.collection('audience_syncs'),
     progress: db.collection('journey_progress'),
+    trackedSends: db.collection('tracked_sends'),
+    shortLinks: db.collection('short_links'),
+    engagements: db.collection('engagements'),
     rollups: db.collection('rollups'),
   };
   await Promise.all([
@@ -92,6 +100,8 @@ export async function openDatabase(url: string, name: string, options: { monitor
     // The rollup reads what was written since its cursor.
     collections.progress.createIndex({ insertedAt: 1, _id: 1 }),
     collections.conversions.createIndex({ at: 1, _id: 1 }),
+    collections.engagements.createIndex({ insertedAt: 1, _id: 1 }),
+    collections.engagements.createIndex({ userId: 1, at: 1 }),
     collections.rollups.createIndex({ journeyId: 1, day: 1 }),
   ]);
   return { client, db, collections, close: () => client.close() };

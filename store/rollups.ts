@@ -32,6 +32,11 @@ export interface JourneyDayDoc {
   day: string;
   /** Step (field key) → outcome (field key) → how many records. */
   outcomes?: Record<string, Record<string, number>>;
+  /**
+   * Send step (field key) → opens and clicks: `opened`/`clicked` (sends with a first human one),
+   * `opens`/`clicks` (every human one), `machine-opens`/`machine-clicks` (flagged, left out).
+   */
+  engagement?: Record<string, Record<string, number>>;
   /** Goal (field key) → what its conversions were. */
   goals?: Record<string, GoalRollup>;
   /** Source → the last batch folded in. */

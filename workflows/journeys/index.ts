@@ -5,13 +5,14 @@
  */
 import type { JourneyDefinition } from '../sdk/journey.js';
 import { browseAbandonment } from './browse-abandonment.js';
-import { cartAbandonment } from './cart-abandonment.js';
+import { cartAbandonmentV1, cartAbandonmentV2 } from './cart-abandonment.js';
 import { postPurchaseReviewV1, postPurchaseReviewV2 } from './post-purchase-review.js';
 import { welcomeSeriesV1, welcomeSeriesV2 } from './welcome-series.js';
 import { winBack } from './win-back.js';
 
 export const journeyVersions: readonly JourneyDefinition[] = [
-  cartAbandonment,
+  cartAbandonmentV1,
+  cartAbandonmentV2,
   browseAbandonment,
   welcomeSeriesV1,
   welcomeSeriesV2,
