@@ -6,7 +6,7 @@
  * (store/engagement.ts), where the redirect finds it.
  */
 import { createHmac } from 'node:crypto';
-import { decodeHTML, escapeAttribute } from 'entities';
+import { decodeHTMLAttribute, escapeAttribute } from 'entities';
 
 export interface TrackingKeys {
   baseUrl: string;
@@ -40,7 +40,8 @@ const ANCHOR_HREF = /(<a\b[^>]*?\bhref\s*=\s*)(?:"([^"]*)"|'([^']*)')/gi;
 
 /**
  * The email with its links tracked: each distinct URL gets an index (its position in `links`); the
- * same URL in the text part gets the same tracked URL. `openPixel` adds the pixel.
+ * same URL in the text part gets the same tracked URL. `openPixel` adds the pixel. An href is decoded
+ * as an attribute value: `&note=` in a query string is text, not the legacy entity `&not`.
  */
 export function trackEmail(
   email: { html: string; text: string },
@@ -54,7 +55,7 @@ export function trackEmail(
   let { html, text } = email;
   if (options.clicks) {
     html = html.replace(ANCHOR_HREF, (whole, start: string, doubleQuoted?: string, singleQuoted?: string) => {
-      const url = decodeHTML(doubleQuoted ?? singleQuoted ?? '');
+      const url = decodeHTMLAttribute(doubleQuoted ?? singleQuoted ?? '');
       if (!trackable(url, options.untracked)) return whole;
       return `${start}"${escapeAttribute(clickUrl(options.keys, options.token, indexOf(url)))}"`;
     });

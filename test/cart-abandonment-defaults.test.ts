@@ -33,7 +33,7 @@ it('reminds after 1 hour, texts 24 hours later, retargets for 7 days', async () 
   expect(result.steps.map((s) => `${s.stepId}:${s.outcome}`)).toEqual([
     'wait-before-reminder:waited',
     'cart-reminder-email:sent',
-    'wait-for-order:waited',
+    'wait-for-order:timed-out',
     'cart-reminder-sms:sent',
     'add-to-retargeting:sent',
     'retargeting-window:waited',

@@ -14,7 +14,7 @@ describe('shipped journeys', () => {
   it('registers each version once and offers the highest to new entrants', () => {
     expect(latestJourneys().map((j) => `${j.id}@${j.version}`).sort()).toEqual([
       'browseAbandonment@1',
-      'cartAbandonment@1',
+      'cartAbandonment@2',
       'postPurchaseReview@2',
       'welcomeSeries@2',
       'winBack@1',

@@ -144,15 +144,17 @@ describe('journeys check: instances in flight against the build about to be depl
   });
 
   it('lists an instance whose version the build changed, or no longer has', async () => {
-    const changedWait = edited('cartAbandonment', 1, (steps) => replaceStep(steps, 'wait-for-order', () => wait('wait-for-order', '48 hours')));
-    const build = journeyVersions.map((j) => (j.id === 'cartAbandonment' ? changedWait : j));
+    // The instance runs the latest version, 2.
+    const changedWait = edited('cartAbandonment', 2, (steps) => replaceStep(steps, 'wait-for-order', () => wait('wait-for-order', '48 hours')));
+    const build = journeyVersions.map((j) => (j.id === 'cartAbandonment' && j.version === 2 ? changedWait : j));
     const workflowId = journeyWorkflowId('cartAbandonment', userId);
     expect((await checkInFlight(system.temporal, build, lock, system.config.TEMPORAL_TASK_QUEUE)).drifted).toEqual([
-      { workflowId, journeyId: 'cartAbandonment', version: 1, reason: 'step "wait-for-order" changed' },
+      // The SMS was inside the wait for a click, which the edit replaced with a plain wait.
+      { workflowId, journeyId: 'cartAbandonment', version: 2, reason: 'step "wait-for-order" changed, step "cart-reminder-sms" removed' },
     ]);
     const withoutCart = journeyVersions.filter((j) => j.id !== 'cartAbandonment');
     expect((await checkInFlight(system.temporal, withoutCart, lock, system.config.TEMPORAL_TASK_QUEUE)).drifted).toEqual([
-      { workflowId, journeyId: 'cartAbandonment', version: 1, reason: 'this version is not in the build' },
+      { workflowId, journeyId: 'cartAbandonment', version: 2, reason: 'this version is not in the build' },
     ]);
   });
 });

@@ -62,6 +62,18 @@ const SCENARIOS: Scenario[] = [
       await cdp('Order Completed', { order_id: 'o2' });
     },
   },
+  { journey: 'cartAbandonment', version: 2, name: 'not-clicked', settings: { reminderDelay: '1s', orderWindow: '1s', retargetFor: '1s' }, traits: sms, play: (cdp) => cdp('Checkout Started', cart) },
+  {
+    journey: 'cartAbandonment', version: 2, name: 'clicked', settings: { reminderDelay: '1s', orderWindow: '1 hour', retargetFor: '1s' }, traits: sms,
+    async play(cdp, system) {
+      await cdp('Checkout Started', cart);
+      await firstEmail(system);
+      // A person's click: after the two seconds within which only scanners click.
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      const link = /href="([^"]*\/t\/c\/[^"]*)"/.exec(String(system.smtp.messages[0]!.html))![1]!;
+      await fetch(link.replaceAll('&amp;', '&'), { redirect: 'manual' });
+    },
+  },
   { journey: 'browseAbandonment', version: 1, name: 'reminded', settings: { browseWindow: '1s' }, play: (cdp) => cdp('Product Viewed', { name: 'Lamp' }) },
   {
     journey: 'browseAbandonment', version: 1, name: 'added-to-cart', settings: { browseWindow: '1 hour' },
