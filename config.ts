@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { CapRule } from './store/frequency-grants.js';
+import type { HoldRule } from './store/holds.js';
 import { spanMs } from './workflows/sdk/local-time.js';
 
 /** A positive span ('30m', '24h', '7 days'), parsed as journeys parse them; undefined if it is not one. */
@@ -50,6 +51,16 @@ const commaList = (fallback: string) =>
     .string()
     .default(fallback)
     .transform((text) => text.split(',').map((item) => item.trim()).filter(Boolean));
+
+const HoldRuleSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9-]+$/),
+    on: z.string().min(1),
+    endOn: z.string().min(1).optional(),
+    for: Duration,
+    action: z.enum(['defer', 'drop']).default('defer'),
+  })
+  .transform(({ for: forMs, ...rule }): HoldRule => ({ ...rule, forMs }));
 
 const QuietHoursSchema = z.object({
   start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/),
@@ -205,6 +216,18 @@ const EnvSchema = z.object({
    */
   ROLLUP_INTERVAL: Duration.default(60_000),
   ROLLUP_LAG: Duration.default(30_000),
+  /**
+   * The global control group: this share of customers (a stable hash of the userId) gets no marketing
+   * from any journey (ledger reason held:global-control), so `report global-control` can measure what
+   * all journeys together are worth. 0 to 100, in steps of 0.01.
+   */
+  GLOBAL_CONTROL_PERCENT: z.coerce.number().min(0).max(100).default(0),
+  /**
+   * JSON: holds on promotional messages from every journey, e.g. during a support ticket or after a
+   * purchase: [{"name":"open-ticket","on":"Ticket Opened","endOn":"Ticket Resolved","for":"7d"},
+   * {"name":"just-bought","on":"Order Completed","for":"3d","action":"drop"}]. See store/holds.ts.
+   */
+  HOLD_RULES: json(z.array(HoldRuleSchema), '[]'),
   /** The time-decay attribution model's half-life: a message this much older than another gets half its credit. */
   ATTRIBUTION_HALF_LIFE: Duration.default(7 * 86_400_000),
   HTTP_HOST: z.string().default('127.0.0.1'),

@@ -33,6 +33,8 @@ function policyOf(config: Config): Policy {
     defaultTimeZone: config.DEFAULT_TIME_ZONE,
     lastSlot: { windowMs: config.CAP_PRIORITY_WINDOW, highest: Math.max(...journeyVersions.map((j) => j.priority)) },
     optInChannels: config.CONSENT_OPT_IN,
+    globalControlPercent: config.GLOBAL_CONTROL_PERCENT,
+    holdRules: config.HOLD_RULES,
   };
 }
 
@@ -87,7 +89,7 @@ export async function createActivities(config: Config, db: Database): Promise<{ 
     ...createEventRecoveryActivities(db, temporalClient, config),
     ...createMaintenanceActivities(
       db,
-      { ledgerMs: config.LEDGER_RETENTION, dedupeMs: config.DEDUPE_RETENTION, capRules: capRules(config) },
+      { ledgerMs: config.LEDGER_RETENTION, dedupeMs: config.DEDUPE_RETENTION, capRules: capRules(config), holdRules: config.HOLD_RULES },
       { lagMs: config.ROLLUP_LAG, batchSize: ROLLUP_BATCH, halfLifeMs: config.ATTRIBUTION_HALF_LIFE },
     ),
   };

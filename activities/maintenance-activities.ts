@@ -1,10 +1,11 @@
 /**
  * Expiring data, cleaned on a Temporal schedule because FerretDB has no TTL indexes: expired
  * suppressions are marked lifted (kept, like every lifting), and ledger entries, step records (long
- * since in the rollups), dedupe claims and cap grants past their retention are deleted. And the
+ * since in the rollups), dedupe claims, cap grants and holds past their retention are deleted. And the
  * rollup itself (reports/rollup.ts), the other schedule that writes alone.
  */
 import type { CapRule } from '../store/frequency-grants.js';
+import type { HoldRule } from '../store/holds.js';
 import type { Database } from '../store/db.js';
 import { liftExpiredSuppressions } from '../store/suppressions.js';
 import { foldIntoRollups, type RollupOptions, type RollupReport } from '../reports/rollup.js';
@@ -15,6 +16,7 @@ export interface CleanupReport {
   stepRecordsDeleted: number;
   dedupeClaimsDeleted: number;
   capGrantsDeleted: number;
+  holdsDeleted: number;
 }
 
 export interface MaintenanceActivities {
@@ -26,6 +28,7 @@ export interface Retention {
   ledgerMs: number;
   dedupeMs: number;
   capRules: CapRule[];
+  holdRules: HoldRule[];
 }
 
 export function createMaintenanceActivities(db: Database, retention: Retention, rollup: RollupOptions): MaintenanceActivities {
@@ -36,12 +39,16 @@ export function createMaintenanceActivities(db: Database, retention: Retention, 
       const before = (ms: number) => new Date(now - ms);
       // A grant older than the longest window counts against no rule any more.
       const longestWindow = Math.max(...retention.capRules.map((r) => r.windowMs));
-      const [suppressionsExpired, ledgerDeleted, progressDeleted, dedupeDeleted, grantsDeleted] = await Promise.all([
+      const [suppressionsExpired, ledgerDeleted, progressDeleted, dedupeDeleted, grantsDeleted, holdsDeleted] = await Promise.all([
         liftExpiredSuppressions(suppressions, new Date(now)),
         ledger.deleteMany({ status: 'done', at: { $lt: before(retention.ledgerMs) } }),
         progress.deleteMany({ insertedAt: { $lt: before(retention.ledgerMs) } }),
         inboundEvents.deleteMany({ receivedAt: { $lt: before(retention.dedupeMs) } }),
         grants.deleteMany({ kind: 'grant', at: { $lt: before(longestWindow) } }),
+        // A hold past its end, and an ending event older than any hold it could end.
+        db.collections.holds.deleteMany({
+          $or: [{ kind: 'hold', until: { $lt: new Date(now) } }, { kind: 'hold-end', at: { $lt: before(Math.max(0, ...retention.holdRules.map((r) => r.forMs))) } }],
+        }),
       ]);
       return {
         suppressionsExpired,
@@ -49,6 +56,7 @@ export function createMaintenanceActivities(db: Database, retention: Retention, 
         stepRecordsDeleted: progressDeleted.deletedCount,
         dedupeClaimsDeleted: dedupeDeleted.deletedCount,
         capGrantsDeleted: grantsDeleted.deletedCount,
+        holdsDeleted: holdsDeleted.deletedCount,
       };
     },
     foldIntoRollups: () => foldIntoRollups(db, rollup),

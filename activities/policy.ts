@@ -10,6 +10,8 @@ import { checkRule, insertGrants, releaseGrantsTaken, type CapRule, type GrantDo
 import { loadPolicyState, type PolicyState } from '../store/policy-state.js';
 import { loadProfile, type Profile } from '../store/profiles.js';
 import { suppressionFor, type SuppressionDoc } from '../store/suppressions.js';
+import type { HoldDoc, HoldRule } from '../store/holds.js';
+import { inGlobalControl } from '../workflows/sdk/split.js';
 import { isValidZone } from '../workflows/sdk/local-time.js';
 import type { DeliveryOutcome, DeliveryRequest, MessageChannel } from '../workflows/sdk/types.js';
 import { toE164 } from './phone-number.js';
@@ -28,6 +30,10 @@ export interface Policy {
   lastSlot: { windowMs: number; highest: number };
   /** Channels whose marketing needs a recorded opt-in (CONSENT_OPT_IN); the others are opt-out. */
   optInChannels: ConsentChannel[];
+  /** GLOBAL_CONTROL_PERCENT: customers who get no marketing at all, the baseline of every journey. */
+  globalControlPercent: number;
+  /** HOLD_RULES: when promotional messages wait (or are dropped) for everyone's journeys. */
+  holdRules: HoldRule[];
 }
 
 export type Decision = { allowed: true; holdsGrant: boolean } | { allowed: false; outcome: DeliveryOutcome };
@@ -104,6 +110,24 @@ function capDecision(rule: CapRule, check: Extract<RuleCheck, { freeAt: Date }>,
   return defer(`deferred:cap:${rule.name}`, check.freeAt);
 }
 
+/** A hold that ends early on an event is looked at again this often, not only at its latest end. */
+const HOLD_RECHECK_MS = 3_600_000;
+
+/**
+ * The first hold in force, by the rules' order: dropped, or deferred to when it ends (a hold that an
+ * event may end early, such as a resolved ticket, is looked at again within the hour).
+ */
+function holdDecision(rules: readonly HoldRule[], holds: readonly HoldDoc[], now: Date): Decision | undefined {
+  for (const rule of rules) {
+    const mine = holds.filter((h) => h.rule === rule.name);
+    if (mine.length === 0) continue;
+    if (rule.action === 'drop') return deny(`held:${rule.name}`);
+    const ends = Math.max(...mine.map((h) => h.until.getTime()));
+    return defer(`deferred:held:${rule.name}`, new Date(rule.endOn ? Math.min(ends, now.getTime() + HOLD_RECHECK_MS) : ends));
+  }
+  return undefined;
+}
+
 /**
  * The decision for one send. Reads the profile and the customer's policy state in parallel (two
  * queries, one wait), then takes cap grants with one insert.
@@ -139,6 +163,11 @@ async function decideMessage(
   if (suppression) return deny(`suppressed:${suppression.reason}${suppression.category ? `:${suppression.category}` : ''}`);
   if (!hasConsent(request, profile, policy.optInChannels)) return deny('no-consent');
   const transactional = request.category === 'transactional';
+  if (!transactional) {
+    if (inGlobalControl(request.userId, policy.globalControlPercent)) return deny('held:global-control');
+    const held = holdDecision(policy.holdRules, state.holds, now);
+    if (held) return held;
+  }
   const quiet = (request.channel === 'email' || request.channel === 'sms') && !transactional ? policy.quietHours[request.channel] : undefined;
   if (quiet) {
     const zone = isValidZone(profile.timezone) ? profile.timezone : policy.defaultTimeZone;

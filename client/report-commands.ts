@@ -10,8 +10,10 @@ import { attributionReport } from '../reports/attribution-report.js';
 import { ATTRIBUTION_MODELS } from '../reports/attribution.js';
 import { experimentReport } from '../reports/experiment-report.js';
 import { journeyReport } from '../reports/journey-report.js';
-import { AttributionReportQuery, ExperimentReportQuery, JourneyReportQuery } from '../reports/report-queries.js';
-import { formatAttributionReport, formatExperimentReport, formatJourneyReport } from '../reports/report-text.js';
+import { AttributionReportQuery, ExperimentReportQuery, GlobalControlReportQuery, JourneyReportQuery } from '../reports/report-queries.js';
+import { formatAttributionReport, formatExperimentReport, formatGlobalControlReport, formatJourneyReport } from '../reports/report-text.js';
+import { globalControlReport } from '../reports/global-control-report.js';
+import { loadConfig } from '../config.js';
 
 type WithDatabase = <T>(use: (db: Database) => Promise<T>) => Promise<T>;
 
@@ -55,5 +57,13 @@ export function registerReportCommands(program: Command, withDatabase: WithDatab
     .action(async (options: Record<string, unknown>) => {
       const { journey, ...query } = parsed(AttributionReportQuery, options);
       print(await withDatabase((db) => attributionReport(db, { ...query, journeyId: journey })), options, formatAttributionReport);
+    });
+
+  period(report.command('global-control').description('the global control group (GLOBAL_CONTROL_PERCENT) against everyone else, for any event'))
+    .requiredOption('--event <event>', 'the event that counts, e.g. "Order Completed"')
+    .action(async (options: Record<string, unknown>) => {
+      const query = parsed(GlobalControlReportQuery, options);
+      const controlPercent = loadConfig().GLOBAL_CONTROL_PERCENT;
+      print(await withDatabase((db) => globalControlReport(db, { ...query, controlPercent })), options, formatGlobalControlReport);
     });
 }

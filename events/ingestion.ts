@@ -1,7 +1,7 @@
 /**
  * What happens to accepted messages: each claimed once per (source, messageId), its person resolved
  * (an anonymous visitor who has been identified is the known customer), then its effects: traits
- * into the profile, events routed to journeys, identities merged. Only the claimer acts; a copy of
+ * into the profile, holds recorded (store/holds.ts), events routed to journeys, identities merged. Only the claimer acts; a copy of
  * the message, however concurrent or late, does nothing. Claims are marked processed once the effects
  * are durable; one that failed half way is finished by the recovery schedule (`recover`), whose
  * effects are idempotent (journeys drop an event they have seen, and do not start again for it).
@@ -18,6 +18,7 @@ import { linkIdentity, loadIdentityView, markMerged, type IdentityView } from '.
 import { toE164 } from '../activities/phone-number.js';
 import { consentIn, recordConsent } from '../store/consent.js';
 import { foldProfile, groupTraitKey, mergeTraits } from '../store/profiles.js';
+import { recordHoldEvents, type HoldRule } from '../store/holds.js';
 import type { Router } from './router.js';
 import type { Message, MessageOf } from './segment-schema.js';
 import { eventTime } from './event-time.js';
@@ -99,7 +100,7 @@ export interface RecoveryReport {
   failed: { source: string; messageId: string; error: string }[];
 }
 
-export function createIngestion(db: Database, router: Router, options: { phoneRegion: string }): Ingestion {
+export function createIngestion(db: Database, router: Router, options: { phoneRegion: string; holdRules: readonly HoldRule[] }): Ingestion {
   const { inboundEvents, profiles, identities } = db.collections;
 
   /**
@@ -132,7 +133,14 @@ export function createIngestion(db: Database, router: Router, options: { phoneRe
   }
 
   const effects: { [T in Message['type']]: (message: MessageOf<T>, ctx: Context) => Promise<void> } = {
-    track: (message, ctx) => routeEvent(message, message.event, message.properties, ctx),
+    async track(message, ctx) {
+      // A hold the event starts is in place before any journey hears of the event.
+      if (options.holdRules.length) {
+        const userId = await personOf(message, ctx.identities);
+        await recordHoldEvents(db.collections.holds, options.holdRules, { userId, event: message.event, messageId: ctx.messageId, at: ctx.at });
+      }
+      await routeEvent(message, message.event, message.properties, ctx);
+    },
     page(message, ctx) {
       const properties = { ...message.properties, ...(message.name ? { name: message.name } : {}), ...(message.category ? { category: message.category } : {}) };
       return routeEvent(message, VIEW_EVENTS[message.type], properties, ctx);

@@ -1,6 +1,7 @@
 /** The reports as the CLI prints them: aligned columns, rates as percentages, money with two decimals. */
 import type { AttributionReport, CreditRow } from './attribution-report.js';
 import type { ExperimentReport } from './experiment-report.js';
+import type { GlobalControlReport } from './global-control-report.js';
 import type { JourneyReport, Period } from './journey-report.js';
 
 const pct = (rate: number | undefined) => (rate === undefined ? '-' : `${(rate * 100).toFixed(1)}%`);
@@ -94,5 +95,17 @@ export function formatAttributionReport(r: AttributionReport): string {
     creditTable('step', r.byStep),
     '',
     creditTable('template', r.byTemplate),
+  ].join('\n');
+}
+
+export function formatGlobalControlReport(r: GlobalControlReport): string {
+  const row = (name: string, g: GlobalControlReport['control']) => [name, String(g.customers), String(g.converters), pct(g.rate), `${pct(g.interval.low)} to ${pct(g.interval.high)}`];
+  const c = r.comparison;
+  return [
+    `global control (${r.controlPercent}% of customers, no marketing), "${r.event}", ${periodText(r.period)}`,
+    table([['group', 'customers', 'did it', 'rate', '95% interval'], row('control', r.control), row('everyone else', r.everyoneElse)]),
+    c
+      ? `lift ${(c.absoluteLift * 100).toFixed(2)} pts (${pct(c.absoluteLiftInterval.low)} to ${pct(c.absoluteLiftInterval.high)}), relative ${pct(c.relativeLift)}, p ${c.pValue.toPrecision(3)}`
+      : 'not enough data for a lift yet (at least 5 who did it and 5 who did not, in each group)',
   ].join('\n');
 }

@@ -12,7 +12,7 @@ import { hasBearer } from './secrets.js';
 import { jsonBodies } from './request-bodies.js';
 import { registerReportRoutes } from './report-routes.js';
 
-export function registerAdminRoutes(app: FastifyInstance, options: { db: Database; adminToken?: string }): void {
+export function registerAdminRoutes(app: FastifyInstance, options: { db: Database; adminToken?: string; globalControlPercent: number }): void {
   const { collections } = options.db;
   jsonBodies(app);
   app.addHook('preHandler', async (request, reply) => {
@@ -34,5 +34,5 @@ export function registerAdminRoutes(app: FastifyInstance, options: { db: Databas
     const { source, ...filter } = parseBody(LiftSchema, request.body);
     return { success: true, lifted: await liftSuppressions(collections.suppressions, filter, source ?? 'admin-api') };
   });
-  registerReportRoutes(app, options.db);
+  registerReportRoutes(app, options.db, options);
 }

@@ -3,13 +3,15 @@
  *   GET /admin/reports/journeys/:journeyId?from&to&version
  *   GET /admin/reports/experiments/:journeyId?from&to&version&goal&control
  *   GET /admin/reports/attribution?model&journey&goal&from&to
+ *   GET /admin/reports/global-control?event&from&to
  */
 import type { FastifyInstance } from 'fastify';
 import type { Database } from '../store/db.js';
 import { attributionReport } from '../reports/attribution-report.js';
 import { experimentReport, ReportError } from '../reports/experiment-report.js';
 import { journeyReport } from '../reports/journey-report.js';
-import { AttributionReportQuery, ExperimentReportQuery, JourneyReportQuery } from '../reports/report-queries.js';
+import { AttributionReportQuery, ExperimentReportQuery, GlobalControlReportQuery, JourneyReportQuery } from '../reports/report-queries.js';
+import { globalControlReport } from '../reports/global-control-report.js';
 import { HttpError, parseBody } from './http-errors.js';
 
 type JourneyParams = { Params: { journeyId: string } };
@@ -24,7 +26,7 @@ async function answering<T>(report: () => Promise<T>): Promise<T> {
   }
 }
 
-export function registerReportRoutes(app: FastifyInstance, db: Database): void {
+export function registerReportRoutes(app: FastifyInstance, db: Database, options: { globalControlPercent: number }): void {
   app.get<JourneyParams>('/admin/reports/journeys/:journeyId', async (request) =>
     journeyReport(db, request.params.journeyId, parseBody(JourneyReportQuery, request.query)),
   );
@@ -35,4 +37,7 @@ export function registerReportRoutes(app: FastifyInstance, db: Database): void {
     const { journey, ...query } = parseBody(AttributionReportQuery, request.query);
     return attributionReport(db, { ...query, journeyId: journey });
   });
+  app.get('/admin/reports/global-control', async (request) =>
+    globalControlReport(db, { ...parseBody(GlobalControlReportQuery, request.query), controlPercent: options.globalControlPercent }),
+  );
 }

@@ -39,7 +39,7 @@ export function buildServer({ config, db, temporal, journeys = journeyVersions }
   const router = createRouter({
     client: temporal, db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys, settings: config.JOURNEY_SETTINGS, callTimeoutMs: config.DEPENDENCY_TIMEOUT,
   });
-  const { ingest } = createIngestion(db, router, { phoneRegion: config.DEFAULT_PHONE_REGION });
+  const { ingest } = createIngestion(db, router, { phoneRegion: config.DEFAULT_PHONE_REGION, holdRules: config.HOLD_RULES });
   const app = Fastify({ loggerInstance: logger.child({ component: 'http' }), ...quietRequestLogs() });
   app.setErrorHandler(handleError);
   app.addHook('preParsing', decodeCompressedBody);
@@ -47,7 +47,7 @@ export function buildServer({ config, db, temporal, journeys = journeyVersions }
   app.register(async (scope) =>
     registerCdpWebhookRoutes(scope, { ingest, segmentSecret: config.SEGMENT_WEBHOOK_SECRET, rudderstackSecret: config.RUDDERSTACK_WEBHOOK_SECRET }),
   );
-  app.register(async (scope) => registerAdminRoutes(scope, { db, adminToken: config.ADMIN_TOKEN }));
+  app.register(async (scope) => registerAdminRoutes(scope, { db, adminToken: config.ADMIN_TOKEN, globalControlPercent: config.GLOBAL_CONTROL_PERCENT }));
   app.register(async (scope) => registerBounceRoutes(scope, { db, secret: config.BOUNCE_WEBHOOK_SECRET }));
   app.register(async (scope) =>
     registerFeedbackRoutes(scope, {

@@ -11,6 +11,7 @@ import type { IdentityDoc } from './identities.js';
 import type { InboundEventDoc } from './inbound-events.js';
 import type { ProgressDoc } from './journey-progress.js';
 import type { EngagementDoc, ShortLinkDoc, TrackedSendDoc } from './engagement.js';
+import type { HoldDoc, HoldEndDoc } from './holds.js';
 import type { RollupDoc } from './rollups.js';
 import type { LedgerDoc } from './ledger.js';
 import type { PolicyRecordDoc } from './policy-state.js';
@@ -22,10 +23,11 @@ export interface Collections {
   profiles: Collection<ProfileDoc>;
   inboundEvents: Collection<InboundEventDoc>;
   ledger: Collection<LedgerDoc>;
-  /** Suppressions and cap grants share `policy_records` (see policy-state.ts): three views of it. */
+  /** Suppressions, cap grants and holds share `policy_records` (see policy-state.ts): four views of it. */
   policyRecords: Collection<PolicyRecordDoc>;
   suppressions: Collection<SuppressionDoc>;
   grants: Collection<GrantDoc>;
+  holds: Collection<HoldDoc | HoldEndDoc>;
   conversions: Collection<ConversionDoc>;
   consentEvents: Collection<ConsentEventDoc>;
   identities: Collection<IdentityDoc>;
@@ -72,6 +74,7 @@ export async function openDatabase(url: string, name: string, options: { monitor
     policyRecords: db.collection('policy_records'),
     suppressions: db.collection('policy_records'),
     grants: db.collection('policy_records'),
+    holds: db.collection('policy_records'),
     conversions: db.collection('conversions'),
     consentEvents: db.collection('consent_events'),
     identities: db.collection('identities'),
