@@ -228,6 +228,20 @@ const EnvSchema = z.object({
    * {"name":"just-bought","on":"Order Completed","for":"3d","action":"drop"}]. See store/holds.ts.
    */
   HOLD_RULES: json(z.array(HoldRuleSchema), '[]'),
+  /**
+   * JSON: who may sign in to the console (/console on the server), as what:
+   * [{"name":"ann","role":"operator","password":"scrypt$…"}] (`npm run cli -- console hash-password`).
+   * A viewer sees reports and customers with emails and phones masked; an operator may also change
+   * suppressions and consent. Empty: no console.
+   */
+  CONSOLE_USERS: json(
+    z.array(z.object({ name: z.string().regex(/^[\w.@-]{1,64}$/), role: z.enum(['viewer', 'operator']), password: z.string().startsWith('scrypt$') })),
+    '[]',
+  ),
+  /** Signs console session and CSRF cookies (at least 32 characters); required with CONSOLE_USERS. */
+  CONSOLE_SECRET: z.string().min(32).optional(),
+  /** How long a console sign-in lasts. */
+  CONSOLE_SESSION_TTL: Duration.default(8 * 3_600_000),
   /** The time-decay attribution model's half-life: a message this much older than another gets half its credit. */
   ATTRIBUTION_HALF_LIFE: Duration.default(7 * 86_400_000),
   HTTP_HOST: z.string().default('127.0.0.1'),

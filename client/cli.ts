@@ -45,7 +45,7 @@ import { journeyVersion, journeyVersions, latestJourneys } from '../workflows/jo
 import { JOURNEY_WORKFLOW_TYPE } from '../workflows/sdk/definitions.js';
 import { JOURNEY, JOURNEY_VERSION, STEP } from '../workflows/sdk/search-attributes.js';
 import { allSteps } from '../workflows/sdk/steps.js';
-import { journeyAsMermaid, journeyAsText } from './journey-graph.js';
+import { journeyAsMermaid, journeyAsText } from '../reports/journey-graph.js';
 import { historyFiles, replayInProcesses, type WorkflowBuild } from './replay.js';
 import { checkInFlight } from './journey-check.js';
 import { describeChange, LOCK_FILE, lockNewVersions, readLock } from './journey-lock.js';

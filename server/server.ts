@@ -1,6 +1,7 @@
 /**
  * The ingestion HTTP server: the Segment tracking API, CDP webhook destinations, feedback from
- * recipients and providers, and a small admin API. Stateless: run several behind a load balancer.
+ * recipients and providers, engagement (tracked links and opens), a small admin API with the
+ * reports, and the console. Stateless: run several behind a load balancer.
  */
 import type { Client } from '@temporalio/client';
 import Fastify from 'fastify';
@@ -12,6 +13,7 @@ import { journeyVersions } from '../workflows/journeys/index.js';
 import type { JourneyDefinition } from '../workflows/sdk/journey.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerEngagementRoutes } from './engagement-routes.js';
+import { registerConsole } from '../console/routes.js';
 import { trackingSecret } from '../activities/engagement-links.js';
 import { registerBounceRoutes } from './bounce-routes.js';
 import { registerCdpWebhookRoutes } from './cdp-webhook-routes.js';
@@ -57,6 +59,11 @@ export function buildServer({ config, db, temporal, journeys = journeyVersions }
       twilioAuthToken: config.TWILIO_AUTH_TOKEN,
     }),
   );
+  // The console, when anyone may sign in to it (CONSOLE_USERS).
+  if (config.CONSOLE_USERS.length) {
+    required(config, 'CONSOLE_SECRET');
+    app.register(async (scope) => registerConsole(scope, { config, db, temporal }));
+  }
   app.register(async (scope) =>
     registerEngagementRoutes(scope, { db, ingest, secret: trackingSecret(required(config, 'UNSUBSCRIBE_SECRET')) }),
   );

@@ -194,3 +194,21 @@ export function ensureFerretDb(log: Logger): Promise<string> {
     log,
   );
 }
+
+/**
+ * Debian's chromium, for the console's browser tests (never a browser download): CHROMIUM_PATH, else
+ * on PATH, else installed with apt when running as root (as CI does), else a MissingToolError that
+ * says how to install it.
+ */
+export async function ensureChromium(log: Logger): Promise<string> {
+  const known = process.env.CHROMIUM_PATH ?? (await findOnPath('chromium'));
+  if (known) return known;
+  if (process.getuid?.() !== 0) throw new MissingToolError('the console tests need Debian\'s chromium: apt-get install chromium (or set CHROMIUM_PATH)');
+  log.info('installing chromium from Debian for the console tests');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  await run('apt-get', ['update', '-qq'], { env, maxBuffer: 64 * 1024 * 1024 });
+  await run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], { env, maxBuffer: 64 * 1024 * 1024 });
+  const installed = await findOnPath('chromium');
+  if (!installed) throw new MissingToolError('apt-get installed chromium, but it is not on PATH');
+  return installed;
+}

@@ -12,6 +12,7 @@ import type { InboundEventDoc } from './inbound-events.js';
 import type { ProgressDoc } from './journey-progress.js';
 import type { EngagementDoc, ShortLinkDoc, TrackedSendDoc } from './engagement.js';
 import type { HoldDoc, HoldEndDoc } from './holds.js';
+import type { AuditDoc } from './audit-log.js';
 import type { RollupDoc } from './rollups.js';
 import type { LedgerDoc } from './ledger.js';
 import type { PolicyRecordDoc } from './policy-state.js';
@@ -41,6 +42,8 @@ export interface Collections {
   engagements: Collection<EngagementDoc>;
   /** Per journey, version and day: what the reports read (rollups.ts), and the rollup's cursors. */
   rollups: Collection<RollupDoc>;
+  /** Changes made in the console, by whom (audit-log.ts). */
+  auditLog: Collection<AuditDoc>;
 }
 
 /**
@@ -85,6 +88,7 @@ export async function openDatabase(url: string, name: string, options: { monitor
     shortLinks: db.collection('short_links'),
     engagements: db.collection('engagements'),
     rollups: db.collection('rollups'),
+    auditLog: db.collection('audit_log'),
   };
   await Promise.all([
     // The recovery schedule's window and the cleanup's cut-off, on MongoDB without a scan.
@@ -106,6 +110,8 @@ export async function openDatabase(url: string, name: string, options: { monitor
     collections.engagements.createIndex({ insertedAt: 1, _id: 1 }),
     collections.engagements.createIndex({ userId: 1, at: 1 }),
     collections.rollups.createIndex({ journeyId: 1, day: 1 }),
+    collections.auditLog.createIndex({ userId: 1, at: 1 }),
+    collections.profiles.createIndex({ 'traits.email': 1 }),
   ]);
   return { client, db, collections, close: () => client.close() };
 }

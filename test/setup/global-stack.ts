@@ -1,6 +1,7 @@
 /**
  * Starts the real stack once per test run (Temporal dev server and FerretDB, or the servers named by
- * TEMPORAL_ADDRESS / MONGODB_URL) and bundles the workflow code once for every test worker.
+ * TEMPORAL_ADDRESS / MONGODB_URL), bundles the workflow code once for every test worker, and finds
+ * (or installs) chromium for the console's browser tests.
  */
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -9,6 +10,7 @@ import path from 'node:path';
 import pino from 'pino';
 import type { TestProject } from 'vitest/node';
 import { startStack } from '../../stack/index.js';
+import { ensureChromium } from '../../stack/tools.js';
 import { workflowsPath } from '../../worker.js';
 
 declare module 'vitest' {
@@ -16,6 +18,7 @@ declare module 'vitest' {
     temporalAddress: string;
     mongoUrl: string;
     workflowBundlePath: string;
+    chromiumPath: string;
   }
 }
 
@@ -30,6 +33,7 @@ export default async function setup(project: TestProject) {
     project.provide('temporalAddress', stack.temporalAddress);
     project.provide('mongoUrl', stack.mongoUrl);
     project.provide('workflowBundlePath', bundlePath);
+    project.provide('chromiumPath', await ensureChromium(log));
   } catch (err) {
     await stack.stop();
     throw err;

@@ -1,0 +1,230 @@
+/**
+ * The console, served by the ingestion server under /console: journeys with their counts, a journey's
+ * graph, funnel, experiments and attribution (the report API's figures), customers with their
+ * timeline, the reason for every decision, consent and suppressions; operators change suppressions
+ * and consent from the page. Every change is CSRF-checked and written to the audit log with who made
+ * it. Journeys stay code: nothing here edits them.
+ */
+import cookie from '@fastify/cookie';
+import csrf from '@fastify/csrf-protection';
+import formbody from '@fastify/formbody';
+import type { Client } from '@temporalio/client';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { createReadStream } from 'node:fs';
+import { createRequire } from 'node:module';
+import { z } from 'zod';
+import type { Config } from '../config.js';
+import { toE164 } from '../activities/phone-number.js';
+import { attributionReport } from '../reports/attribution-report.js';
+import { experimentReport } from '../reports/experiment-report.js';
+import { journeyAsMermaid } from '../reports/journey-graph.js';
+import { journeyReport } from '../reports/journey-report.js';
+import { JourneyReportQuery } from '../reports/report-queries.js';
+import { userTimeline } from '../reports/timeline.js';
+import { audit, auditOf } from '../store/audit-log.js';
+import { consentHistory, recordConsent } from '../store/consent.js';
+import type { Database } from '../store/db.js';
+import { loadProfile, userIdsByPhone } from '../store/profiles.js';
+import { addSuppression, isActive, liftSuppressions, suppressionHistory } from '../store/suppressions.js';
+import { journeyVersion, journeyVersions, latestJourneys } from '../workflows/journeys/index.js';
+import { JOURNEY, JOURNEY_VERSION, STEP } from '../workflows/sdk/search-attributes.js';
+import { allSteps } from '../workflows/sdk/steps.js';
+import { maskValue } from './masking.js';
+import { verifyPassword } from './passwords.js';
+import { endSession, sessionUser, startSession, type ConsoleUser } from './session.js';
+import { renderPage } from './views.js';
+
+/** A form or query the console cannot take: a 400 page naming what is wrong. */
+class FormError extends Error {
+  readonly statusCode = 400;
+}
+
+function parseBody<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw new FormError(result.error.issues.map((i) => `${i.path.join('.') || 'form'}: ${i.message}`).join('; '));
+  return result.data;
+}
+
+export interface ConsoleOptions {
+  config: Pick<Config, 'CONSOLE_USERS' | 'CONSOLE_SECRET' | 'CONSOLE_SESSION_TTL' | 'PUBLIC_BASE_URL' | 'TEMPORAL_TASK_QUEUE'>;
+  db: Database;
+  temporal: Client;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    consoleUser?: ConsoleUser;
+  }
+}
+
+const mermaidPath = createRequire(import.meta.url).resolve('mermaid/dist/mermaid.min.js');
+
+const SuppressionForm = z.object({ channel: z.enum(['*', 'email', 'sms', 'audience']), reason: z.enum(['manual', 'complaint', 'erasure', 'unsubscribe']), evidence: z.string().max(2000).optional() });
+const LiftForm = z.object({ channel: z.enum(['*', 'email', 'sms', 'audience', 'webhook']), category: z.string().max(64).optional() });
+const ConsentForm = z.object({ channel: z.enum(['email', 'sms', 'advertising']), granted: z.enum(['true', 'false']).transform((v) => v === 'true'), evidence: z.string().max(2000).optional() });
+
+export async function registerConsole(app: FastifyInstance, options: ConsoleOptions): Promise<void> {
+  const { config, db, temporal } = options;
+  const secure = config.PUBLIC_BASE_URL.startsWith('https:');
+  await app.register(cookie, { secret: config.CONSOLE_SECRET! });
+  await app.register(formbody);
+  await app.register(csrf, { cookieOpts: { path: '/console', httpOnly: true, sameSite: 'strict', secure, signed: true } });
+
+  const page = async (reply: FastifyReply, request: FastifyRequest, view: string, data: Record<string, unknown>, status = 200) =>
+    reply
+      .code(status)
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .header('x-frame-options', 'DENY')
+      .send(await renderPage(view, { ...data, user: request.consoleUser, csrf: reply.generateCsrf() }));
+
+  const viewer = (request: FastifyRequest) => request.consoleUser?.role !== 'operator';
+  /** What a viewer may see of a value: emails and phones masked. */
+  const shown = <T>(request: FastifyRequest, value: T): T => (viewer(request) ? (maskValue(value) as T) : value);
+
+  app.addHook('onRequest', async (request, reply) => {
+    request.consoleUser = sessionUser(request, config.CONSOLE_USERS);
+    if (!request.consoleUser && !request.url.startsWith('/console/login') && !request.url.startsWith('/console/assets/')) return reply.redirect('/console/login', 303);
+  });
+  // Every change, sign-in included, carries the form's CSRF token (a forged or missing one is a 403).
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.method !== 'POST') return;
+    await new Promise<void>((resolve, reject) => app.csrfProtection(request, reply, (err?: Error) => (err ? reject(err) : resolve())));
+  });
+  app.setErrorHandler(async (err: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = err.code?.startsWith('FST_CSRF') ? 403 : err.statusCode && err.statusCode < 500 ? err.statusCode : 503;
+    if (status >= 500) request.log.error({ err }, 'console page failed');
+    return page(reply, request, 'login', { title: 'Error', error: status === 403 ? 'This form has expired or was not sent from the console: reload the page and try again.' : err.message }, status);
+  });
+
+  app.get('/console/assets/mermaid.min.js', async (_request, reply) =>
+    reply.header('content-type', 'text/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(createReadStream(mermaidPath)),
+  );
+
+  app.get('/console/login', async (request, reply) => page(reply, request, 'login', { title: 'Sign in' }));
+  app.post<{ Body: { name?: string; password?: string } }>('/console/login', async (request, reply) => {
+    const user = config.CONSOLE_USERS.find((u) => u.name === request.body?.name);
+    // The same answer and (scrypt) work for an unknown name as for a wrong password.
+    const valid = await verifyPassword(String(request.body?.password ?? ''), user?.password ?? 'scrypt$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+    if (!user || !valid) return page(reply, request, 'login', { title: 'Sign in', error: 'Wrong name or password.' }, 401);
+    startSession(reply, user, config.CONSOLE_SESSION_TTL, secure);
+    return reply.redirect('/console', 303);
+  });
+  app.post('/console/logout', async (_request, reply) => {
+    endSession(reply, secure);
+    return reply.redirect('/console/login', 303);
+  });
+
+  const running = async (journeyId: string, version: number, stepId?: string) =>
+    (
+      await temporal.workflow.count(
+        [`${JOURNEY.name} = '${journeyId}'`, `${JOURNEY_VERSION.name} = ${version}`, `ExecutionStatus = 'Running'`, `TaskQueue = '${config.TEMPORAL_TASK_QUEUE}'`, stepId && `${STEP.name} = '${stepId}'`]
+          .filter(Boolean)
+          .join(' AND '),
+      )
+    ).count;
+
+  app.get<{ Querystring: Record<string, string> }>('/console', async (request, reply) => {
+    const { from, to } = parseBody(JourneyReportQuery, { from: request.query.from || undefined, to: request.query.to || undefined });
+    const latest = new Set(latestJourneys());
+    const journeys = await Promise.all(
+      journeyVersions.map(async (j) => {
+        const [inFlight, report] = await Promise.all([running(j.id, j.version), journeyReport(db, j.id, { version: j.version, from, to })]);
+        return { id: j.id, version: j.version, description: j.description, latest: latest.has(j), inFlight, entered: report.entered, converted: report.goals.reduce((n, g) => n + g.converters, 0) };
+      }),
+    );
+    return page(reply, request, 'journeys', { title: 'Journeys', journeys, period: { from, to } });
+  });
+
+  app.get<{ Params: { journeyId: string }; Querystring: Record<string, string> }>('/console/journeys/:journeyId', async (request, reply) => {
+    const { journeyId } = request.params;
+    const versions = journeyVersions.filter((j) => j.id === journeyId).map((j) => j.version);
+    if (versions.length === 0) return page(reply, request, 'login', { title: 'Not found', error: `No journey "${journeyId}" in this build.` }, 404);
+    const query = parseBody(JourneyReportQuery, { version: request.query.version || undefined, from: request.query.from || undefined, to: request.query.to || undefined });
+    const version = query.version ?? Math.max(...versions);
+    const journey = journeyVersion(journeyId, version);
+    if (!journey) return page(reply, request, 'login', { title: 'Not found', error: `${journeyId} has no version ${version}.` }, 404);
+    const counts = new Map(await Promise.all([...allSteps(journey.steps)].map(async (s) => [s.id, await running(journeyId, version, s.id)] as const)));
+    const [report, experiment, attribution] = await Promise.all([
+      journeyReport(db, journeyId, { ...query, version }),
+      experimentReport(db, journeyId, { ...query, version }),
+      attributionReport(db, { model: 'linear', journeyId, from: query.from, to: query.to }),
+    ]);
+    return page(reply, request, 'journey', {
+      title: `${journeyId} v${version}`,
+      journey,
+      versions,
+      exits: journey.exitOn.map((e) => `"${e}"`).join(', ') || 'nothing',
+      mermaid: journeyAsMermaid(journey, counts),
+      report,
+      exited: Object.entries(report.exited),
+      experiment,
+      attribution,
+    });
+  });
+
+  app.get<{ Querystring: { q?: string } }>('/console/customers', async (request, reply) => {
+    const q = (request.query.q ?? '').trim().slice(0, 255);
+    const ids = new Set<string>();
+    if (q) {
+      if (await db.collections.profiles.findOne({ _id: q }, { projection: { _id: 1 } })) ids.add(q);
+      for (const p of await db.collections.profiles.find({ 'traits.email': q }, { projection: { _id: 1 } }).toArray()) ids.add(p._id);
+      const phone = toE164(q);
+      if (phone) for (const id of await userIdsByPhone(db.collections.profiles, phone)) ids.add(id);
+    }
+    const matches = [...ids].map((id) => ({ href: encodeURIComponent(id), label: shown(request, id) }));
+    return page(reply, request, 'customers', { title: 'Customers', q: shown(request, q), matches });
+  });
+
+  app.get<{ Params: { userId: string } }>('/console/customers/:userId', async (request, reply) => {
+    const { userId } = request.params;
+    const [profile, runs, suppressions, consent, identities, engagement, changes] = await Promise.all([
+      loadProfile(db.collections.profiles, userId),
+      userTimeline(temporal, db, userId),
+      suppressionHistory(db.collections.suppressions, userId),
+      consentHistory(db.collections.consentEvents, userId),
+      db.collections.identities.find({ userId }).toArray(),
+      db.collections.engagements.find({ userId }).sort({ at: -1 }).limit(100).toArray(),
+      auditOf(db.collections.auditLog, userId),
+    ]);
+    const now = new Date();
+    return page(reply, request, 'customer', {
+      title: shown(request, userId),
+      label: shown(request, userId),
+      href: encodeURIComponent(userId),
+      canChange: !viewer(request),
+      traits: Object.entries(shown(request, profile?.traits ?? {})).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+      identities: identities.map((i) => shown(request, i._id)),
+      runs: runs.map((run) => ({
+        ...run,
+        end: run.closedAt ? (run.exitEvent ? `left on "${run.exitEvent}"` : run.status.toLowerCase()) : `now in ${run.currentStep ?? '(starting)'}`,
+        steps: shown(request, run.steps),
+      })),
+      engagement,
+      suppressions: suppressions.map((s) => ({ ...s, scope: s.category ? `${s.channel}/${s.category}` : s.channel, active: isActive(s, now), evidence: undefined })),
+      consent: consent.map((c) => ({ ...c, scope: c.category ? `${c.channel}/${c.category}` : c.channel })),
+      audit: changes.map((a) => ({ ...a, details: JSON.stringify(shown(request, a.details)) })),
+    });
+  });
+
+  /** Operators only; the change is audited, then the customer's page is shown again. */
+  const change = <S extends z.ZodType>(path: string, action: string, schema: S, apply: (userId: string, form: z.output<S>, by: string) => Promise<unknown>) =>
+    app.post<{ Params: { userId: string } }>(`/console/customers/:userId/${path}`, async (request, reply) => {
+      const user = request.consoleUser!;
+      if (user.role !== 'operator') return page(reply, request, 'login', { title: 'Not allowed', error: 'Viewers cannot change customers.' }, 403);
+      const { userId } = request.params;
+      const { _csrf, ...fields } = request.body as Record<string, string>;
+      const form = parseBody(schema, Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== '')));
+      const result = await apply(userId, form, `console:${user.name}`);
+      await audit(db.collections.auditLog, { by: user.name, action, userId, details: { ...(form as object), ...(typeof result === 'number' ? { lifted: result } : {}) } });
+      return reply.redirect(`/console/customers/${encodeURIComponent(userId)}`, 303);
+    });
+
+  change('suppressions', 'suppression added', SuppressionForm, (userId, form, source) => addSuppression(db.collections.suppressions, { userId, ...form, source }));
+  change('suppressions/lift', 'suppression lifted', LiftForm, (userId, form, source) =>
+    liftSuppressions(db.collections.suppressions, { userId, channel: form.channel, category: form.category, reasons: ['manual', 'complaint', 'erasure', 'unsubscribe', 'hard-bounce', 'sms-stop'] }, source),
+  );
+  change('consent', 'consent recorded', ConsentForm, (userId, form, source) =>
+    recordConsent(db.collections, userId, [{ channel: form.channel, granted: form.granted }], { source, evidence: form.evidence }),
+  );
+}

@@ -1,0 +1,161 @@
+/**
+ * The console in a real browser (Debian's chromium through playwright-core) against the real stack:
+ * sign-in and roles, a journey's counts moving as events arrive, a customer found by email with the
+ * reason for a suppressed send, a suppression added in the page stopping the next send, a viewer who
+ * sees no email address, and a forged CSRF token refused. Screenshots of the main pages go to
+ * test-results/console/ (docs/console/ holds the README's copies).
+ */
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { hashPassword } from '../console/passwords.js';
+import { projectRoot } from '../stack/paths.js';
+import { waitUntil } from '../stack/wait-until.js';
+import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
+
+const shots = path.join(projectRoot, 'test-results', 'console');
+
+let system: TestSystem;
+let browser: Browser;
+beforeAll(async () => {
+  const users = [
+    { name: 'ann', role: 'operator', password: await hashPassword('ann-password') },
+    { name: 'vic', role: 'viewer', password: await hashPassword('vic-password') },
+  ];
+  system = await startTestSystem({
+    journeySettings: { cartAbandonment: { reminderDelay: '1s', orderWindow: '1s', retargetFor: '1 hour' } },
+    env: { CONSOLE_USERS: JSON.stringify(users), CONSOLE_SECRET: 'a-console-secret-of-at-least-32-characters' },
+  });
+  // --no-sandbox: CI runs as root, where chromium's sandbox will not start.
+  browser = await chromium.launch({ executablePath: inject('chromiumPath'), args: ['--no-sandbox'] });
+  await mkdir(shots, { recursive: true });
+});
+afterAll(async () => {
+  await browser?.close();
+  await system?.close();
+});
+
+async function signIn(name: string, password: string): Promise<Page> {
+  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  await page.goto(`${system.httpUrl}/console`);
+  expect(page.url()).toContain('/console/login');
+  await page.fill('input[name=name]', name);
+  await page.fill('input[name=password]', password);
+  await page.click('button:has-text("Sign in")');
+  await page.waitForURL(`${system.httpUrl}/console`);
+  return page;
+}
+
+async function shopper(name: string) {
+  const userId = uniqueId(name);
+  await system.identify(userId, { email: `${userId}@example.com`, phone: '+14155550177', consent: { sms: true }, first_name: name });
+  return userId;
+}
+
+const enteredOnPage = async (page: Page) => Number(await page.locator('tr[data-journey=cartAbandonment][data-version="2"] td.entered').innerText());
+
+it('refuses a wrong password and pages without a session', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${system.httpUrl}/console/customers`);
+  expect(page.url()).toContain('/console/login');
+  await page.fill('input[name=name]', 'ann');
+  await page.fill('input[name=password]', 'wrong');
+  await page.click('button:has-text("Sign in")');
+  await expect(page.locator('[role=alert]').innerText()).resolves.toContain('Wrong name or password');
+  const cookies = await page.context().cookies();
+  expect(cookies.find((c) => c.name === 'throughline_session')).toBeUndefined();
+  await page.close();
+});
+
+it('shows a journey’s counts change as customers enter, and its page with graph, funnel and experiments', async () => {
+  const page = await signIn('ann', 'ann-password');
+  const before = await enteredOnPage(page);
+  const sessionCookie = (await page.context().cookies()).find((c) => c.name === 'throughline_session')!;
+  expect(sessionCookie).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+
+  for (const name of ['ada', 'bob']) await system.track(await shopper(name), 'Checkout Started', { cart_id: 'c1', value: 30 });
+  // The rollup schedule runs every two seconds here; the page reads what it has folded.
+  await waitUntil(async () => {
+    await page.reload();
+    return (await enteredOnPage(page)) === before + 2;
+  }, 30_000, 'the journeys page to count the two new entrants');
+  await page.screenshot({ path: path.join(shots, 'journeys.png'), fullPage: true });
+
+  await page.click('a[href="/console/journeys/cartAbandonment?version=2"]');
+  await page.waitForSelector('#graph svg'); // mermaid drew the graph from the definition
+  await expect(page.locator('#summary .entered').innerText()).resolves.toBe(String(before + 2));
+  await waitUntil(async () => {
+    await page.reload();
+    return /sent [1-9]/.test(await page.locator('#funnel').innerText());
+  }, 30_000, 'the reminders in the funnel');
+  await page.waitForSelector('#graph svg');
+  await page.screenshot({ path: path.join(shots, 'journey.png'), fullPage: true });
+
+  await page.goto(`${system.httpUrl}/console/journeys/winBack`);
+  await expect(page.locator('table.experiment').innerText()).resolves.toContain('holdout');
+  await page.context().close();
+});
+
+it('finds a customer by email, shows why a send was held back, and stops the next send with a suppression added in the page', async () => {
+  const page = await signIn('ann', 'ann-password');
+  const suppressed = await shopper('sue');
+  expect((await system.admin('/admin/suppressions', { userId: suppressed, channel: 'email', reason: 'complaint' })).status).toBe(201);
+  await system.track(suppressed, 'Checkout Started', { cart_id: 'c2' });
+  await waitUntil(async () => (await system.reasons(suppressed)).includes('cart-reminder-email:suppressed:complaint'), 20_000, 'the suppressed send');
+
+  await page.goto(`${system.httpUrl}/console/customers`);
+  await page.fill('input[name=q]', `${suppressed}@example.com`);
+  await page.click('button:has-text("Find")');
+  await page.click(`#matches a:has-text("${suppressed}")`);
+  await expect(page.locator('.run td.reason').allInnerTexts()).resolves.toContain('suppressed:complaint');
+  await expect(page.locator('#traits').innerText()).resolves.toContain(`${suppressed}@example.com`);
+  await page.screenshot({ path: path.join(shots, 'customer.png'), fullPage: true });
+
+  // An operator suppresses another customer from the page; their next send is held back, and the change is audited.
+  const next = await shopper('ned');
+  await page.goto(`${system.httpUrl}/console/customers/${next}`);
+  await page.selectOption('#add-suppression select[name=channel]', '*');
+  await page.fill('#add-suppression input[name=evidence]', 'asked by phone, ticket 812');
+  await page.click('#add-suppression button');
+  await page.waitForURL(`${system.httpUrl}/console/customers/${next}`);
+  await expect(page.locator('#suppressions').innerText()).resolves.toContain('console:ann');
+  await expect(page.locator('#audit').innerText()).resolves.toMatch(/ann\s+suppression added/);
+  await system.track(next, 'Checkout Started', { cart_id: 'c3' });
+  await waitUntil(async () => (await system.reasons(next)).length >= 1, 20_000, 'the decision');
+  expect((await system.reasons(next))[0]).toBe('cart-reminder-email:suppressed:manual');
+  await page.context().close();
+});
+
+it('shows a viewer no email address or phone, and no way to change anything', async () => {
+  const customer = await shopper('vera');
+  await system.track(customer, 'Checkout Started', { cart_id: 'c4' });
+  const page = await signIn('vic', 'vic-password');
+  await page.goto(`${system.httpUrl}/console/customers?q=${encodeURIComponent(`${customer}@example.com`)}`);
+  await page.click('#matches a');
+  await page.waitForSelector('#traits');
+  const text = await page.locator('main').innerText();
+  expect(text).not.toContain(`${customer}@example.com`);
+  expect(text).not.toContain('+14155550177');
+  expect(text).toMatch(/v\*\*\*@example\.com/);
+  expect(await page.locator('#add-suppression').count()).toBe(0);
+  // A viewer's POST, token and all, is refused.
+  const form = await page.request.get(`${system.httpUrl}/console/customers/${customer}`);
+  const token = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
+  const refused = await page.request.post(`${system.httpUrl}/console/customers/${customer}/suppressions`, { form: { _csrf: token, channel: '*', reason: 'manual' } });
+  expect(refused.status()).toBe(403);
+  await page.context().close();
+});
+
+it('refuses a change with a forged or missing CSRF token, and records nothing', async () => {
+  const customer = await shopper('cara');
+  const page = await signIn('ann', 'ann-password');
+  const forms: Array<Record<string, string>> = [{ _csrf: 'forged-token', channel: '*', reason: 'manual' }, { channel: '*', reason: 'manual' }];
+  for (const form of forms) {
+    const response = await page.request.post(`${system.httpUrl}/console/customers/${customer}/suppressions`, { form });
+    expect(response.status()).toBe(403);
+  }
+  expect(await system.db.collections.suppressions.countDocuments({ userId: customer })).toBe(0);
+  expect(await system.db.collections.auditLog.countDocuments({ userId: customer })).toBe(0);
+  await page.context().close();
+});
