@@ -13,7 +13,8 @@
  *   npm run cli -- templates test-send <template> --user <userId> --to <address or phone> [--event <json>]
  *   npm run cli -- unknown list [--user <userId>]
  *   npm run cli -- unknown resolve <key> --sent|--resend
- *   npm run cli -- report journey <id> | experiment <id> | attribution [--model M]  [--from D] [--to D] [--json]
+ *   npm run cli -- report journey <id> | experiment <id> | attribution [--model M] | global-control --event E  [--from D] [--to D] [--json]
+ *   echo -n 'a long password' | npm run cli -- console hash-password
  */
 import type { Client, Connection } from '@temporalio/client';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -25,15 +26,10 @@ import { addSuppression, liftSuppressions, suppressionHistory } from '../store/s
 import type { Database } from '../store/db.js';
 import { LiftSchema, SuppressionSchema } from '../store/suppression-schema.js';
 import { describeIssues } from '../events/segment-schema.js';
-import { loadConfig, required } from '../config.js';
-import { toE164 } from '../activities/phone-number.js';
-import { createEmailProvider } from '../activities/providers/email.js';
-import { createSmsProvider } from '../activities/providers/sms.js';
-import { unclaimed } from '../activities/providers/provider.js';
+import { loadConfig } from '../config.js';
 import { countSegments } from '../activities/sms-segments.js';
-import { loadTemplates, templateContext } from '../activities/templates.js';
-import { unsubscribeUrl as buildUnsubscribeUrl } from '../activities/unsubscribe-token.js';
-import { loadProfile } from '../store/profiles.js';
+import { loadTemplates } from '../activities/templates.js';
+import { renderForCustomer as renderPreview, sendTestMessage } from '../operations/template-previews.js';
 import { openDatabase } from '../store/db.js';
 import { ensureSchedules } from '../platform/maintenance-schedules.js';
 import { registerSearchAttributes } from '../platform/search-attributes.js';
@@ -50,8 +46,9 @@ import { historyFiles, replayInProcesses, type WorkflowBuild } from './replay.js
 import { checkInFlight } from './journey-check.js';
 import { describeChange, LOCK_FILE, lockNewVersions, readLock } from './journey-lock.js';
 import { installTemporalRuntime } from '../platform/temporal-runtime.js';
-import { formatUnknowns, listUnknowns, settleUnknown } from './unknown-outcomes.js';
+import { formatUnknowns, listUnknowns, settleUnknown } from '../operations/unknown-outcomes.js';
 import { registerReportCommands } from './report-commands.js';
+import { hashPassword } from '../console/passwords.js';
 import { asNewEvent, asPastEvent, readJsonl, sendEvents, type EventLine, type SendSummary } from './event-files.js';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 
@@ -331,15 +328,10 @@ interface TemplateOptions {
 /** Renders a template with a customer's stored profile, as their send would (unsubscribe link included). */
 async function renderForCustomer(template: string, options: TemplateOptions) {
   const config = loadConfig();
-  const templates = await loadTemplates();
-  const channel = templates.has(template, 'email') ? 'email' : templates.has(template, 'sms') ? 'sms' : undefined;
-  if (!channel) throw new Error(`no template "${template}" in this build`);
-  const profile = await withDatabase((db) => loadProfile(db.collections.profiles, options.user));
-  if (!profile) console.error(`note: no profile for "${options.user}"; rendering with empty traits`);
-  const unsubscribeUrl = channel === 'email' ? buildUnsubscribeUrl(config.PUBLIC_BASE_URL, required(config, 'UNSUBSCRIBE_SECRET'), { userId: options.user, channel }) : undefined;
   const event = options.event ? (JSON.parse(options.event) as Record<string, unknown>) : {};
-  const context = templateContext({ traits: profile?.traits ?? {}, event, journey: { id: 'preview', step: template }, unsubscribeUrl });
-  return { config, rendered: await templates.render(template, channel, context), unsubscribeUrl };
+  const preview = await withDatabase(async (db) => renderPreview({ config, db, templates: await loadTemplates() }, template, options.user, event));
+  if (!preview.profileFound) console.error(`note: no profile for "${options.user}"; rendering with empty traits`);
+  return { config, preview };
 }
 
 templatesCommand
@@ -349,7 +341,7 @@ templatesCommand
   .option('--event <json>', 'event properties, as the journey would pass them')
   .option('--html <file>', 'also write the HTML part to this file')
   .action(async (template: string, options: TemplateOptions & { html?: string }) => {
-    const { rendered } = await renderForCustomer(template, options);
+    const { rendered } = (await renderForCustomer(template, options)).preview;
     if (rendered.channel === 'sms') {
       const { segments, encoding } = countSegments(rendered.body);
       console.log(`SMS (${segments} segment(s), ${encoding}):\n${rendered.body}`);
@@ -369,24 +361,9 @@ templatesCommand
   .requiredOption('--to <recipient>', 'the test inbox or phone number (never the customer)')
   .option('--event <json>', 'event properties, as the journey would pass them')
   .action(async (template: string, options: TemplateOptions & { to: string }) => {
-    const { config, rendered, unsubscribeUrl } = await renderForCustomer(template, options);
-    const key = `test-send/${template}/${options.user}/${Date.now()}`;
-    if (rendered.channel === 'email') {
-      const email = createEmailProvider({ smtpUrl: config.SMTP_URL, from: config.EMAIL_FROM });
-      try {
-        const { channel: _channel, subject, ...content } = rendered;
-        const receipt = await email.send({ ...content, subject: `[test] ${subject}`, to: options.to, unsubscribeUrl }, key, unclaimed);
-        console.log(`sent to ${options.to}: ${receipt.providerMessageId}`);
-      } finally {
-        email.close();
-      }
-      return;
-    }
-    const to = toE164(options.to, config.DEFAULT_PHONE_REGION);
-    if (!to) throw new Error(`"${options.to}" is not a valid phone number`);
-    const sms = createSmsProvider({ accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN, from: config.TWILIO_FROM, apiBaseUrl: config.TWILIO_API_BASE_URL });
-    const receipt = await sms.send({ to, body: `[test] ${rendered.body}` }, key, unclaimed);
-    console.log(`sent to ${to}: ${receipt.providerMessageId}`);
+    const { config, preview } = await renderForCustomer(template, options);
+    const sent = await sendTestMessage(config, preview, options.to, `test-send/${template}/${options.user}/${Date.now()}`);
+    console.log(`sent to ${sent.to}: ${sent.providerMessageId}`);
   });
 
 /** The build to replay against: WORKFLOW_BUNDLE, or this checkout's journeys bundled now. */
@@ -434,5 +411,18 @@ async function withTemporal<T>(use: (client: Client) => Promise<T>): Promise<T> 
 }
 
 registerReportCommands(program, withDatabase);
+
+program
+  .command('console')
+  .description('the web console (/console on the server)')
+  .command('hash-password')
+  .description('reads a password on stdin and prints its hash for CONSOLE_USERS')
+  .action(async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    if (password.length < 12) throw new Error('use a password of at least 12 characters');
+    console.log(await hashPassword(password));
+  });
 
 await program.parseAsync();

@@ -1,8 +1,9 @@
 /**
  * The console, served by the ingestion server under /console: journeys with their counts, a journey's
  * graph, funnel, experiments and attribution (the report API's figures), customers with their
- * timeline, the reason for every decision, consent and suppressions; operators change suppressions
- * and consent from the page. Every change is CSRF-checked and written to the audit log with who made
+ * timeline, the reason for every decision, consent and suppressions, the ledger and its
+ * unknown-outcome queue, templates rendered for a customer; operators change suppressions and
+ * consent, settle unknown outcomes and send tests from the page. Every change is CSRF-checked and written to the audit log with who made
  * it. Journeys stay code: nothing here edits them.
  */
 import cookie from '@fastify/cookie';
@@ -21,6 +22,12 @@ import { journeyAsMermaid } from '../reports/journey-graph.js';
 import { journeyReport } from '../reports/journey-report.js';
 import { JourneyReportQuery } from '../reports/report-queries.js';
 import { userTimeline } from '../reports/timeline.js';
+import { settleUnknown } from '../operations/unknown-outcomes.js';
+import { renderForCustomer, sendTestMessage } from '../operations/template-previews.js';
+import { countSegments } from '../activities/sms-segments.js';
+import { loadTemplates, type TemplateRenderer } from '../activities/templates.js';
+import { TEMPLATES } from '../activities/template-catalog.js';
+import { unresolvedUnknowns, type LedgerDoc } from '../store/ledger.js';
 import { audit, auditOf } from '../store/audit-log.js';
 import { consentHistory, recordConsent } from '../store/consent.js';
 import type { Database } from '../store/db.js';
@@ -46,7 +53,7 @@ function parseBody<S extends z.ZodType>(schema: S, input: unknown): z.output<S> 
 }
 
 export interface ConsoleOptions {
-  config: Pick<Config, 'CONSOLE_USERS' | 'CONSOLE_SECRET' | 'CONSOLE_SESSION_TTL' | 'PUBLIC_BASE_URL' | 'TEMPORAL_TASK_QUEUE'>;
+  config: Config;
   db: Database;
   temporal: Client;
 }
@@ -61,6 +68,31 @@ const mermaidPath = createRequire(import.meta.url).resolve('mermaid/dist/mermaid
 
 const SuppressionForm = z.object({ channel: z.enum(['*', 'email', 'sms', 'audience']), reason: z.enum(['manual', 'complaint', 'erasure', 'unsubscribe']), evidence: z.string().max(2000).optional() });
 const LiftForm = z.object({ channel: z.enum(['*', 'email', 'sms', 'audience', 'webhook']), category: z.string().max(64).optional() });
+const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a UTC day, YYYY-MM-DD').optional();
+const MessageQuery = z.object({
+  user: z.string().max(255).optional(),
+  journey: z.string().max(255).optional(),
+  step: z.string().max(255).optional(),
+  channel: z.enum(['email', 'sms', 'audience', 'webhook']).optional(),
+  outcome: z.string().max(64).optional(),
+  from: Day,
+  to: Day,
+});
+const ResolveForm = z.object({ key: z.string().min(1).max(1000), as: z.enum(['sent', 'resend']) });
+const EventJson = z
+  .string()
+  .max(32_000)
+  .refine((text) => {
+    try {
+      const value: unknown = JSON.parse(text);
+      return typeof value === 'object' && value !== null && !Array.isArray(value);
+    } catch {
+      return false;
+    }
+  }, 'a JSON object, e.g. {"cart_url":"https://shop.example/cart"}')
+  .optional();
+const PreviewForm = z.object({ template: z.string().min(1).max(255), user: z.string().min(1).max(255), event: EventJson });
+const TestSendForm = PreviewForm.extend({ to: z.string().min(3).max(320), _csrf: z.string().optional() });
 const ConsentForm = z.object({ channel: z.enum(['email', 'sms', 'advertising']), granted: z.enum(['true', 'false']).transform((v) => v === 'true'), evidence: z.string().max(2000).optional() });
 
 export async function registerConsole(app: FastifyInstance, options: ConsoleOptions): Promise<void> {
@@ -205,6 +237,71 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
       consent: consent.map((c) => ({ ...c, scope: c.category ? `${c.channel}/${c.category}` : c.channel })),
       audit: changes.map((a) => ({ ...a, details: JSON.stringify(shown(request, a.details)) })),
     });
+  });
+
+  const MESSAGE_LIMIT = 200;
+  app.get<{ Querystring: Record<string, string | undefined> }>('/console/messages', async (request, reply) => {
+    const query = parseBody(MessageQuery, Object.fromEntries(Object.entries(request.query).filter(([, v]) => v)));
+    const at = { ...(query.from ? { $gte: new Date(query.from) } : {}), ...(query.to ? { $lt: new Date(Date.parse(query.to) + 86_400_000) } : {}) };
+    const filter = {
+      ...(query.user ? { userId: query.user } : {}),
+      ...(query.journey ? { journeyId: query.journey } : {}),
+      ...(query.step ? { stepId: query.step } : {}),
+      ...(query.channel ? { channel: query.channel } : {}),
+      // An outcome matches its kind too: "suppressed" finds suppressed:unsubscribe and the rest.
+      ...(query.outcome ? { reason: { $regex: `^${query.outcome.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}` } } : {}),
+      ...(Object.keys(at).length ? { at } : {}),
+    };
+    const [messages, unknown] = await Promise.all([db.collections.ledger.find(filter).sort({ at: -1 }).limit(MESSAGE_LIMIT).toArray(), unresolvedUnknowns(db.collections.ledger)]);
+    const row = (m: LedgerDoc) => ({ ...m, href: encodeURIComponent(m.userId), userLabel: shown(request, m.userId), detail: shown(request, m.detail), request: undefined });
+    return page(reply, request, 'messages', {
+      title: 'Messages',
+      query: shown(request, query),
+      channels: ['email', 'sms', 'audience', 'webhook'],
+      messages: messages.map(row),
+      limit: MESSAGE_LIMIT,
+      unknown: unknown.map(row),
+      canChange: !viewer(request),
+    });
+  });
+
+  app.post<{ Body: { key?: string; as?: string } }>('/console/messages/resolve', async (request, reply) => {
+    const user = request.consoleUser!;
+    if (user.role !== 'operator') return page(reply, request, 'login', { title: 'Not allowed', error: 'Viewers cannot settle messages.' }, 403);
+    const { key, as } = parseBody(ResolveForm, request.body);
+    const entry = await db.collections.ledger.findOne({ _id: key });
+    try {
+      await settleUnknown({ db, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE }, key, as, `console:${user.name}`);
+    } catch (err) {
+      throw new FormError((err as Error).message);
+    }
+    await audit(db.collections.auditLog, { by: user.name, action: as === 'sent' ? 'unknown outcome settled as sent' : 'unknown outcome sent again', userId: entry?.userId ?? '', details: { key } });
+    return reply.redirect('/console/messages', 303);
+  });
+
+  let templates: Promise<TemplateRenderer> | undefined;
+  const previewOf = async (request: FastifyRequest, form: { template: string; user: string; event?: string }) => {
+    const event = form.event ? (JSON.parse(form.event) as Record<string, unknown>) : {};
+    const preview = await renderForCustomer({ config: config, db, templates: await (templates ??= loadTemplates()) }, form.template, form.user, event);
+    return { preview, shownAs: shown(request, preview.rendered) };
+  };
+  app.get<{ Querystring: Record<string, string | undefined> }>('/console/templates', async (request, reply) => {
+    const query = request.query.template && request.query.user ? parseBody(PreviewForm, request.query) : undefined;
+    let preview: Record<string, unknown> | undefined;
+    if (query) {
+      const { preview: made, shownAs } = await previewOf(request, query);
+      preview = { profileFound: made.profileFound, ...(shownAs.channel === 'email' ? { email: { ...shownAs, from: shownAs.from ?? config.EMAIL_FROM } } : { sms: { ...shownAs, ...countSegments(shownAs.body) } }) };
+    }
+    return page(reply, request, 'templates', { title: 'Templates', templates: Object.keys(TEMPLATES), query: { ...request.query, user: query ? shown(request, query.user) : request.query.user }, preview, canChange: !viewer(request) });
+  });
+  app.post<{ Body: Record<string, string> }>('/console/templates/test-send', async (request, reply) => {
+    const user = request.consoleUser!;
+    if (user.role !== 'operator') return page(reply, request, 'login', { title: 'Not allowed', error: 'Viewers cannot send tests.' }, 403);
+    const form = parseBody(TestSendForm, request.body);
+    const { preview } = await previewOf(request, form);
+    const sent = await sendTestMessage(config, preview, form.to, `console-test/${form.template}/${form.user}/${Date.now()}`);
+    await audit(db.collections.auditLog, { by: user.name, action: 'test send', userId: form.user, details: { template: form.template, to: sent.to } });
+    return page(reply, request, 'templates', { title: 'Templates', templates: Object.keys(TEMPLATES), query: form, sent, canChange: true });
   });
 
   /** Operators only; the change is audited, then the customer's page is shown again. */

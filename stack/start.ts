@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig } from '../config.js';
+import { hashPassword } from '../console/passwords.js';
 import { logger } from '../platform/logger.js';
 import { ensureSchedules } from '../platform/maintenance-schedules.js';
 import { connectTemporal } from '../platform/temporal.js';
@@ -24,15 +25,19 @@ import { waitUntil } from './wait-until.js';
 
 const log = logger.child({ component: 'start' });
 
-/** Generated once and kept in the data folder (mode 0600), so links and keys stay valid across restarts. */
+/**
+ * Generated once and kept in the data folder (mode 0600), so links and keys stay valid across
+ * restarts; a secret a newer version needs is added to an existing file.
+ */
 async function secrets(dir: string): Promise<Record<string, string>> {
   const file = path.join(dir, 'secrets.json');
+  let stored: Record<string, string> = {};
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as Record<string, string>;
+    stored = JSON.parse(await readFile(file, 'utf8')) as Record<string, string>;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  const made = {
+  const fresh = {
     WRITE_KEYS: `wk_${randomBytes(12).toString('hex')}`,
     ADMIN_TOKEN: randomBytes(24).toString('base64url'),
     UNSUBSCRIBE_SECRET: randomBytes(32).toString('base64url'),
@@ -40,11 +45,17 @@ async function secrets(dir: string): Promise<Record<string, string>> {
     BOUNCE_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
     SEGMENT_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
     RUDDERSTACK_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
+    CONSOLE_SECRET: randomBytes(32).toString('base64url'),
+    // The console's first operator, "admin" (see CONSOLE_USERS to add people).
+    CONSOLE_ADMIN_PASSWORD: randomBytes(12).toString('base64url'),
   };
+  const missing = Object.keys(fresh).filter((name) => !(name in stored));
+  if (missing.length === 0) return stored;
+  const kept = { ...fresh, ...stored };
   await mkdir(dir, { recursive: true });
-  await writeFile(file, `${JSON.stringify(made, null, 2)}\n`, { mode: 0o600 });
-  log.info({ file }, 'generated secrets for this machine');
-  return made;
+  await writeFile(file, `${JSON.stringify(kept, null, 2)}\n`, { mode: 0o600 });
+  log.info({ file, added: missing }, 'generated secrets for this machine');
+  return kept;
 }
 
 const masked = (secret: string) => `${secret.slice(0, 6)}…`;
@@ -78,8 +89,10 @@ if (!given.AUDIENCE_WEBHOOK_URL) {
 const host = given.HTTP_HOST ?? '127.0.0.1';
 const port = given.HTTP_PORT ?? '8080';
 // Secrets from the environment win over the kept ones; the stand-ins only fill what is not configured.
+const { CONSOLE_ADMIN_PASSWORD: consolePassword, ...keptSecrets } = kept;
 const env: Record<string, string> = {
-  ...kept,
+  ...keptSecrets,
+  CONSOLE_USERS: JSON.stringify([{ name: 'admin', role: 'operator', password: await hashPassword(consolePassword!) }]),
   ...standIns,
   PUBLIC_BASE_URL: `http://${host}:${port}`,
   BOUNCE_DOMAIN: 'bounces.throughline.local',
@@ -124,6 +137,7 @@ Throughline is running. Ctrl-C stops it; state is kept in ${dataDir}.
                                    (Basic auth user name; any Segment or RudderStack SDK: host ${serverUrl})
   Temporal UI                      ${stack.temporalUiUrl ?? `your Temporal at ${stack.temporalAddress}`}
   Metrics, health                  ${serverUrl}/metrics  ${workerUrl}/metrics  (/healthz, /readyz)
+  Console                          ${serverUrl}/console  (${config.CONSOLE_USERS.length === 1 && config.CONSOLE_USERS[0]!.name === 'admin' ? `user admin, password CONSOLE_ADMIN_PASSWORD in ${path.join(dataDir, 'secrets.json')}` : 'users from CONSOLE_USERS'})
   Inspect a customer               ${cliPrefix} npm run cli -- explain --user <userId>
   Admin API token                  ${masked(config.ADMIN_TOKEN ?? '')} (in ${path.join(dataDir, 'secrets.json')})
   Providers                        ${standInNames.length ? `stand-ins: ${standInNames.join('; ')}` : 'as configured'}

@@ -159,3 +159,52 @@ it('refuses a change with a forged or missing CSRF token, and records nothing', 
   expect(await system.db.collections.auditLog.countDocuments({ userId: customer })).toBe(0);
   await page.context().close();
 });
+
+it('searches the ledger, and settles an unknown outcome from the queue', async () => {
+  const page = await signIn('ann', 'ann-password');
+  await page.goto(`${system.httpUrl}/console/messages?outcome=suppressed&channel=email`);
+  const found = await page.locator('#messages td.reason').allInnerTexts();
+  expect(found.length).toBeGreaterThan(0);
+  expect(found.every((reason) => reason.startsWith('suppressed:'))).toBe(true);
+
+  // A send whose attempt died after the provider may have had it, as the delivery path records one.
+  const customer = await shopper('una');
+  const key = `journey/cartAbandonment/${customer}/run/cart-reminder-email#1`;
+  await system.db.collections.ledger.insertOne({
+    _id: key, userId: customer, journeyId: 'cartAbandonment', stepId: 'cart-reminder-email', workflowId: `journey/cartAbandonment/${customer}`,
+    channel: 'email', subject: 'cart-reminder', category: 'marketing', status: 'done', delivered: false, reason: 'unknown-outcome', at: new Date(),
+    detail: 'an earlier attempt died while the provider may have had the message; not sent again',
+  });
+  await page.goto(`${system.httpUrl}/console/messages`);
+  const row = page.locator('#unknown tr', { hasText: customer });
+  await row.locator('button[value=sent]').click();
+  await page.waitForURL(`${system.httpUrl}/console/messages`);
+  expect(await page.locator('#unknown tr', { hasText: customer }).count()).toBe(0);
+  expect(await system.db.collections.ledger.findOne({ _id: key })).toMatchObject({ reason: 'sent', resolution: { as: 'sent', by: 'console:ann' } });
+  expect(await system.db.collections.auditLog.findOne({ userId: customer })).toMatchObject({ by: 'ann', action: 'unknown outcome settled as sent' });
+  await page.context().close();
+});
+
+it('renders a template for a customer, email and SMS, and sends a test to the address typed', async () => {
+  const customer = await shopper('tess');
+  const page = await signIn('ann', 'ann-password');
+  const event = JSON.stringify({ cart_url: 'https://shop.example/cart/9', value: 19, products: [{ name: 'Mug' }] });
+  await page.goto(`${system.httpUrl}/console/templates?template=cart-reminder&user=${customer}&event=${encodeURIComponent(event)}`);
+  await expect(page.locator('#subject').innerText()).resolves.toBe('You left 1 item(s) in your cart');
+  const email = page.frameLocator('iframe');
+  await expect(email.locator('body').innerText()).resolves.toContain('Mug');
+  await page.screenshot({ path: path.join(shots, 'templates.png'), fullPage: true });
+
+  await page.fill('#test-send input[name=to]', 'qa@example.com');
+  await page.click('#test-send button');
+  await expect(page.locator('[role=status]').innerText()).resolves.toContain('Test sent to qa@example.com');
+  await waitUntil(() => system.smtp.messagesTo('qa@example.com').length === 1, 20_000, 'the test email');
+  expect(system.smtp.messagesTo('qa@example.com')[0]!.subject).toBe('[test] You left 1 item(s) in your cart');
+
+  await page.goto(`${system.httpUrl}/console/templates?template=cart-reminder-sms&user=${customer}`);
+  await expect(page.locator('#segments').innerText()).resolves.toMatch(/^\d segment\(s\), GSM-7/);
+  await expect(page.locator('#sms-body').innerText()).resolves.toContain('Your cart is still waiting, tess.');
+  await page.goto(`${system.httpUrl}/console/templates?template=cart-reminder&user=${customer}&event=not-json`);
+  await expect(page.locator('[role=alert]').innerText()).resolves.toContain('a JSON object');
+  await page.context().close();
+});
