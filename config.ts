@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { CapRule } from './store/frequency-grants.js';
 import type { HoldRule } from './store/holds.js';
 import { spanMs } from './workflows/sdk/local-time.js';
+import { journeyExperiments } from './workflows/journeys/experiments.js';
 
 /** A positive span ('30m', '24h', '7 days'), parsed as journeys parse them; undefined if it is not one. */
 function durationMs(text: string): number | undefined {
@@ -242,6 +243,11 @@ const EnvSchema = z.object({
   CONSOLE_SECRET: z.string().min(32).optional(),
   /** How long a console sign-in lasts. */
   CONSOLE_SESSION_TTL: Duration.default(8 * 3_600_000),
+  /** Cross-journey experiments to run (ids in workflows/journeys/experiments.ts), e.g. cart-orchestration. */
+  JOURNEY_EXPERIMENTS: commaList('').refine(
+    (ids) => ids.every((id) => journeyExperiments.some((e) => e.id === id)),
+    `names an experiment this build does not have (it has: ${journeyExperiments.map((e) => e.id).join(', ')})`,
+  ),
   /** The time-decay attribution model's half-life: a message this much older than another gets half its credit. */
   ATTRIBUTION_HALF_LIFE: Duration.default(7 * 86_400_000),
   HTTP_HOST: z.string().default('127.0.0.1'),

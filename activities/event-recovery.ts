@@ -25,7 +25,7 @@ export function createEventRecoveryActivities(db: Database, temporal: () => Prom
         before: new Date(now - config.INBOUND_CLAIM_LEASE),
       });
       if (!claims.length) return { finished: 0, failed: 0 };
-      const router = createRouter({ client: await temporal(), db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys: journeyVersions, settings: config.JOURNEY_SETTINGS });
+      const router = createRouter({ client: await temporal(), db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys: journeyVersions, settings: config.JOURNEY_SETTINGS, experiments: config.JOURNEY_EXPERIMENTS });
       const report = await createIngestion(db, router, { phoneRegion: config.DEFAULT_PHONE_REGION, holdRules: config.HOLD_RULES }).recover(claims);
       // One that keeps failing (a dependency still down, an event no retry can act on) holds up no
       // other: it is named here and tried again next run, while it is inside the window.

@@ -17,14 +17,12 @@ import { experimentReport } from '../reports/experiment-report.js';
 import { journeyReport } from '../reports/journey-report.js';
 import { foldIntoRollups } from '../reports/rollup.js';
 import { startStack } from '../stack/index.js';
-import { openDatabase, type ConversionDoc, type Database } from '../store/db.js';
-import type { ProgressDoc } from '../store/journey-progress.js';
-import type { LedgerDoc } from '../store/ledger.js';
+import { openDatabase, type Database } from '../store/db.js';
+import { cartTraffic, SENDS_PER_INSTANCE } from './cart-traffic.js';
 
 const LEDGER_TARGET = Number(process.argv[2] ?? 200_000);
 const SENDS_PER_SECOND = Number(process.env.SENDS_PER_SECOND ?? 500);
 const SENDS_PER_ROUND = SENDS_PER_SECOND * 60;
-const SENDS_PER_INSTANCE = 3;
 const DAY = 86_400_000;
 
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
@@ -33,48 +31,6 @@ const timed = async <T>(work: () => Promise<T>): Promise<[T, number]> => {
   const result = await work();
   return [result, performance.now() - started];
 };
-
-/** One minute of traffic: instances entered on one of the last 30 days. */
-function roundOfTraffic(round: number, instances: number) {
-  const progress: ProgressDoc[] = [];
-  const ledger: LedgerDoc[] = [];
-  const conversions: ConversionDoc[] = [];
-  const insertedAt = new Date();
-  for (let i = 0; i < instances; i++) {
-    const n = round * instances + i;
-    const userId = `bench-${n}`;
-    const workflowId = `journey/cartAbandonment/${userId}`;
-    const entered = Date.now() - (n % 30) * DAY - 2 * DAY;
-    const at = (hours: number) => new Date(entered + hours * 3_600_000);
-    const smsOutcome = n % 4 === 0 ? 'no-consent' : 'sent';
-    const steps: Array<[string, string, number]> = [
-      ['entry', 'entered', 0],
-      ['wait-before-reminder', 'waited', 1],
-      ['cart-reminder-email', 'sent', 1],
-      ['wait-for-order', 'waited', 25],
-      ['cart-reminder-sms', smsOutcome, 25],
-      ['add-to-retargeting', 'sent', 25],
-    ];
-    steps.forEach(([stepId, outcome, hours], seq) =>
-      progress.push({ _id: `${workflowId}/r/${seq}`, journeyId: 'cartAbandonment', version: 1, workflowId, runId: 'r', userId, seq, stepId, outcome, at: at(hours), insertedAt }),
-    );
-    for (const [stepId, channel, reason] of [['cart-reminder-email', 'email', 'sent'], ['cart-reminder-sms', 'sms', smsOutcome], ['add-to-retargeting', 'audience', 'sent']] as const) {
-      ledger.push({ _id: `${workflowId}/r/${stepId}#1`, userId, journeyId: 'cartAbandonment', stepId, workflowId, channel, subject: stepId, category: 'marketing', status: 'done', delivered: reason === 'sent', reason, at: at(25) });
-    }
-    if (n % 10 === 0) {
-      const timestamp = at(30).toISOString();
-      conversions.push({
-        _id: `${workflowId}/ordered/o-${n}`, journeyId: 'cartAbandonment', version: 1, workflowId, userId, goal: 'ordered',
-        event: { messageId: `o-${n}`, event: 'Order Completed', userId, timestamp, properties: JSON.stringify({ revenue: 40 + (n % 7) * 10 }) },
-        enteredAt: at(0).toISOString(),
-        steps: steps.slice(1).map(([stepId, outcome, hours]) => ({ stepId, outcome, at: at(hours).toISOString() })).concat({ stepId: 'goal:ordered', outcome: 'converted:Order Completed', at: timestamp }),
-        attributedTo: ['cart-reminder-email', ...(smsOutcome === 'sent' ? ['cart-reminder-sms'] : []), 'add-to-retargeting'],
-        at: new Date(),
-      });
-    }
-  }
-  return { progress, ledger, conversions };
-}
 
 async function funnelFromLedger(db: Database): Promise<number> {
   const rows = await db.collections.ledger.aggregate([{ $match: { journeyId: 'cartAbandonment' } }, { $group: { _id: { step: '$stepId', reason: '$reason' }, n: { $sum: 1 } } }]).toArray();
@@ -85,14 +41,15 @@ const stack = await startStack({ dataDir: await mkdtemp(path.join(os.tmpdir(), '
 const db = await openDatabase(stack.mongoUrl, `bench_report_${Date.now().toString(36)}`);
 try {
   console.log(`reports over a growing ledger, cart abandonment at ${SENDS_PER_SECOND} sends/s folded each minute (FerretDB on SQLite unless MONGODB_URL):`);
-  const instancesPerRound = SENDS_PER_ROUND / SENDS_PER_INSTANCE;
+  const instancesPerRound = Math.floor(SENDS_PER_ROUND / SENDS_PER_INSTANCE);
   let ledgerSize = 0;
   let nextReport = Math.min(20_000, LEDGER_TARGET);
   for (let round = 0; ledgerSize < LEDGER_TARGET; round++) {
-    const traffic = roundOfTraffic(round, Math.min(instancesPerRound, Math.ceil((LEDGER_TARGET - ledgerSize) / SENDS_PER_INSTANCE)));
+    const count = Math.min(instancesPerRound, Math.ceil((LEDGER_TARGET - ledgerSize) / SENDS_PER_INSTANCE));
+    const traffic = cartTraffic(ledgerSize / SENDS_PER_INSTANCE, count);
     const [, writeMs] = await timed(async () => {
       await db.collections.progress.insertMany(traffic.progress);
-      await db.collections.conversions.insertMany(traffic.conversions);
+      if (traffic.conversions.length) await db.collections.conversions.insertMany(traffic.conversions);
     });
     await db.collections.ledger.insertMany(traffic.ledger);
     ledgerSize += traffic.ledger.length;

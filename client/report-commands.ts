@@ -10,9 +10,10 @@ import { attributionReport } from '../reports/attribution-report.js';
 import { ATTRIBUTION_MODELS } from '../reports/attribution.js';
 import { experimentReport } from '../reports/experiment-report.js';
 import { journeyReport } from '../reports/journey-report.js';
-import { AttributionReportQuery, ExperimentReportQuery, GlobalControlReportQuery, JourneyReportQuery } from '../reports/report-queries.js';
-import { formatAttributionReport, formatExperimentReport, formatGlobalControlReport, formatJourneyReport } from '../reports/report-text.js';
+import { AttributionReportQuery, ExperimentReportQuery, GlobalControlReportQuery, JourneyExperimentReportQuery, JourneyReportQuery } from '../reports/report-queries.js';
+import { formatAttributionReport, formatExperimentReport, formatGlobalControlReport, formatJourneyExperimentReport, formatJourneyReport } from '../reports/report-text.js';
 import { globalControlReport } from '../reports/global-control-report.js';
+import { journeyExperimentReport } from '../reports/journey-experiment-report.js';
 import { loadConfig } from '../config.js';
 
 type WithDatabase = <T>(use: (db: Database) => Promise<T>) => Promise<T>;
@@ -57,6 +58,12 @@ export function registerReportCommands(program: Command, withDatabase: WithDatab
     .action(async (options: Record<string, unknown>) => {
       const { journey, ...query } = parsed(AttributionReportQuery, options);
       print(await withDatabase((db) => attributionReport(db, { ...query, journeyId: journey })), options, formatAttributionReport);
+    });
+
+  period(report.command('journey-experiment <experimentId>').description('a cross-journey experiment (JOURNEY_EXPERIMENTS): conversion, revenue, messages and unsubscribes per arm'))
+    .action(async (experimentId: string, options: Record<string, unknown>) => {
+      const query = parsed(JourneyExperimentReportQuery, options);
+      print(await withDatabase((db) => journeyExperimentReport(db, experimentId, query)), options, formatJourneyExperimentReport);
     });
 
   period(report.command('global-control').description('the global control group (GLOBAL_CONTROL_PERCENT) against everyone else, for any event'))

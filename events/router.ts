@@ -17,6 +17,7 @@ import { spanMs } from '../workflows/sdk/local-time.js';
 import { DEFINITION, JOURNEY, JOURNEY_VERSION, USER_ID } from '../workflows/sdk/search-attributes.js';
 import { fingerprint } from '../workflows/sdk/definition-fingerprint.js';
 import { routingSeconds } from '../platform/metrics.js';
+import { mayEnter } from '../workflows/journeys/experiments.js';
 import type { Duration, JourneyEvent, JourneyInput } from '../workflows/sdk/types.js';
 
 export interface RouterOptions {
@@ -29,6 +30,8 @@ export interface RouterOptions {
   settings: Record<string, Record<string, Duration>>;
   /** Each call to Temporal gives up after this long (default: the client's own retries). */
   callTimeoutMs?: number;
+  /** JOURNEY_EXPERIMENTS: the cross-journey experiments running (see experiment-arms.ts). */
+  experiments?: readonly string[];
 }
 
 export interface Router {
@@ -88,8 +91,10 @@ export function createRouter(options: RouterOptions): Router {
   // Instances of older versions may wait for events the latest no longer does: listen for all of them.
   const hears = indexByEvent(latest, (j) => options.journeys.filter((v) => v.id === j.id).flatMap(eventsHeardBy));
 
+  const running = new Set(options.experiments ?? []);
+
   async function admits(journey: JourneyDefinition, event: JourneyEvent): Promise<boolean> {
-    if (!withinWindow(journey, event)) return false;
+    if (!withinWindow(journey, event) || !mayEnter(journey.id, event.userId, running)) return false;
     const where = journey.entry.where;
     if (!where) return true;
     const profile = scopesOf(where).has('profile') ? (await loadProfile(db.collections.profiles, event.userId))?.traits : undefined;

@@ -12,3 +12,4 @@ export const AttributionReportQuery = z
   .object({ from: Day, to: Day, model: z.enum(ATTRIBUTION_MODELS).default('linear'), journey: Name, goal: Name })
   .strict();
 export const GlobalControlReportQuery = z.object({ from: Day, to: Day, event: z.string().min(1, 'name the event that counts, e.g. "Order Completed"').max(255) }).strict();
+export const JourneyExperimentReportQuery = z.object({ from: Day, to: Day }).strict();

@@ -2,6 +2,7 @@
 import type { AttributionReport, CreditRow } from './attribution-report.js';
 import type { ExperimentReport } from './experiment-report.js';
 import type { GlobalControlReport } from './global-control-report.js';
+import type { JourneyExperimentReport } from './journey-experiment-report.js';
 import type { JourneyReport, Period } from './journey-report.js';
 
 const pct = (rate: number | undefined) => (rate === undefined ? '-' : `${(rate * 100).toFixed(1)}%`);
@@ -107,5 +108,27 @@ export function formatGlobalControlReport(r: GlobalControlReport): string {
     c
       ? `lift ${(c.absoluteLift * 100).toFixed(2)} pts (${pct(c.absoluteLiftInterval.low)} to ${pct(c.absoluteLiftInterval.high)}), relative ${pct(c.relativeLift)}, p ${c.pValue.toPrecision(3)}`
       : 'not enough data for a lift yet (at least 5 who did it and 5 who did not, in each group)',
+  ].join('\n');
+}
+
+export function formatJourneyExperimentReport(r: JourneyExperimentReport): string {
+  return [
+    `experiment ${r.experiment}, ${periodText(r.period)}: ${r.description}`,
+    table([
+      ['arm', 'journeys', 'entrants', 'converted', 'rate', '95% interval', 'lift', 'p-value', 'revenue/customer', 'messages/customer', 'unsubscribe rate'],
+      ...r.arms.map((a, i) => [
+        `${a.arm} (${a.percent}%)`,
+        a.journeys.join(' + '),
+        String(a.entrants),
+        String(a.converters),
+        pct(a.conversionRate),
+        `${pct(a.interval.low)} to ${pct(a.interval.high)}`,
+        i === 0 ? 'baseline' : a.comparison ? `${(a.comparison.absoluteLift * 100).toFixed(1)} pts` : 'not enough data',
+        a.comparison ? a.comparison.pValue.toPrecision(3) : '',
+        a.revenuePerCustomer === undefined ? '-' : money(a.revenuePerCustomer),
+        a.messagesPerCustomer === undefined ? '-' : a.messagesPerCustomer.toFixed(2),
+        pct(a.unsubscribeRate),
+      ]),
+    ]),
   ].join('\n');
 }

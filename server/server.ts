@@ -40,6 +40,7 @@ export function buildServer({ config, db, temporal, journeys = journeyVersions }
   let draining = false;
   const router = createRouter({
     client: temporal, db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys, settings: config.JOURNEY_SETTINGS, callTimeoutMs: config.DEPENDENCY_TIMEOUT,
+    experiments: config.JOURNEY_EXPERIMENTS,
   });
   const { ingest } = createIngestion(db, router, { phoneRegion: config.DEFAULT_PHONE_REGION, holdRules: config.HOLD_RULES });
   const app = Fastify({ loggerInstance: logger.child({ component: 'http' }), ...quietRequestLogs() });

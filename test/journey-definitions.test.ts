@@ -15,6 +15,8 @@ describe('shipped journeys', () => {
     expect(latestJourneys().map((j) => `${j.id}@${j.version}`).sort()).toEqual([
       'browseAbandonment@1',
       'cartAbandonment@2',
+      'cartEmailAlone@1',
+      'cartSmsAlone@1',
       'postPurchaseReview@2',
       'welcomeSeries@2',
       'winBack@1',

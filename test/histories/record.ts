@@ -16,6 +16,7 @@ import { startStack } from '../../stack/index.js';
 import { startLocalSystem, type LocalSystem } from '../../stack/local-system.js';
 import { waitUntil } from '../../stack/wait-until.js';
 import { journeyVersions } from '../../workflows/journeys/index.js';
+import { armOf, journeyExperiments } from '../../workflows/journeys/experiments.js';
 import { journeyWorkflowId } from '../../workflows/sdk/definitions.js';
 import { chooseVariant } from '../../workflows/sdk/split.js';
 import type { StepOf } from '../../workflows/sdk/steps.js';
@@ -28,6 +29,8 @@ interface Scenario {
   traits?: Record<string, unknown>;
   key?: string;
   userId?: string;
+  /** Further configuration of the deployment (e.g. JOURNEY_EXPERIMENTS). */
+  env?: Record<string, string>;
   /** Plays the events after the profile exists; resolves when the instance may be awaited. */
   play(cdp: Cdp, system: LocalSystem): Promise<void>;
 }
@@ -37,6 +40,17 @@ type Cdp = (event: string, properties?: Record<string, unknown>) => Promise<void
 const cart = { cart_id: 'c1', products: [{ name: 'Lamp' }] };
 const sms = { phone: '+14155550001', consent: { sms: true } };
 const firstEmail = (system: LocalSystem) => waitUntil(() => system.smtp.messages.length > 0, 30_000, 'the first email');
+
+/**
+ * A customer the cart-orchestration experiment puts in its independent arm, one per scenario: each
+ * scenario starts both of the arm's journeys, and the one not recorded is left waiting.
+ */
+function independentArm(scenario: string) {
+  const experiment = journeyExperiments.find((e) => e.id === 'cart-orchestration')!;
+  let userId = '';
+  for (let i = 0; armOf(experiment, (userId = `recorded-${scenario}-${i}`)).name !== 'independent'; i++);
+  return { userId, env: { JOURNEY_EXPERIMENTS: 'cart-orchestration' }, traits: sms };
+}
 
 /** A customer id the win-back split puts in the given variant. */
 function winBackUser(variant: string): string {
@@ -74,6 +88,8 @@ const SCENARIOS: Scenario[] = [
       await fetch(link.replaceAll('&amp;', '&'), { redirect: 'manual' });
     },
   },
+  { journey: 'cartEmailAlone', version: 1, name: 'emailed', settings: { reminderDelay: '1s', attributionWindow: '1s' }, ...independentArm('emailed'), play: (cdp) => cdp('Checkout Started', cart) },
+  { journey: 'cartSmsAlone', version: 1, name: 'texted', settings: { smsDelay: '1s', attributionWindow: '1s' }, ...independentArm('texted'), play: (cdp) => cdp('Checkout Started', cart) },
   { journey: 'browseAbandonment', version: 1, name: 'reminded', settings: { browseWindow: '1s' }, play: (cdp) => cdp('Product Viewed', { name: 'Lamp' }) },
   {
     journey: 'browseAbandonment', version: 1, name: 'added-to-cart', settings: { browseWindow: '1 hour' },
@@ -128,6 +144,7 @@ try {
       taskQueue: `record-${tag}`,
       journeySettings: { [scenario.journey]: scenario.settings },
       journeys: journeyVersions.filter((j) => j.id !== scenario.journey || j.version === scenario.version),
+      env: scenario.env,
     });
     try {
       const userId = scenario.userId ?? `recorded-${tag}`;

@@ -5,6 +5,7 @@
  */
 import type { JourneyDefinition } from '../sdk/journey.js';
 import { browseAbandonment } from './browse-abandonment.js';
+import { cartEmailAlone, cartSmsAlone } from './cart-channels-alone.js';
 import { cartAbandonmentV1, cartAbandonmentV2 } from './cart-abandonment.js';
 import { postPurchaseReviewV1, postPurchaseReviewV2 } from './post-purchase-review.js';
 import { welcomeSeriesV1, welcomeSeriesV2 } from './welcome-series.js';
@@ -13,6 +14,8 @@ import { winBack } from './win-back.js';
 export const journeyVersions: readonly JourneyDefinition[] = [
   cartAbandonmentV1,
   cartAbandonmentV2,
+  cartEmailAlone,
+  cartSmsAlone,
   browseAbandonment,
   welcomeSeriesV1,
   welcomeSeriesV2,
