@@ -3,7 +3,8 @@
  * steps, conversions credited to the messages that preceded them, and the step records the funnels
  * count.
  */
-import { insertNew, type Database } from '../store/db.js';
+import { insertNew, type Database, type OtherTouch } from '../store/db.js';
+import { latestJourneys } from '../workflows/journeys/index.js';
 import { insertProgress } from '../store/journey-progress.js';
 import { loadProfile, mergeTraits } from '../store/profiles.js';
 import type { ConversionRecord, ProfileSnapshot, ProgressRecord } from '../workflows/sdk/types.js';
@@ -13,6 +14,23 @@ export interface JourneyActivities {
   updateProfile(userId: string, set: Record<string, unknown>): Promise<void>;
   recordConversion(conversion: ConversionRecord): Promise<void>;
   recordProgress(records: ProgressRecord[]): Promise<void>;
+}
+
+/**
+ * The customer's messages from other journeys in the goal's window (delivered, by the ledger), for
+ * attribution across journeys. An entry from a build before versions were recorded is taken as the
+ * journey's latest version.
+ */
+async function touchesFromOtherJourneys(db: Database, conversion: ConversionRecord): Promise<OtherTouch[]> {
+  const sent = await db.collections.ledger
+    .find({ userId: conversion.userId, delivered: true, at: { $gte: new Date(conversion.windowStart!), $lte: new Date(conversion.event.timestamp) } })
+    .toArray();
+  return sent
+    .filter((entry) => entry.journeyId !== conversion.journeyId && entry.status === 'done')
+    .flatMap((entry) => {
+      const version = entry.version ?? latestJourneys().find((j) => j.id === entry.journeyId)?.version;
+      return version === undefined ? [] : [{ journeyId: entry.journeyId, version, stepId: entry.stepId, at: entry.at.toISOString() }];
+    });
 }
 
 export function createJourneyActivities(db: Database): JourneyActivities {
@@ -29,7 +47,8 @@ export function createJourneyActivities(db: Database): JourneyActivities {
       // leaves it, so its `at` (the order the rollup reads in) never moves.
       const _id = `${conversion.workflowId}/${conversion.goal}/${conversion.event.messageId}`;
       const event = { ...conversion.event, properties: JSON.stringify(conversion.event.properties) };
-      await insertNew(db.collections.conversions, [{ ...conversion, _id, event, at: new Date() }]);
+      const otherTouches = conversion.windowStart ? await touchesFromOtherJourneys(db, conversion) : [];
+      await insertNew(db.collections.conversions, [{ ...conversion, _id, event, otherTouches, at: new Date() }]);
     },
     async recordProgress(records) {
       await insertProgress(db.collections.progress, records);

@@ -10,10 +10,11 @@ import { attributionReport } from '../reports/attribution-report.js';
 import { ATTRIBUTION_MODELS } from '../reports/attribution.js';
 import { experimentReport } from '../reports/experiment-report.js';
 import { journeyReport } from '../reports/journey-report.js';
-import { AttributionReportQuery, ExperimentReportQuery, GlobalControlReportQuery, JourneyExperimentReportQuery, JourneyReportQuery } from '../reports/report-queries.js';
-import { formatAttributionReport, formatExperimentReport, formatGlobalControlReport, formatJourneyExperimentReport, formatJourneyReport } from '../reports/report-text.js';
+import { AttributionReportQuery, EngagementReportQuery, ExperimentReportQuery, GlobalControlReportQuery, JourneyExperimentReportQuery, JourneyReportQuery } from '../reports/report-queries.js';
+import { formatAttributionReport, formatEngagementReport, formatExperimentReport, formatGlobalControlReport, formatJourneyExperimentReport, formatJourneyReport } from '../reports/report-text.js';
 import { globalControlReport } from '../reports/global-control-report.js';
 import { journeyExperimentReport } from '../reports/journey-experiment-report.js';
+import { engagementReport } from '../reports/engagement-report.js';
 import { loadConfig } from '../config.js';
 
 type WithDatabase = <T>(use: (db: Database) => Promise<T>) => Promise<T>;
@@ -58,6 +59,13 @@ export function registerReportCommands(program: Command, withDatabase: WithDatab
     .action(async (options: Record<string, unknown>) => {
       const { journey, ...query } = parsed(AttributionReportQuery, options);
       print(await withDatabase((db) => attributionReport(db, { ...query, journeyId: journey })), options, formatAttributionReport);
+    });
+
+  period(report.command('engagement').description('opens and clicks per send step: open and click rates, machine ones apart'))
+    .option('--journey <journeyId>', 'one journey only')
+    .action(async (options: Record<string, unknown>) => {
+      const { journey, ...query } = parsed(EngagementReportQuery, options);
+      print(await withDatabase((db) => engagementReport(db, { ...query, journeyId: journey })), options, formatEngagementReport);
     });
 
   period(report.command('journey-experiment <experimentId>').description('a cross-journey experiment (JOURNEY_EXPERIMENTS): conversion, revenue, messages and unsubscribes per arm'))

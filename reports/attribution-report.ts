@@ -1,10 +1,11 @@
 /**
  * Which messages earned the conversions, by attribution model: credit (a share of each conversion)
- * and revenue per channel, journey, step and template, over every journey or one.
+ * and revenue per channel, journey, step and template. A conversion's credit goes to every message in
+ * its goal's window, from its own journey or another; a goal event several journeys counted is
+ * credited once. `journeyId` narrows to the conversions of one journey.
  */
 import type { Database } from '../store/db.js';
-import { fieldName } from '../store/field-rules.js';
-import { journeyDays } from '../store/rollups.js';
+import { journeyDays, touchOf } from '../store/rollups.js';
 import type { AttributionModel } from './attribution.js';
 import type { Period } from './journey-report.js';
 import { goalRollups, stepSubject } from './rollup-reading.js';
@@ -20,9 +21,10 @@ export interface AttributionReport {
   period: Period;
   journeyId?: string;
   goal?: string;
+  /** Conversions credited (one per goal event) and the revenue credited to messages. */
   conversions: number;
   revenue: number;
-  /** Conversions with no message in their window (the holdout's, for one). */
+  /** Conversions with no message in their window (the holdout's, for one); their revenue is not in `revenue`. */
   unattributed: number;
   byChannel: CreditRow[];
   byJourney: CreditRow[];
@@ -52,17 +54,17 @@ export async function attributionReport(
   let conversions = 0;
   let revenue = 0;
   let unattributed = 0;
-  for (const { doc, rollup } of goalRollups(docs, options.goal)) {
-    conversions += rollup.conversions ?? 0;
-    revenue += rollup.revenue ?? 0;
+  for (const { rollup } of goalRollups(docs, options.goal)) {
+    conversions += rollup.credited ?? 0;
     unattributed += rollup.unattributed ?? 0;
-    for (const [stepKey, credit] of Object.entries(rollup.attribution?.[options.model] ?? {})) {
-      const stepId = fieldName(stepKey);
-      const subject = stepSubject(doc.journeyId, doc.version, stepId);
+    for (const [key, credit] of Object.entries(rollup.attribution?.[options.model] ?? {})) {
+      const touch = touchOf(key);
+      const subject = stepSubject(touch.journeyId, touch.version, touch.stepId);
       const [c, r] = [credit.conversions ?? 0, credit.revenue ?? 0];
+      revenue += r;
       channels.add(subject.channel ?? 'unknown', c, r);
-      journeys.add(doc.journeyId, c, r);
-      steps.add(`${doc.journeyId}/${stepId}`, c, r);
+      journeys.add(touch.journeyId, c, r);
+      steps.add(`${touch.journeyId}/${touch.stepId}`, c, r);
       templates.add(subject.subject ?? 'unknown', c, r);
     }
   }

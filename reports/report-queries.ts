@@ -13,3 +13,4 @@ export const AttributionReportQuery = z
   .strict();
 export const GlobalControlReportQuery = z.object({ from: Day, to: Day, event: z.string().min(1, 'name the event that counts, e.g. "Order Completed"').max(255) }).strict();
 export const JourneyExperimentReportQuery = z.object({ from: Day, to: Day }).strict();
+export const EngagementReportQuery = z.object({ from: Day, to: Day, journey: Name }).strict();

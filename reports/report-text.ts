@@ -2,6 +2,7 @@
 import type { AttributionReport, CreditRow } from './attribution-report.js';
 import type { ExperimentReport } from './experiment-report.js';
 import type { GlobalControlReport } from './global-control-report.js';
+import type { EngagementReport } from './engagement-report.js';
 import type { JourneyExperimentReport } from './journey-experiment-report.js';
 import type { JourneyReport, Period } from './journey-report.js';
 
@@ -128,6 +129,29 @@ export function formatJourneyExperimentReport(r: JourneyExperimentReport): strin
         a.revenuePerCustomer === undefined ? '-' : money(a.revenuePerCustomer),
         a.messagesPerCustomer === undefined ? '-' : a.messagesPerCustomer.toFixed(2),
         pct(a.unsubscribeRate),
+      ]),
+    ]),
+  ].join('\n');
+}
+
+export function formatEngagementReport(r: EngagementReport): string {
+  if (r.steps.length === 0) return `engagement, ${r.journeyId ?? 'every journey'}, ${periodText(r.period)}: no opens or clicks yet`;
+  return [
+    `engagement, ${r.journeyId ?? 'every journey'}, ${periodText(r.period)} (machine opens and clicks left out of the rates)`,
+    table([
+      ['journey / step', 'message', 'sent', 'opened', 'open rate', 'clicked', 'click rate', 'opens', 'clicks', 'machine opens', 'machine clicks'],
+      ...r.steps.map((s) => [
+        `${s.journeyId} / ${s.stepId}`,
+        `${s.channel ?? ''} ${s.template ?? ''}`.trim(),
+        String(s.sent),
+        String(s.opened),
+        pct(s.openRate),
+        String(s.clicked),
+        pct(s.clickRate),
+        String(s.opens),
+        String(s.clicks),
+        String(s.machineOpens),
+        String(s.machineClicks),
       ]),
     ]),
   ].join('\n');

@@ -10,7 +10,7 @@ import type { ConversionDoc, Database } from '../store/db.js';
 import { fieldKey } from '../store/field-rules.js';
 import type { ProgressDoc } from '../store/journey-progress.js';
 import type { EngagementDoc } from '../store/engagement.js';
-import { applyDelta, readCursor, writeCursor, type DayDelta } from '../store/rollups.js';
+import { applyDelta, claimCredit, readCursor, touchKey, writeCursor, type DayDelta } from '../store/rollups.js';
 import { ATTRIBUTION_MODELS, creditWeights, revenueOf, type Touch } from './attribution.js';
 
 export interface RollupOptions {
@@ -64,7 +64,7 @@ function foldEngagement(deltas: Deltas, engagement: EngagementDoc): void {
   if (engagement.first) add(delta, `${step}.${one}`, 1);
 }
 
-function foldConversion(deltas: Deltas, conversion: ConversionDoc, halfLifeMs: number): void {
+function foldConversion(deltas: Deltas, conversion: ConversionDoc, halfLifeMs: number, creditHolders: ReadonlySet<string>): void {
   const delta = deltas.for(conversion.journeyId, conversion.version, conversion.event.timestamp);
   const goal = `goals.${fieldKey(conversion.goal)}`;
   const revenue = revenueOf(JSON.parse(conversion.event.properties) as Record<string, unknown>);
@@ -81,12 +81,22 @@ function foldConversion(deltas: Deltas, conversion: ConversionDoc, halfLifeMs: n
       add(delta, `${goal}.arms.${fieldKey(step.stepId)}.${fieldKey(step.outcome.slice('variant:'.length))}`, 1);
     }
   }
-  const credited = new Set(conversion.attributedTo);
-  const touches: Touch[] = conversion.steps.filter((s) => s.outcome === 'sent' && credited.has(s.stepId)).map((s) => ({ stepId: s.stepId, at: Date.parse(s.at) }));
+  // A goal event several journeys counted is credited to messages once, by the conversion holding the claim.
+  if (!creditHolders.has(conversion._id)) return;
+  add(delta, `${goal}.credited`, 1);
+  const inWindow = new Set(conversion.attributedTo);
+  const touches: Array<Touch & { key: string }> = [
+    ...conversion.steps
+      .filter((s) => s.outcome === 'sent' && inWindow.has(s.stepId))
+      .map((s) => ({ journeyId: conversion.journeyId, version: conversion.version, stepId: s.stepId, at: s.at })),
+    ...(conversion.otherTouches ?? []),
+  ]
+    .map((t) => ({ stepId: t.stepId, at: Date.parse(t.at), key: touchKey(t) }))
+    .sort((a, b) => a.at - b.at);
   if (touches.length === 0) add(delta, `${goal}.unattributed`, 1);
   for (const model of ATTRIBUTION_MODELS) {
     creditWeights(model, touches, convertedAt, halfLifeMs).forEach((weight, i) => {
-      const path = `${goal}.attribution.${model}.${fieldKey(touches[i]!.stepId)}`;
+      const path = `${goal}.attribution.${model}.${touches[i]!.key}`;
       add(delta, `${path}.conversions`, weight);
       add(delta, `${path}.revenue`, weight * revenue);
     });
@@ -99,6 +109,8 @@ interface Source<T extends { _id: string }> {
   /** The write-time field the source is read in order of. */
   order: 'insertedAt' | 'at';
   fold(deltas: Deltas, doc: T): void;
+  /** Runs on each batch before it is folded (the same batch again, after a crash). */
+  before?(docs: T[]): Promise<void>;
   /** Delete what has been folded (records kept for nothing else). */
   deleteFolded?: boolean;
 }
@@ -137,6 +149,7 @@ async function foldBatch<T extends { _id: string }>(db: Database, source: Source
     pending = positionOf(docs[docs.length - 1]!, source.order);
     await writeCursor(rollups, source.name, { done: cursor.done, pending });
   }
+  await source.before?.(docs);
   const deltas = new Deltas();
   for (const doc of docs) source.fold(deltas, doc);
   for (const delta of deltas.byDoc.values()) await applyDelta(rollups, source.name, pending, delta);
@@ -149,11 +162,15 @@ async function foldBatch<T extends { _id: string }>(db: Database, source: Source
 export async function foldIntoRollups(db: Database, options: RollupOptions): Promise<RollupReport> {
   const now = Date.now();
   const progress: Source<ProgressDoc> = { name: 'progress', collection: db.collections.progress, order: 'insertedAt', fold: foldProgress, deleteFolded: true };
+  let creditHolders = new Set<string>();
   const conversions: Source<ConversionDoc> = {
     name: 'conversions',
     collection: db.collections.conversions,
     order: 'at',
-    fold: (deltas, doc) => foldConversion(deltas, doc, options.halfLifeMs),
+    async before(docs) {
+      creditHolders = await claimCredit(db.collections.rollups, docs.map((c) => ({ _id: c._id, userId: c.userId, messageId: c.event.messageId })));
+    },
+    fold: (deltas, doc) => foldConversion(deltas, doc, options.halfLifeMs, creditHolders),
   };
   const engagements: Source<EngagementDoc> = { name: 'engagements', collection: db.collections.engagements, order: 'insertedAt', fold: foldEngagement };
   const report: RollupReport = { progressRecords: 0, conversions: 0, engagements: 0 };

@@ -3,6 +3,7 @@
  *   GET /admin/reports/journeys/:journeyId?from&to&version
  *   GET /admin/reports/experiments/:journeyId?from&to&version&goal&control
  *   GET /admin/reports/attribution?model&journey&goal&from&to
+ *   GET /admin/reports/engagement?journey&from&to
  *   GET /admin/reports/global-control?event&from&to
  *   GET /admin/reports/journey-experiments/:experimentId?from&to
  */
@@ -11,9 +12,10 @@ import type { Database } from '../store/db.js';
 import { attributionReport } from '../reports/attribution-report.js';
 import { experimentReport, ReportError } from '../reports/experiment-report.js';
 import { journeyReport } from '../reports/journey-report.js';
-import { AttributionReportQuery, ExperimentReportQuery, GlobalControlReportQuery, JourneyExperimentReportQuery, JourneyReportQuery } from '../reports/report-queries.js';
+import { AttributionReportQuery, EngagementReportQuery, ExperimentReportQuery, GlobalControlReportQuery, JourneyExperimentReportQuery, JourneyReportQuery } from '../reports/report-queries.js';
 import { globalControlReport } from '../reports/global-control-report.js';
 import { journeyExperimentReport } from '../reports/journey-experiment-report.js';
+import { engagementReport } from '../reports/engagement-report.js';
 import { HttpError, parseBody } from './http-errors.js';
 
 type JourneyParams = { Params: { journeyId: string } };
@@ -42,6 +44,10 @@ export function registerReportRoutes(app: FastifyInstance, db: Database, options
   app.get<{ Params: { experimentId: string } }>('/admin/reports/journey-experiments/:experimentId', async (request) =>
     answering(() => journeyExperimentReport(db, request.params.experimentId, parseBody(JourneyExperimentReportQuery, request.query))),
   );
+  app.get('/admin/reports/engagement', async (request) => {
+    const { journey, ...query } = parseBody(EngagementReportQuery, request.query);
+    return engagementReport(db, { ...query, journeyId: journey });
+  });
   app.get('/admin/reports/global-control', async (request) =>
     globalControlReport(db, { ...parseBody(GlobalControlReportQuery, request.query), controlPercent: options.globalControlPercent }),
   );

@@ -55,7 +55,16 @@ export type ConversionDoc = Omit<ConversionRecord, 'event'> & {
   _id: string;
   at: Date;
   event: Omit<ConversionRecord['event'], 'properties'> & { properties: string };
+  /** Messages from the customer's other journeys in the goal's window, from the ledger: they share the credit. */
+  otherTouches?: OtherTouch[];
 };
+
+export interface OtherTouch {
+  journeyId: string;
+  version: number;
+  stepId: string;
+  at: string;
+}
 
 export interface Database {
   client: MongoClient;

@@ -13,6 +13,8 @@ export interface LedgerDoc {
   _id: string;
   userId: string;
   journeyId: string;
+  /** The journey version that sent (absent in entries from older builds). */
+  version?: number;
   stepId: string;
   workflowId: string;
   channel: DeliveryRequest['channel'];
@@ -49,6 +51,7 @@ function entryFor(request: DeliveryRequest): Omit<LedgerDoc, 'status' | 'deliver
     _id: request.idempotencyKey,
     userId: request.userId,
     journeyId: request.journeyId,
+    ...(request.version !== undefined ? { version: request.version } : {}),
     stepId: request.stepId,
     workflowId: request.workflowId,
     channel: request.channel,

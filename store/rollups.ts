@@ -5,7 +5,8 @@
  * batch folded into it; a batch folded again after a crash finds its mark there and changes nothing.
  */
 import type { Collection } from 'mongodb';
-import { isDuplicateKey } from './db.js';
+import { insertNew, isDuplicateKey } from './db.js';
+import { fieldKey, fieldName } from './field-rules.js';
 
 export interface GoalRollup {
   /** Every goal event reached, a customer's second order included. */
@@ -17,9 +18,14 @@ export interface GoalRollup {
   secondsToConvert?: number[];
   /** Converters per split step and arm (field keys, see fieldKey). */
   arms?: Record<string, Record<string, number>>;
-  /** Credit per attribution model and step: conversions (fractions) and revenue. */
+  /** Conversions credited to messages: one per goal event, however many journeys had it as a goal. */
+  credited?: number;
+  /**
+   * Credit per attribution model and message (a touchKey: journey, version and step, of this journey
+   * or another): conversions (fractions) and revenue.
+   */
   attribution?: Record<string, Record<string, { conversions?: number; revenue?: number }>>;
-  /** Conversions with no message in the goal's window to credit. */
+  /** Credited conversions with no message in the goal's window to credit. */
   unattributed?: number;
 }
 
@@ -51,7 +57,35 @@ export interface RollupCursorDoc {
   pending?: string;
 }
 
-export type RollupDoc = JourneyDayDoc | RollupCursorDoc;
+/** Which conversion gets to credit messages for a goal event several journeys counted (the first folded). */
+export interface CreditClaimDoc {
+  _id: string;
+  kind: 'credit';
+  conversion: string;
+}
+
+export type RollupDoc = JourneyDayDoc | RollupCursorDoc | CreditClaimDoc;
+
+/** A message as attribution names it: journey, version and step, each encoded, joined by '/'. */
+export const touchKey = (touch: { journeyId: string; version: number; stepId: string }) =>
+  fieldKey([touch.journeyId, String(touch.version), touch.stepId].map(encodeURIComponent).join('/'));
+
+export function touchOf(key: string): { journeyId: string; version: number; stepId: string } {
+  const [journeyId, version, stepId] = fieldName(key).split('/').map(decodeURIComponent);
+  return { journeyId: journeyId!, version: Number(version), stepId: stepId! };
+}
+
+/**
+ * Claims the credit for each goal event (customer and messageId) for one of the conversions that
+ * share it; returns the ids of the conversions that hold it, a claim made by an earlier run included.
+ */
+export async function claimCredit(rollups: Collection<RollupDoc>, conversions: Array<{ _id: string; userId: string; messageId: string }>): Promise<Set<string>> {
+  if (conversions.length === 0) return new Set();
+  const claims = conversions.map((c) => ({ _id: `credit/${c.userId}/${c.messageId}`, kind: 'credit' as const, conversion: c._id }));
+  await insertNew(rollups, claims);
+  const held = (await rollups.find({ _id: { $in: claims.map((c) => c._id) } }).toArray()) as CreditClaimDoc[];
+  return new Set(held.map((c) => c.conversion));
+}
 
 export const journeyDayId = (journeyId: string, version: number, day: string) => `journey/${journeyId}/${version}/${day}`;
 const cursorId = (source: string) => `cursor/${source}`;

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { journeyReport } from '../reports/journey-report.js';
+import { engagementReport } from '../reports/engagement-report.js';
 import { waitUntil } from '../stack/wait-until.js';
 import { journeyWorkflowId, stateQuery } from '../workflows/sdk/definitions.js';
 import { deliverer } from './support/delivery.js';
@@ -145,5 +146,13 @@ describe('what journeys hear', () => {
     const funnel = await journeyReport(system.db, 'cartAbandonment', { version: 2 });
     const email = funnel.steps.find((s) => s.stepId === 'cart-reminder-email')!;
     expect(email.engagement).toMatchObject({ clicked: 2, clicks: 11, 'machine-clicks': 2 });
+
+    // The engagement report: five reminders sent in this file, one opened by a person, two clicked.
+    const report = await engagementReport(system.db, { journeyId: 'cartAbandonment' });
+    expect(report.steps.find((s) => s.stepId === 'cart-reminder-email')).toMatchObject({
+      channel: 'email', template: 'cart-reminder', sent: 5, opened: 1, openRate: 0.2, clicked: 2, clickRate: 0.4, opens: 2, clicks: 11, machineOpens: 1, machineClicks: 2,
+    });
+    const api = await fetch(`${system.httpUrl}/admin/reports/engagement?journey=cartAbandonment`, { headers: { authorization: `Bearer ${system.adminToken}` } });
+    expect(await api.json()).toEqual(JSON.parse(JSON.stringify(report)));
   });
 });

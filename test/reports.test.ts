@@ -91,7 +91,8 @@ describe('journeys run for weeks, then reported', () => {
     // One email per converter in the window: every model gives it the whole conversion.
     for (const model of ['last-touch', 'linear', 'time-decay'] as const) {
       const credit = await attributionReport(tester.system.db, { model, journeyId: 'winBack' });
-      expect(credit).toMatchObject({ conversions: 4, revenue: 110, unattributed: 1 });
+      // The holdout's return (10) has no message to credit: counted apart, its revenue credited to none.
+      expect(credit).toMatchObject({ conversions: 4, revenue: 100, unattributed: 1 });
       expect(credit.byChannel).toEqual([{ key: 'email', conversions: 3, revenue: 100 }]);
       expect(credit.byTemplate).toEqual([
         { key: 'winback-a', conversions: 2, revenue: 80 },
@@ -280,3 +281,4 @@ describe('reports at the edges', () => {
     expect(bad.stderr).toContain('--model');
   });
 });
+

@@ -261,6 +261,7 @@ class JourneyRun implements StepRuntime {
       goal: goal.id,
       event,
       enteredAt: this.input.entryEvent.timestamp,
+      windowStart: new Date(windowStart).toISOString(),
       steps: [...this.steps],
       attributedTo,
     };

@@ -103,6 +103,8 @@ export interface ConversionRecord {
   event: JourneyEvent;
   /** When the instance entered (its entry event's time; absent in records from older builds). */
   enteredAt?: string;
+  /** Where the goal's window opens: messages since then share the credit (absent in older records). */
+  windowStart?: string;
   /** Steps taken before the goal, and the sends credited with it (within the goal's window). */
   steps: StepRecord[];
   attributedTo: string[];
