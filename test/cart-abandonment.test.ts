@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { waitUntil } from '../stack/wait-until.js';
 import { runCli } from './support/cli.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
+import { journeyWorkflowId, stateQuery } from '../workflows/sdk/definitions.js';
 
 const checkout = { cart_id: 'cart-1', value: 42.5, currency: 'EUR', products: [{ name: 'Desk lamp' }], cart_url: 'https://shop.example/cart/1' };
 
@@ -149,6 +150,10 @@ describe('cart abandonment with long waits: conversion ends the journey at once'
     const c = await customer(system, 'buyer');
     await system.track(c.userId, 'Checkout Started', checkout);
     await waitUntil(() => mailTo(system, c.email).length === 1, 30_000, 'the reminder');
+    // In the wait itself: the journey has the email's outcome (an order while the send is finishing
+    // is recorded before it, and the email is not credited with it).
+    const journey = system.temporal.workflow.getHandle(journeyWorkflowId('cartAbandonment', c.userId));
+    await waitUntil(async () => (await journey.query(stateQuery)).currentStep === 'wait-for-order', 30_000, 'the wait for an order');
     const orderedAt = Date.now();
     await system.track(c.userId, 'Order Completed');
     const result = await system.journeyResult(c.userId);
