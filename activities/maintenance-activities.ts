@@ -1,7 +1,8 @@
 /**
  * Expiring data, cleaned on a Temporal schedule because FerretDB has no TTL indexes: expired
  * suppressions are marked lifted (kept, like every lifting), and ledger entries, step records (long
- * since in the rollups), dedupe claims, cap grants and holds past their retention are deleted. And the
+ * since in the rollups), attribution claims, dedupe claims, cap grants and holds past their retention
+ * are deleted. And the
  * rollup itself (reports/rollup.ts), the other schedule that writes alone.
  */
 import type { CapRule } from '../store/frequency-grants.js';
@@ -32,17 +33,18 @@ export interface Retention {
 }
 
 export function createMaintenanceActivities(db: Database, retention: Retention, rollup: RollupOptions): MaintenanceActivities {
-  const { suppressions, ledger, inboundEvents, grants, progress } = db.collections;
+  const { suppressions, ledger, inboundEvents, grants, progress, creditClaims } = db.collections;
   return {
     async cleanExpiredData() {
       const now = Date.now();
       const before = (ms: number) => new Date(now - ms);
       // A grant older than the longest window counts against no rule any more.
       const longestWindow = Math.max(...retention.capRules.map((r) => r.windowMs));
-      const [suppressionsExpired, ledgerDeleted, progressDeleted, dedupeDeleted, grantsDeleted, holdsDeleted] = await Promise.all([
+      const [suppressionsExpired, ledgerDeleted, progressDeleted, , dedupeDeleted, grantsDeleted, holdsDeleted] = await Promise.all([
         liftExpiredSuppressions(suppressions, new Date(now)),
         ledger.deleteMany({ status: 'done', at: { $lt: before(retention.ledgerMs) } }),
         progress.deleteMany({ insertedAt: { $lt: before(retention.ledgerMs) } }),
+        creditClaims.deleteMany({ at: { $lt: before(retention.ledgerMs) } }),
         inboundEvents.deleteMany({ receivedAt: { $lt: before(retention.dedupeMs) } }),
         grants.deleteMany({ kind: 'grant', at: { $lt: before(longestWindow) } }),
         // A hold past its end, and an ending event older than any hold it could end.

@@ -168,7 +168,7 @@ export async function foldIntoRollups(db: Database, options: RollupOptions): Pro
     collection: db.collections.conversions,
     order: 'at',
     async before(docs) {
-      creditHolders = await claimCredit(db.collections.rollups, docs.map((c) => ({ _id: c._id, userId: c.userId, messageId: c.event.messageId })));
+      creditHolders = await claimCredit(db.collections.creditClaims, docs.map((c) => ({ _id: c._id, userId: c.userId, messageId: c.event.messageId })));
     },
     fold: (deltas, doc) => foldConversion(deltas, doc, options.halfLifeMs, creditHolders),
   };

@@ -13,7 +13,7 @@ import type { ProgressDoc } from './journey-progress.js';
 import type { EngagementDoc, ShortLinkDoc, TrackedSendDoc } from './engagement.js';
 import type { HoldDoc, HoldEndDoc } from './holds.js';
 import type { AuditDoc } from './audit-log.js';
-import type { RollupDoc } from './rollups.js';
+import type { CreditClaimDoc, RollupDoc } from './rollups.js';
 import type { LedgerDoc } from './ledger.js';
 import type { PolicyRecordDoc } from './policy-state.js';
 import type { ProfileDoc } from './profiles.js';
@@ -42,6 +42,8 @@ export interface Collections {
   engagements: Collection<EngagementDoc>;
   /** Per journey, version and day: what the reports read (rollups.ts), and the rollup's cursors. */
   rollups: Collection<RollupDoc>;
+  /** Which conversion credits messages for a goal event several journeys counted (rollups.ts). */
+  creditClaims: Collection<CreditClaimDoc>;
   /** Changes made in the console, by whom (audit-log.ts). */
   auditLog: Collection<AuditDoc>;
 }
@@ -97,6 +99,7 @@ export async function openDatabase(url: string, name: string, options: { monitor
     shortLinks: db.collection('short_links'),
     engagements: db.collection('engagements'),
     rollups: db.collection('rollups'),
+    creditClaims: db.collection('credit_claims'),
     auditLog: db.collection('audit_log'),
   };
   await Promise.all([

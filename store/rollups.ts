@@ -57,14 +57,18 @@ export interface RollupCursorDoc {
   pending?: string;
 }
 
-/** Which conversion gets to credit messages for a goal event several journeys counted (the first folded). */
+/**
+ * Which conversion gets to credit messages for a goal event several journeys counted (the first
+ * folded), keyed by customer and messageId. A collection of its own, so the rollups stay as small as
+ * the number of journey days and reports read only those.
+ */
 export interface CreditClaimDoc {
   _id: string;
-  kind: 'credit';
   conversion: string;
+  at: Date;
 }
 
-export type RollupDoc = JourneyDayDoc | RollupCursorDoc | CreditClaimDoc;
+export type RollupDoc = JourneyDayDoc | RollupCursorDoc;
 
 /** A message as attribution names it: journey, version and step, each encoded, joined by '/'. */
 export const touchKey = (touch: { journeyId: string; version: number; stepId: string }) =>
@@ -79,11 +83,12 @@ export function touchOf(key: string): { journeyId: string; version: number; step
  * Claims the credit for each goal event (customer and messageId) for one of the conversions that
  * share it; returns the ids of the conversions that hold it, a claim made by an earlier run included.
  */
-export async function claimCredit(rollups: Collection<RollupDoc>, conversions: Array<{ _id: string; userId: string; messageId: string }>): Promise<Set<string>> {
+export async function claimCredit(creditClaims: Collection<CreditClaimDoc>, conversions: Array<{ _id: string; userId: string; messageId: string }>): Promise<Set<string>> {
   if (conversions.length === 0) return new Set();
-  const claims = conversions.map((c) => ({ _id: `credit/${c.userId}/${c.messageId}`, kind: 'credit' as const, conversion: c._id }));
-  await insertNew(rollups, claims);
-  const held = (await rollups.find({ _id: { $in: claims.map((c) => c._id) } }).toArray()) as CreditClaimDoc[];
+  const at = new Date();
+  const claims = conversions.map((c) => ({ _id: `${c.userId}/${c.messageId}`, conversion: c._id, at }));
+  await insertNew(creditClaims, claims);
+  const held = await creditClaims.find({ _id: { $in: claims.map((c) => c._id) } }).toArray();
   return new Set(held.map((c) => c.conversion));
 }
 
