@@ -10,7 +10,6 @@ import {
   isCancellation,
   patched,
   proxyActivities,
-  proxyLocalActivities,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -42,8 +41,12 @@ const ACTIVITY_DEFAULTS: ActivityOptions = {
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
 };
 
-/** Progress records are local activities: one insert in the worker, no extra round trip through the server. */
-const { recordProgress } = proxyLocalActivities<Pick<JourneyActivities, 'recordProgress'>>({
+/**
+ * Progress records are ordinary activities, not local ones: a local activity holds the workflow task
+ * (and so the next step's commands, a send among them) until it completes, and a slow insert then
+ * delays the journey by seconds; an activity is only scheduled with them.
+ */
+const { recordProgress } = proxyActivities<Pick<JourneyActivities, 'recordProgress'>>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
