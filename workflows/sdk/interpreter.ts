@@ -5,6 +5,7 @@
  * journey reaches its wait is not lost; an exit event cancels whatever step is running.
  */
 import {
+  ActivityCancellationType,
   type ActivityOptions,
   CancellationScope,
   isCancellation,
@@ -53,6 +54,7 @@ const { recordProgress } = proxyActivities<Pick<JourneyActivities, 'recordProgre
 
 /** Instances started before progress records existed replay without them (see `patched`). */
 const PROGRESS_RECORDS_PATCH = 'progress-records';
+const ABANDON_ON_EXIT_PATCH = 'abandon-activities-on-exit';
 
 class JourneyRun implements StepRuntime {
   readonly journeyId: string;
@@ -240,7 +242,11 @@ class JourneyRun implements StepRuntime {
    * whose steps were reordered fails with both step ids named instead of mixing up step results.
    */
   private activities(stepId: string, occurrence = this.nextOccurrence(stepId), taskQueue?: string) {
-    return proxyActivities<DeliveryActivities & JourneyActivities>({ ...this.activityOptions, activityId: `${stepId}#${occurrence}`, taskQueue });
+    // An exit stops waiting for a step's activity but lets it finish (a send cannot be taken back,
+    // a profile read is harmless) instead of asking the server to cancel it. Instances started
+    // before this asked, and replay as they ran.
+    const cancellationType = patched(ABANDON_ON_EXIT_PATCH) ? ActivityCancellationType.ABANDON : ActivityCancellationType.TRY_CANCEL;
+    return proxyActivities<DeliveryActivities & JourneyActivities>({ ...this.activityOptions, activityId: `${stepId}#${occurrence}`, taskQueue, cancellationType });
   }
 
   private nextOccurrence(stepId: string): number {
