@@ -20,7 +20,7 @@ import { attributionReport } from '../reports/attribution-report.js';
 import { experimentReport } from '../reports/experiment-report.js';
 import { journeyAsMermaid } from '../reports/journey-graph.js';
 import { journeyReport } from '../reports/journey-report.js';
-import { JourneyReportQuery } from '../reports/report-queries.js';
+import { Day, JourneyReportQuery } from '../reports/report-queries.js';
 import { userTimeline } from '../reports/timeline.js';
 import { settleUnknown } from '../operations/unknown-outcomes.js';
 import { renderForCustomer, sendTestMessage } from '../operations/template-previews.js';
@@ -68,7 +68,6 @@ const mermaidPath = createRequire(import.meta.url).resolve('mermaid/dist/mermaid
 
 const SuppressionForm = z.object({ channel: z.enum(['*', 'email', 'sms', 'audience']), reason: z.enum(['manual', 'complaint', 'erasure', 'unsubscribe']), evidence: z.string().max(2000).optional() });
 const LiftForm = z.object({ channel: z.enum(['*', 'email', 'sms', 'audience', 'webhook']), category: z.string().max(64).optional() });
-const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a UTC day, YYYY-MM-DD').optional();
 const MessageQuery = z.object({
   user: z.string().max(255).optional(),
   journey: z.string().max(255).optional(),

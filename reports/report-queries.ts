@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { ATTRIBUTION_MODELS } from './attribution.js';
 
-const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a UTC day, YYYY-MM-DD').optional();
+export const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a UTC day, YYYY-MM-DD').optional();
 const Version = z.coerce.number().int().positive().optional();
 const Name = z.string().min(1).max(255).optional();
 
