@@ -1,25 +1,34 @@
 /**
  * The embedded stack: a running Temporal and a MongoDB-wire database for the demo, the tests and CI.
  * TEMPORAL_ADDRESS / MONGODB_URL point at servers you run; otherwise the Temporal CLI dev server and
- * FerretDB (SQLite backend) are installed if needed and started on free ports, their state kept under
- * the data folder so a restart keeps journeys in flight.
+ * FerretDB are installed if needed and started on free ports, their state kept under the data folder
+ * so a restart keeps journeys in flight.
+ *
+ * FerretDB stores into PostgreSQL (stack/postgres.ts), whose reads cost the same at any collection
+ * size. Its SQLite backend stays for data folders made before PostgreSQL (their data lives there) and
+ * for comparison (THROUGHLINE_STORE_BACKEND=sqlite): every SQLite read scans its whole collection.
  */
 import { Connection } from '@temporalio/client';
 import getPort from 'get-port';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { registerSearchAttributes } from '../platform/search-attributes.js';
 import { dataDir as defaultDataDir } from './paths.js';
-import { startProcess, waitForPort, type ManagedProcess } from './processes.js';
+import { clusterDir, ensurePostgres, prepareCluster, serverArgs } from './postgres.js';
+import { startProcess, waitForLogLine, waitForPort, type ManagedProcess } from './processes.js';
 import { ensureFerretDb, ensureTemporalCli } from './tools.js';
+
+export type StoreBackend = 'postgresql' | 'sqlite';
 
 export interface StackOptions {
   /** Where SQLite files and logs go; the default keeps state across runs. */
   dataDir?: string;
   /** Run the Temporal dev server without its web UI. */
   headless?: boolean;
+  /** FerretDB's backend; default THROUGHLINE_STORE_BACKEND, else what the data folder already holds, else postgresql. */
+  storeBackend?: StoreBackend;
   log: Logger;
 }
 
@@ -47,7 +56,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       process.env.TEMPORAL_ADDRESS
         ? { address: process.env.TEMPORAL_ADDRESS }
         : startTemporal(dir, options.headless ?? true, log, started),
-      process.env.MONGODB_URL ? { url: process.env.MONGODB_URL } : startFerretDb(dir, log, started),
+      process.env.MONGODB_URL ? { url: process.env.MONGODB_URL } : startStore(dir, options.storeBackend, log, started),
     ]);
     const uiUrl = 'uiUrl' in temporal ? temporal.uiUrl : undefined;
     return { temporalAddress: temporal.address, temporalUiUrl: uiUrl, mongoUrl: mongo.url, processes: started, stop };
@@ -110,26 +119,76 @@ async function waitForTemporal(address: string): Promise<void> {
   }
 }
 
-async function startFerretDb(dir: string, log: Logger, started: ManagedProcess[]): Promise<{ url: string }> {
+async function startStore(
+  dir: string,
+  requested: StoreBackend | undefined,
+  log: Logger,
+  started: ManagedProcess[],
+): Promise<{ url: string }> {
+  const backend = requested ?? storeBackendFromEnv() ?? ((await holdsSqliteData(dir)) ? 'sqlite' : 'postgresql');
+  if (backend === 'sqlite') return startFerretDb(dir, ['--handler=sqlite', ...sqliteArgs(dir)], log, started);
+  const postgresUrl = await startPostgres(dir, log, started);
+  return startFerretDb(dir, ['--handler=postgresql', `--postgresql-url=${postgresUrl}`], log, started);
+}
+
+function storeBackendFromEnv(): StoreBackend | undefined {
+  const value = process.env.THROUGHLINE_STORE_BACKEND;
+  if (value === undefined || value === '') return undefined;
+  if (value === 'postgresql' || value === 'sqlite') return value;
+  throw new Error(`THROUGHLINE_STORE_BACKEND must be postgresql or sqlite, not "${value}"`);
+}
+
+/** A data folder from before PostgreSQL keeps its SQLite store: its journeys' records are there. */
+async function holdsSqliteData(dir: string): Promise<boolean> {
+  const files = await readdir(path.join(dir, 'ferretdb')).catch(() => [] as string[]);
+  const sqlite = files.filter((f) => f.endsWith('.sqlite'));
+  if (sqlite.length === 0) return false;
+  const sizes = await Promise.all(sqlite.map(async (f) => (await stat(path.join(dir, 'ferretdb', f))).size));
+  return sizes.some((size) => size > 0);
+}
+
+function sqliteArgs(dir: string): string[] {
+  // WAL (FerretDB's default) with synchronous=normal: safe against process crashes, and no fsync
+  // per write, which otherwise dominates every delivery decision on this local stack.
+  return [`--sqlite-url=file:${path.join(dir, 'ferretdb')}/?_pragma=synchronous(normal)`];
+}
+
+async function startPostgres(dir: string, log: Logger, started: ManagedProcess[]): Promise<string> {
+  const install = await ensurePostgres(log);
+  const cluster = await clusterDir(dir, install, log);
+  await prepareCluster(cluster, install);
+  const port = await getPort({ host: HOST });
+  log.info({ port }, 'starting PostgreSQL (FerretDB\'s store)');
+  const logDir = path.join(dir, 'logs');
+  const logSize = await stat(path.join(logDir, 'postgres.log')).then((s) => s.size, () => 0);
+  // SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait for FerretDB's connections to close.
+  const proc = await startProcess('postgres', path.join(install.bin, 'postgres'), serverArgs(cluster, HOST, port), logDir, {
+    user: install.user,
+    stopSignal: 'SIGINT',
+  });
+  started.push(proc);
+  // The port opens before crash recovery ends; connections are refused until this line.
+  await waitForLogLine(proc, 'database system is ready to accept connections', logSize);
+  return `postgres://postgres@${HOST}:${port}/postgres`;
+}
+
+async function startFerretDb(dir: string, backendArgs: string[], log: Logger, started: ManagedProcess[]): Promise<{ url: string }> {
   const binary = await ensureFerretDb(log);
-  const sqliteDir = path.join(dir, 'ferretdb');
-  await mkdir(sqliteDir, { recursive: true });
+  const stateDir = path.join(dir, 'ferretdb');
+  await mkdir(stateDir, { recursive: true });
   const port = await getPort({ host: HOST });
   const debugPort = await getPort({ host: HOST });
-  log.info({ port }, 'starting FerretDB (MongoDB wire protocol, SQLite backend)');
+  log.info({ port, backend: backendArgs[0] }, 'starting FerretDB (MongoDB wire protocol)');
   const proc = await startProcess(
     'ferretdb',
     binary,
     [
-      '--handler=sqlite',
-      // WAL (FerretDB's default) with synchronous=normal: safe against process crashes, and no fsync
-      // per write, which otherwise dominates every delivery decision on this local stack.
-      `--sqlite-url=file:${sqliteDir}/?_pragma=synchronous(normal)`,
+      ...backendArgs,
       `--listen-addr=${HOST}:${port}`,
       `--debug-addr=${HOST}:${debugPort}`,
       '--telemetry=disable',
       // Its state file (a telemetry uuid) would otherwise land in the working directory.
-      `--state-dir=${sqliteDir}`,
+      `--state-dir=${stateDir}`,
       '--log-level=warn',
     ],
     path.join(dir, 'logs'),

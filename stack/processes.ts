@@ -49,11 +49,19 @@ export interface ManagedProcess {
   start(): void;
 }
 
+export interface ProcessOptions {
+  /** Run as this user (a root parent starting a server that refuses root). */
+  user?: { uid: number; gid: number };
+  /** What `stop` sends first (default SIGTERM); SIGKILL follows after 10 s. */
+  stopSignal?: NodeJS.Signals;
+}
+
 export async function startProcess(
   name: string,
   command: string,
   args: string[],
   logDir: string,
+  options: ProcessOptions = {},
 ): Promise<ManagedProcess> {
   installExitHandlers();
   await mkdir(logDir, { recursive: true });
@@ -61,7 +69,7 @@ export async function startProcess(
   const log = createWriteStream(logFile, { flags: 'a' });
   const spawnChild = () => {
     // A process group of its own: Ctrl-C in a terminal reaches only us, and we stop it in order.
-    const spawned = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const spawned = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...options.user });
     spawned.stdout?.pipe(log, { end: false });
     spawned.stderr?.pipe(log, { end: false });
     running.add(spawned);
@@ -79,7 +87,7 @@ export async function startProcess(
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const done = exited();
-      child.kill('SIGTERM');
+      child.kill(options.stopSignal ?? 'SIGTERM');
       const forced = sleep(10_000).then(() => child.kill('SIGKILL'));
       await Promise.race([done, forced]);
       await done;
@@ -118,6 +126,20 @@ export async function waitForPort(proc: ManagedProcess, host: string, port: numb
     await sleep(100);
   }
   throw new Error(`${proc.name} did not listen on ${host}:${port} within ${timeoutMs} ms; log: ${proc.logFile}`);
+}
+
+/** Waits until the process writes `line` to its log after `fromOffset` (the log's size before it started). */
+export async function waitForLogLine(proc: ManagedProcess, line: string, fromOffset: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
+      throw new Error(`${proc.name} exited before it was ready; its log (${proc.logFile}):\n${await tail(proc.logFile)}`);
+    }
+    const text = await readFile(proc.logFile).catch(() => Buffer.alloc(0));
+    if (text.subarray(fromOffset).includes(line)) return;
+    await sleep(100);
+  }
+  throw new Error(`${proc.name} did not say "${line}" within ${timeoutMs} ms; log: ${proc.logFile}`);
 }
 
 async function tail(file: string): Promise<string> {
