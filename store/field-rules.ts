@@ -59,14 +59,21 @@ export interface FieldProblem {
   message: string;
 }
 
+/** Go's white space (unicode.IsSpace), which FerretDB trims from an update path's parts; \s adds U+FEFF. */
+const EDGE_SPACE = /^[\s\u0085]|[\s\u0085]$/u;
+
 /**
  * Every part of `value` the store would refuse, by path: keys MongoDB refuses as field names, and
  * arrays directly inside arrays, which FerretDB does not store (MongoDB does; only what both take).
+ * Top-level keys also become update paths (`$set: { 'traits.<key>': … }`), and FerretDB refuses a
+ * path part that begins or ends with white space.
  */
 export function unstorableParts(value: unknown, path: string[] = []): Array<{ path: string[]; message: string }> {
   if (value === null || typeof value !== 'object') return [];
   return Object.entries(value).flatMap(([key, child]) => {
-    const problem = Array.isArray(value) ? (Array.isArray(child) ? 'arrays directly inside arrays are not stored' : undefined) : storedKeyProblem(key);
+    const problem = Array.isArray(value)
+      ? Array.isArray(child) ? 'arrays directly inside arrays are not stored' : undefined
+      : storedKeyProblem(key) ?? (path.length === 0 && EDGE_SPACE.test(key) ? 'keys may not begin or end with white space' : undefined);
     return problem ? [{ path: [...path, key], message: problem }] : unstorableParts(child, [...path, key]);
   });
 }

@@ -67,7 +67,7 @@ describe('Segment API: bad input is a 400 naming the field and the limit', () =>
     await system.temporal.workflow.getHandle(journeyWorkflowId('cartAbandonment', longest)).describe();
   });
 
-  it('trait keys the store refuses, at any depth (NUL, ".", a leading "$"), and arrays in arrays', async () => {
+  it('trait keys the store refuses, at any depth (NUL, ".", a leading "$"), and arrays in arrays; white space at a top-level key\'s edge', async () => {
     const userId = uniqueId('keys');
     for (const [traits, field] of [
       [{ 'na\u0000me': 'x' }, 'traits.na\u0000me'],
@@ -75,12 +75,17 @@ describe('Segment API: bad input is a 400 naming the field and the limit', () =>
       [{ n: { $x: 1 } }, 'traits.n.$x'],
       [{ list: [{ $y: 1 }] }, 'traits.list.0.$y'],
       [{ matrix: [[1, 2]] }, 'traits.matrix.0'],
+      [{ '\t': 'x' }, 'traits.\t'],
+      [{ 'plan ': 'x' }, 'traits.plan '],
+      [{ '\u00a0plan': 'x' }, 'traits.\u00a0plan'],
     ] as const) {
       const answer = await segmentApi('/v1/identify', { userId, traits });
       expect(answer.status, field).toBe(400);
       expect(fields(answer)).toEqual([field]);
     }
     expect(await system.db.collections.profiles.countDocuments({ _id: userId })).toBe(0);
+    // Inside a trait's value such keys are ordinary field names.
+    expect((await segmentApi('/v1/identify', { userId, traits: { address: { ' street ': 'Main' } } })).status).toBe(200);
   });
 
   it('__proto__ as a key anywhere is named, not "not valid JSON"', async () => {
