@@ -81,7 +81,14 @@ async function measure(system: LocalSystem, db: Database): Promise<void> {
 
   // Command time per send: the sends run one at a time, so every command in between is theirs.
   let commandMs = 0;
-  db.client.on('commandSucceeded', (event) => (commandMs += event.duration));
+  const byCommand = new Map<string, number>();
+  const names = new Map<number, string>();
+  db.client.on('commandStarted', (event) => names.set(event.requestId, `${event.commandName} ${String(event.command[event.commandName])}`));
+  db.client.on('commandSucceeded', (event) => {
+    commandMs += event.duration;
+    const name = names.get(event.requestId) ?? event.commandName;
+    byCommand.set(name, (byCommand.get(name) ?? 0) + event.duration);
+  });
 
   let baseline: { send: number; duplicate: number } | undefined;
   let filled = 0;
@@ -89,6 +96,7 @@ async function measure(system: LocalSystem, db: Database): Promise<void> {
     for (; filled < size; filled += 1_000) await fill(db, templates, filled, Math.min(1_000, size - filled));
     const counts = await Promise.all(HOT.map((name) => db.db.collection(name).countDocuments()));
     const sendMs: number[] = [];
+    byCommand.clear();
     for (let i = 0; i < SENDS; i++) {
       const userId = `store-bench-${size}-${i}`;
       await mergeTraits(db.collections.profiles, userId, { email: `${userId}@example.com` });
@@ -96,6 +104,7 @@ async function measure(system: LocalSystem, db: Database): Promise<void> {
       await send(userId, 1);
       sendMs.push(commandMs);
     }
+    const perCommand = [...byCommand].sort((a, b) => b[1] - a[1]).map(([name, ms]) => `${name} ${(ms / SENDS).toFixed(1)}`).join(', ');
     const duplicateMs: number[] = [];
     for (let i = 0; i < COPIES; i++) {
       const started = performance.now();
@@ -108,7 +117,8 @@ async function measure(system: LocalSystem, db: Database): Promise<void> {
     console.log(
       `  ${String(size).padStart(7)} per collection (${HOT.map((name, i) => `${name} ${counts[i]}`).join(', ')})\n` +
         `          a send's database time p50 ${figures.send.toFixed(1)} ms (${(figures.send / baseline.send).toFixed(2)}x the ${sizes[0]} figure), ` +
-        `a duplicate's recognition p50 ${figures.duplicate.toFixed(1)} ms (${(figures.duplicate / baseline.duplicate).toFixed(2)}x); load ${load()}`,
+        `a duplicate's recognition p50 ${figures.duplicate.toFixed(1)} ms (${(figures.duplicate / baseline.duplicate).toFixed(2)}x); load ${load()}\n` +
+        `          per send, ms by command (mean; the profile write before each send included): ${perCommand}`,
     );
   }
   close();
