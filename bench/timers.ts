@@ -5,7 +5,7 @@
  * the workflow's history). Baseline in the same run: when Temporal fired those timers.
  *   npm run bench:timers [-- customers [waitSeconds]]
  */
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import pMap from 'p-map';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -55,10 +55,10 @@ try {
     users,
     async (userId) => {
       const history = await system.temporal.workflow.getHandle(journeyWorkflowId('cartAbandonment', userId)).fetchHistory();
-      const started = history.events!.find((e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_TIMER_STARTED && e.userMetadata?.summary?.data && Buffer.from(e.userMetadata.summary.data).toString().includes(WAIT_STEP));
+      const started = history.events!.find((e) => e.eventType === proto.temporal.api.enums.v1.EventType.EVENT_TYPE_TIMER_STARTED && e.userMetadata?.summary?.data && Buffer.from(e.userMetadata.summary.data).toString().includes(WAIT_STEP));
       if (!started) throw new Error(`no ${WAIT_STEP} timer in ${userId}'s history`);
       const timerId = started.timerStartedEventAttributes!.timerId;
-      const fired = history.events!.find((e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_TIMER_FIRED && e.timerFiredEventAttributes?.timerId === timerId);
+      const fired = history.events!.find((e) => e.eventType === proto.temporal.api.enums.v1.EventType.EVENT_TYPE_TIMER_FIRED && e.timerFiredEventAttributes?.timerId === timerId);
       const due = millis(started.eventTime) + millis(started.timerStartedEventAttributes!.startToFireTimeout);
       return { userId, due, fired: millis(fired!.eventTime) };
     },

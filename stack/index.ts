@@ -84,6 +84,10 @@ async function startTemporal(
     '--sqlite-pragma', 'journal_mode=WAL',
     '--sqlite-pragma', 'synchronous=OFF',
     '--log-level', 'warn',
+    // One partition per task queue: a single local worker polls every partition in turn, and a task
+    // in a partition nobody is polling waits to be forwarded.
+    '--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1',
+    '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1',
     ...(headless ? ['--headless'] : ['--ui-port', String(uiPort)]),
   ];
   log.info({ port }, 'starting the Temporal dev server');
