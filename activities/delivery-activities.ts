@@ -8,6 +8,7 @@
 import { activityInfo, heartbeat, log as activityLog, sleep } from '@temporalio/activity';
 import type { Database } from '../store/db.js';
 import { releaseGrants } from '../store/frequency-grants.js';
+import { insertProgress } from '../store/journey-progress.js';
 import { inSpan } from '../platform/tracing.js';
 import { capGrants, deliveryDecisions, reasonKind, providerErrors, providerSeconds, unknownOutcomes } from '../platform/metrics.js';
 import { completeSend, insertEntry, outcomeOf, releaseClaim, UNKNOWN_OUTCOME, type LedgerDoc } from '../store/ledger.js';
@@ -318,6 +319,12 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
     async deliver(request) {
       const outcome = await deliver(request);
       deliveryDecisions.inc({ channel: request.channel, outcome: reasonKind(outcome.reason), reason: outcome.reason });
+      // After the ledger has the outcome: if this write fails, the retry finds the send recorded and
+      // writes the same records again (they are keyed by instance and sequence).
+      if (request.progress) {
+        const { before, own } = request.progress;
+        await insertProgress(deps.db.collections.progress, [...before, { ...own, outcome: outcome.reason, at: new Date().toISOString() }]);
+      }
       return outcome;
     },
   };

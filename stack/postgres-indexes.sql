@@ -14,6 +14,7 @@ DECLARE
   table_name text;
   columns int;
   expression text;
+  parts text[];
 BEGIN
   SELECT i.indrelid::regclass, t.relname, i.indnatts INTO target, table_name, columns
     FROM pg_index i
@@ -28,6 +29,13 @@ BEGIN
     expression := pg_get_indexdef(btree, k, false);
     -- Only FerretDB's document column; its own metadata tables use the same column name.
     CONTINUE WHEN expression NOT LIKE '%_jsonb %' OR table_name LIKE '\_ferretdb\_%';
+    -- A dotted key is indexed as `(_jsonb -> 'a') -> 'b'` but queried as `_jsonb #> '{a,b}'`: the
+    -- twin takes the query's form.
+    SELECT array_agg(replace(m[1], '''''', '''')) INTO parts
+      FROM regexp_matches(expression, '''((?:[^'']|'''')*)''::text', 'g') AS m;
+    IF array_length(parts, 1) > 1 THEN
+      expression := format('_jsonb #> %L::text[]', parts);
+    END IF;
     EXECUTE format(
       'CREATE INDEX IF NOT EXISTS %I ON %s USING gin ((%s) jsonb_path_ops) WITH (fastupdate = off)',
       table_name || '_gin_' || left(md5(expression), 12), target, expression

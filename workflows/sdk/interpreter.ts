@@ -55,6 +55,14 @@ const { recordProgress } = proxyActivities<Pick<JourneyActivities, 'recordProgre
 /** Instances started before progress records existed replay without them (see `patched`). */
 const PROGRESS_RECORDS_PATCH = 'progress-records';
 const ABANDON_ON_EXIT_PATCH = 'abandon-activities-on-exit';
+/** Instances started before progress records rode with sends write them all with recordProgress. */
+const PROGRESS_WITH_SENDS_PATCH = 'progress-with-sends';
+/**
+ * How many microtask turns a burst's progress write waits before it is scheduled on its own: enough
+ * for the step after a wait to reach its send, which then carries the records instead. Fewer only
+ * costs an activity (the write happens either way), never a record.
+ */
+const TURNS_BEFORE_OWN_WRITE = 10;
 
 class JourneyRun implements StepRuntime {
   readonly journeyId: string;
@@ -212,8 +220,10 @@ class JourneyRun implements StepRuntime {
         priority: this.definition.priority,
         version: this.definition.version,
       } as DeliveryRequest;
-      const outcome = await this.activities(step.id, occurrence, sendQueue(info.taskQueue, what.channel)).deliver(request);
-      this.record(step.id, outcome.reason);
+      const progress = this.unreported && patched(PROGRESS_WITH_SENDS_PATCH) ? this.progressForSend(step.id) : undefined;
+      const outcome = await this.activities(step.id, occurrence, sendQueue(info.taskQueue, what.channel)).deliver({ ...request, ...(progress ? { progress } : {}) });
+      if (progress) this.steps.push({ stepId: step.id, at: new Date().toISOString(), outcome: outcome.reason });
+      else this.record(step.id, outcome.reason);
       if (outcome.deferUntil) {
         // At least a second apart, so a worker clock that disagrees with the workflow's cannot spin.
         await sleep(Math.max(1_000, Date.parse(outcome.deferUntil) - Date.now()), { summary: step.id });
@@ -288,15 +298,16 @@ class JourneyRun implements StepRuntime {
     this.report(step);
   }
 
-  /**
-   * Queues a record for the funnels; the steps taken in one go (up to the next wait) are written
-   * together, by a write that no cancellation stops: an exit must not lose the records before it.
-   */
-  private report(step: StepRecord): void {
-    if (!this.unreported) return;
+  /** The records so far and the send's own (its outcome to come), for the send to write (see DeliveryRequest). */
+  private progressForSend(stepId: string): NonNullable<DeliveryRequest['progress']> {
+    const before = this.unreported!.splice(0);
+    const { at: _at, outcome: _outcome, ...own } = this.progressRecord({ stepId, at: '', outcome: '' });
+    return { before, own };
+  }
+
+  private progressRecord(step: StepRecord): ProgressRecord {
     const info = workflowInfo();
-    const first = this.unreported.length === 0;
-    this.unreported.push({
+    return {
       ...step,
       journeyId: this.journeyId,
       version: this.definition.version,
@@ -304,13 +315,25 @@ class JourneyRun implements StepRuntime {
       runId: info.runId,
       userId: this.userId,
       seq: this.progressSeq++,
-    });
+    };
+  }
+
+  /**
+   * Queues a record for the funnels; the steps taken in one go (up to the next wait) are written
+   * together, by a write that no cancellation stops: an exit must not lose the records before it.
+   */
+  private report(step: StepRecord): void {
+    if (!this.unreported) return;
+    const first = this.unreported.length === 0;
+    this.unreported.push(this.progressRecord(step));
     if (!first) return;
+    const turns = patched(PROGRESS_WITH_SENDS_PATCH) ? TURNS_BEFORE_OWN_WRITE : 1;
     this.background.push(
       CancellationScope.nonCancellable(async () => {
-        await Promise.resolve(); // let the rest of this burst queue up first
+        // Let the rest of this burst queue up first (and a send take the records with it).
+        for (let turn = 0; turn < turns; turn++) await Promise.resolve();
         const records = this.unreported!.splice(0);
-        await recordProgress(records);
+        if (records.length > 0) await recordProgress(records);
       }),
     );
   }

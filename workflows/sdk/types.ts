@@ -41,6 +41,12 @@ interface RequestBase {
   priority?: number;
   /** The journey version sending (absent in requests from older builds). */
   version?: number;
+  /**
+   * Progress records that ride with the send instead of an activity of their own: the steps before
+   * it (written first), and the send's own record, whose outcome the activity fills in. Absent in
+   * requests from older builds, which wrote them with recordProgress.
+   */
+  progress?: { before: ProgressRecord[]; own: Omit<ProgressRecord, 'outcome' | 'at'> };
 }
 
 export interface MessageRequest extends RequestBase {
