@@ -43,7 +43,7 @@ export interface ManagedProcess {
   /** The current process (a new one after `start`). */
   readonly child: ChildProcess;
   stop(): Promise<void>;
-  /** SIGKILL, as a crash: no chance to flush or say goodbye. */
+  /** SIGKILL to it and its children, as a crash: no chance to flush or say goodbye. */
   kill(): Promise<void>;
   /** Starts it again with the same command, after `stop` or `kill` (as a supervisor would). */
   start(): void;
@@ -54,6 +54,8 @@ export interface ProcessOptions {
   user?: { uid: number; gid: number };
   /** What `stop` sends first (default SIGTERM); SIGKILL follows after 10 s. */
   stopSignal?: NodeJS.Signals;
+  /** Environment variables over this process's own. */
+  env?: Record<string, string>;
 }
 
 export async function startProcess(
@@ -69,7 +71,8 @@ export async function startProcess(
   const log = createWriteStream(logFile, { flags: 'a' });
   const spawnChild = () => {
     // A process group of its own: Ctrl-C in a terminal reaches only us, and we stop it in order.
-    const spawned = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...options.user });
+    const env = options.env ? { ...process.env, ...options.env } : process.env;
+    const spawned = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env, ...options.user });
     spawned.stdout?.pipe(log, { end: false });
     spawned.stderr?.pipe(log, { end: false });
     running.add(spawned);
@@ -94,7 +97,10 @@ export async function startProcess(
     },
     async kill() {
       const done = exited();
-      child.kill('SIGKILL');
+      // The whole process group: a server's own children (PostgreSQL's backends) die with it, as
+      // in a machine's crash, and a restart finds none of them still attached.
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      else child.kill('SIGKILL');
       await done;
     },
     start() {
