@@ -6,7 +6,6 @@
  * Each phase has a worker of its own (in this process) on a task queue of its own.
  *   npm run bench:entry [-- events]
  */
-import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,10 +15,7 @@ import { installTemporalRuntime } from '../platform/temporal-runtime.js';
 import { startStack } from '../stack/index.js';
 import { startLocalSystem, type LocalSystem } from '../stack/local-system.js';
 import { waitUntil } from '../stack/wait-until.js';
-import { cartAbandonmentV2 as cartAbandonment } from '../workflows/journeys/cart-abandonment.js';
-import { eventSignal, JOURNEY_WORKFLOW_TYPE, journeyWorkflowId } from '../workflows/sdk/definitions.js';
-import { JOURNEY, JOURNEY_VERSION, USER_ID } from '../workflows/sdk/search-attributes.js';
-import { postInBatches, trackEvent } from './load-generator.js';
+import { postInBatches, startCartJourney, trackEvent } from './load-generator.js';
 
 installTemporalRuntime();
 const total = Number(process.argv[2] ?? 10_000);
@@ -63,19 +59,7 @@ try {
       userIds,
       async (userId) => {
         const event = { messageId: `m-${userId}`, event: 'Checkout Started', userId, timestamp: new Date().toISOString(), properties: cart };
-        await system.temporal.workflow.signalWithStart(JOURNEY_WORKFLOW_TYPE, {
-          workflowId: journeyWorkflowId(cartAbandonment.id, userId),
-          taskQueue: system.config.TEMPORAL_TASK_QUEUE,
-          args: [{ journeyId: cartAbandonment.id, version: cartAbandonment.version, userId, entryEvent: event, settings: { reminderDelay: '1 day' } }],
-          signal: eventSignal,
-          signalArgs: [event],
-          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-          typedSearchAttributes: [
-            { key: USER_ID, value: userId },
-            { key: JOURNEY, value: cartAbandonment.id },
-            { key: JOURNEY_VERSION, value: cartAbandonment.version },
-          ],
-        });
+        await startCartJourney(system.temporal, system.config.TEMPORAL_TASK_QUEUE, event, { reminderDelay: '1 day' });
       },
       { concurrency: CLIENT_CONCURRENCY },
     ).then(() => undefined),

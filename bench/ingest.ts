@@ -10,7 +10,6 @@
  *   npm run bench:ingest [-- events]
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,10 +20,8 @@ import { startStack } from '../stack/index.js';
 import { startLocalSystem, type LocalSystem } from '../stack/local-system.js';
 import { waitUntil } from '../stack/wait-until.js';
 import { browseAbandonment } from '../workflows/journeys/browse-abandonment.js';
-import { cartAbandonmentV2 as cartAbandonment } from '../workflows/journeys/cart-abandonment.js';
-import { eventSignal, JOURNEY_WORKFLOW_TYPE, journeyWorkflowId } from '../workflows/sdk/definitions.js';
-import { JOURNEY, JOURNEY_VERSION, USER_ID } from '../workflows/sdk/search-attributes.js';
-import { postInBatches, trackEvent } from './load-generator.js';
+import { eventSignal, journeyWorkflowId } from '../workflows/sdk/definitions.js';
+import { postInBatches, startCartJourney, trackEvent } from './load-generator.js';
 
 installTemporalRuntime();
 const total = Number(process.argv[2] ?? 2_000);
@@ -56,19 +53,7 @@ async function throughput(system: LocalSystem) {
         .catch((err: unknown) => {
           if (!(err instanceof WorkflowNotFoundError)) throw err;
         });
-      const start = system.temporal.workflow.signalWithStart(JOURNEY_WORKFLOW_TYPE, {
-        workflowId: journeyWorkflowId(cartAbandonment.id, userId),
-        taskQueue: systemOptions.taskQueue,
-        args: [{ journeyId: cartAbandonment.id, version: cartAbandonment.version, userId, entryEvent: event }],
-        signal: eventSignal,
-        signalArgs: [event],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-        typedSearchAttributes: [
-          { key: USER_ID, value: userId },
-          { key: JOURNEY, value: cartAbandonment.id },
-          { key: JOURNEY_VERSION, value: cartAbandonment.version },
-        ],
-      });
+      const start = startCartJourney(system.temporal, systemOptions.taskQueue, event);
       await Promise.all([start, exitBrowsing]);
     },
     { concurrency: CONCURRENCY },

@@ -2,8 +2,14 @@
  * A small load generator: Segment batches of real-shaped events for many customers, posted to the
  * ingestion API with several requests in flight, as a CDP's delivery workers would.
  */
+import type { Client } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
 import pMap from 'p-map';
 import { postSegment } from '../client/segment-http.js';
+import { cartAbandonmentV2 as cartAbandonment } from '../workflows/journeys/cart-abandonment.js';
+import { eventSignal, JOURNEY_WORKFLOW_TYPE, journeyWorkflowId } from '../workflows/sdk/definitions.js';
+import { JOURNEY, JOURNEY_VERSION, USER_ID } from '../workflows/sdk/search-attributes.js';
+import type { Duration, JourneyEvent } from '../workflows/sdk/types.js';
 
 export interface LoadOptions {
   url: string;
@@ -38,4 +44,22 @@ export async function postInBatches(events: unknown[], options: LoadOptions): Pr
     },
     { concurrency: options.concurrency },
   );
+}
+
+/** What routing a "Checkout Started" asks of Temporal for cart abandonment, made directly: a baseline. */
+export function startCartJourney(client: Client, taskQueue: string, event: JourneyEvent & { userId: string }, settings?: Record<string, Duration>) {
+  const { userId } = event;
+  return client.workflow.signalWithStart(JOURNEY_WORKFLOW_TYPE, {
+    workflowId: journeyWorkflowId(cartAbandonment.id, userId),
+    taskQueue,
+    args: [{ journeyId: cartAbandonment.id, version: cartAbandonment.version, userId, entryEvent: event, ...(settings ? { settings } : {}) }],
+    signal: eventSignal,
+    signalArgs: [event],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    typedSearchAttributes: [
+      { key: USER_ID, value: userId },
+      { key: JOURNEY, value: cartAbandonment.id },
+      { key: JOURNEY_VERSION, value: cartAbandonment.version },
+    ],
+  });
 }

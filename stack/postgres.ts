@@ -10,11 +10,11 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { access, chmod, chown, constants, cp, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
-import { MissingToolError } from './tools.js';
+import { accessible, MissingToolError } from './tools.js';
 
 const run = promisify(execFile);
 
@@ -43,7 +43,7 @@ export async function ensurePostgres(log: Logger): Promise<PostgresInstall> {
   // The native folder holds bin/, lib/ and share/; initdb finds the others beside its own folder.
   const version = (JSON.parse(await readFile(path.join(bin, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
   const copy = path.join(SHARED_DIR, `binaries-${version}`);
-  if (!(await exists(path.join(copy, 'bin', 'postgres')))) {
+  if (!(await accessible(path.join(copy, 'bin', 'postgres')))) {
     log.info({ copy }, 'copying PostgreSQL where the unprivileged user can run it');
     await mkdir(SHARED_DIR, { recursive: true, mode: 0o755 });
     const staging = `${copy}.${process.pid}`;
@@ -77,7 +77,7 @@ export async function clusterDir(dataDir: string, install: PostgresInstall, log:
 /** Creates the cluster once (a finished initdb leaves PG_VERSION), then installs the index twins. */
 export async function prepareCluster(dir: string, install: PostgresInstall): Promise<void> {
   const as = install.user ?? {};
-  if (!(await exists(path.join(dir, 'PG_VERSION')))) {
+  if (!(await accessible(path.join(dir, 'PG_VERSION')))) {
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true, mode: 0o700 });
     if (install.user) await chown(dir, install.user.uid, install.user.gid);
@@ -129,14 +129,5 @@ async function reachableBy(dir: string, user: { uid: number; gid: number }): Pro
     const parent = path.dirname(current);
     if (parent === current) return true;
     current = parent;
-  }
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file, constants.F_OK);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -26,14 +26,17 @@ export class MissingToolError extends Error {
   override name = 'MissingToolError';
 }
 
-async function isExecutable(file: string): Promise<boolean> {
+/** Whether this process may access `file` as `mode` asks (default: it exists). */
+export async function accessible(file: string, mode = constants.F_OK): Promise<boolean> {
   try {
-    await access(file, constants.X_OK);
+    await access(file, mode);
     return true;
   } catch {
     return false;
   }
 }
+
+const isExecutable = (file: string) => accessible(file, constants.X_OK);
 
 async function findOnPath(name: string): Promise<string | undefined> {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
