@@ -63,7 +63,7 @@ try {
     }
     await foldIntoRollups(system.db, { lagMs: 0, batchSize: 20_000, halfLifeMs: 7 * 86_400_000 });
     console.log(
-      `seeded ${await collections.profiles.countDocuments()} customers and ${await collections.ledger.countDocuments()} ledger entries in ${((performance.now() - started) / 1000).toFixed(0)} s (FerretDB on SQLite unless MONGODB_URL)`,
+      `seeded ${await collections.profiles.countDocuments()} customers and ${await collections.ledger.countDocuments()} ledger entries in ${((performance.now() - started) / 1000).toFixed(0)} s (${stack.store})`,
     );
 
     // Sign in as a browser would: the login form's CSRF token and cookie, then the session cookie.

@@ -33,7 +33,7 @@ try {
     if (first.status !== 200) throw new Error(`the original event was answered ${first.status}`);
     let stored = await system.db.collections.inboundEvents.countDocuments();
     let baseline: number | undefined;
-    console.log(`duplicate recognition, ${COPIES} copies posted one at a time (FerretDB on SQLite unless MONGODB_URL):`);
+    console.log(`duplicate recognition, ${COPIES} copies posted one at a time (${stack.store}):`);
     for (const size of sizes) {
       while (stored < size) {
         const count = Math.min(FILL_BATCH, size - stored);

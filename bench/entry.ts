@@ -71,7 +71,7 @@ try {
   console.log(`${total} Checkout Started -> ${total} cart-abandonment journeys waiting in their first step:`);
   console.log(`  baseline, signalWithStart from a client loop (${CLIENT_CONCURRENCY} in flight): started in ${baseline.accepted.toFixed(0)} s, all waiting after ${baseline.waiting.toFixed(0)} s; load ${baseline.loadBefore} -> ${baseline.loadAfter}`);
   console.log(`  POST /v1/batch (100 per batch, 4 in flight): all accepted after ${http.accepted.toFixed(0)} s, all waiting after ${http.waiting.toFixed(0)} s (target 120 s); load ${http.loadBefore} -> ${http.loadAfter}`);
-  console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; store ${process.env.MONGODB_URL ? 'MONGODB_URL' : `FerretDB on ${process.env.THROUGHLINE_STORE_BACKEND || 'postgresql'}`}`);
+  console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; store ${stack.store}`);
 } finally {
   await stack.stop();
   await rm(dataDir, { recursive: true, force: true });

@@ -86,7 +86,7 @@ try {
   close();
 
   const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
-  console.log(`sends: ${sends} per run (${process.env.MONGODB_URL ? 'MONGODB_URL' : `FerretDB on ${process.env.THROUGHLINE_STORE_BACKEND || 'postgresql'}`}, local SMTP server); load ${load}`);
+  console.log(`sends: ${sends} per run (${stack.store}, local SMTP server); load ${load}`);
   console.log(`                     one at a time     ${IN_FLIGHT} in flight`);
   console.log(`bare provider call:  ${bareRate.toFixed(0).padStart(5)} emails/s    ${bareConcurrentRate.toFixed(0).padStart(5)} emails/s`);
   console.log(`full policy path:    ${policyRate.toFixed(0).padStart(5)} emails/s    ${policyConcurrentRate.toFixed(0).padStart(5)} emails/s`);

@@ -40,7 +40,7 @@ async function funnelFromLedger(db: Database): Promise<number> {
 const stack = await startStack({ dataDir: await mkdtemp(path.join(os.tmpdir(), 'throughline-bench-')), log: stackLogger });
 const db = await openDatabase(stack.mongoUrl, `bench_report_${Date.now().toString(36)}`);
 try {
-  console.log(`reports over a growing ledger, cart abandonment at ${SENDS_PER_SECOND} sends/s folded each minute (FerretDB on SQLite unless MONGODB_URL):`);
+  console.log(`reports over a growing ledger, cart abandonment at ${SENDS_PER_SECOND} sends/s folded each minute (${stack.store}):`);
   const instancesPerRound = Math.floor(SENDS_PER_ROUND / SENDS_PER_INSTANCE);
   let ledgerSize = 0;
   let nextReport = Math.min(20_000, LEDGER_TARGET);

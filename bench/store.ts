@@ -46,7 +46,7 @@ for (const backend of backends) {
   });
   const db = await openDatabase(system.config.MONGODB_URL, system.config.MONGODB_DATABASE, { monitorCommands: true });
   try {
-    console.log(`\n${backend === 'MONGODB_URL' ? 'MONGODB_URL' : `FerretDB 1.24 on ${backend}`}: ${SENDS} sends and ${COPIES} duplicate copies per size, one at a time`);
+    console.log(`\n${stack.store}: ${SENDS} sends and ${COPIES} duplicate copies per size, one at a time`);
     await measure(system, db);
   } finally {
     await db.db.dropDatabase().catch(() => undefined);

@@ -71,7 +71,7 @@ try {
   const first = Math.min(...arrived.values());
   const last = Math.max(...arrived.values());
   console.log(`  emails drained at ${(customers / Math.max(0.001, (last - first) / 1000)).toFixed(0)}/s; load ${loadAfter}`);
-  console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; store ${process.env.MONGODB_URL ? 'MONGODB_URL' : `FerretDB on ${process.env.THROUGHLINE_STORE_BACKEND || 'postgresql'}`}`);
+  console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; store ${stack.store}`);
 } finally {
   await system.close();
   await stack.stop();

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
       journeySettings: DEMO_SETTINGS,
       frequencyCap: DEMO_CAP,
     });
-    console.log(`Temporal ${stack.temporalAddress}${stack.temporalUiUrl ? ` (web UI ${stack.temporalUiUrl})` : ''}, MongoDB wire ${stack.mongoUrl}`);
+    console.log(`Temporal ${stack.temporalAddress}${stack.temporalUiUrl ? ` (web UI ${stack.temporalUiUrl})` : ''}, MongoDB wire ${stack.mongoUrl} (${stack.store})`);
     console.log(`Segment API ${system.httpUrl}, journey settings ${JSON.stringify(DEMO_SETTINGS)}, frequency cap ${DEMO_CAP}`);
     const customers = demoCustomers(Date.now().toString(36));
     console.log('\nCDP event stream:');

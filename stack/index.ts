@@ -23,7 +23,7 @@ import { ensureFerretDb, ensureTemporalCli } from './tools.js';
 export type StoreBackend = 'postgresql' | 'sqlite';
 
 export interface StackOptions {
-  /** Where SQLite files and logs go; the default keeps state across runs. */
+  /** Where the servers' files and logs go; the default keeps state across runs. */
   dataDir?: string;
   /** Run the Temporal dev server without its web UI. */
   headless?: boolean;
@@ -35,6 +35,8 @@ export interface StackOptions {
 export interface Stack {
   temporalAddress: string;
   mongoUrl: string;
+  /** What serves mongoUrl, for reports: "FerretDB on postgresql", or "MONGODB_URL". */
+  store: string;
   /** The Temporal web UI, when this stack started one. */
   temporalUiUrl?: string;
   /** The servers this stack started (none for those given by TEMPORAL_ADDRESS / MONGODB_URL). */
@@ -59,7 +61,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       process.env.MONGODB_URL ? { url: process.env.MONGODB_URL } : startStore(dir, options.storeBackend, log, started),
     ]);
     const uiUrl = 'uiUrl' in temporal ? temporal.uiUrl : undefined;
-    return { temporalAddress: temporal.address, temporalUiUrl: uiUrl, mongoUrl: mongo.url, processes: started, stop };
+    const store = 'backend' in mongo ? `FerretDB on ${mongo.backend}` : 'MONGODB_URL';
+    return { temporalAddress: temporal.address, temporalUiUrl: uiUrl, mongoUrl: mongo.url, store, processes: started, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -131,11 +134,11 @@ async function startStore(
   requested: StoreBackend | undefined,
   log: Logger,
   started: ManagedProcess[],
-): Promise<{ url: string }> {
+): Promise<{ url: string; backend: StoreBackend }> {
   const backend = requested ?? storeBackendFromEnv() ?? ((await holdsSqliteData(dir)) ? 'sqlite' : 'postgresql');
-  if (backend === 'sqlite') return startFerretDb(dir, ['--handler=sqlite', ...sqliteArgs(dir)], log, started);
+  if (backend === 'sqlite') return { backend, ...(await startFerretDb(dir, ['--handler=sqlite', ...sqliteArgs(dir)], log, started)) };
   const postgresUrl = await startPostgres(dir, log, started);
-  return startFerretDb(
+  const ferretdb = await startFerretDb(
     dir,
     [
       '--handler=postgresql',
@@ -148,6 +151,7 @@ async function startStore(
     log,
     started,
   );
+  return { backend, ...ferretdb };
 }
 
 function storeBackendFromEnv(): StoreBackend | undefined {
