@@ -78,26 +78,28 @@ try {
     });
     const cookie = [csrfCookie, ...signedIn.headers.getSetCookie().map((c) => c.split(';')[0])].join('; ');
     const customer = 'bench-4242';
-    const pages: Array<[string, string]> = [
-      ['sign-in page (baseline: reads nothing)', '/console/login'],
-      ['journeys', '/console'],
-      ['journey cartAbandonment v1', '/console/journeys/cartAbandonment?version=1'],
-      ['customer search by email', `/console/customers?q=${customer}%40example.com`],
-      ['customer search by phone', `/console/customers?q=%2B14155004242`],
-      ['customer page', `/console/customers/${customer}`],
-      ['messages of one customer', `/console/messages?user=${customer}`],
-      ['messages, newest 200', '/console/messages'],
-      ['template preview', `/console/templates?template=cart-reminder-sms&user=${customer}`],
+    // Each page with what it must show, so a page that found nothing cannot pass for a fast one.
+    const pages: Array<[string, string, string]> = [
+      ['sign-in page (baseline: reads nothing)', '/console/login', 'password'],
+      ['journeys', '/console', 'cartAbandonment'],
+      ['journey cartAbandonment v1', '/console/journeys/cartAbandonment?version=1', 'cart-reminder-email'],
+      ['customer search by email', `/console/customers?q=${customer}%40example.com`, customer],
+      ['customer search by phone', `/console/customers?q=%2B14155004242`, customer],
+      ['customer page', `/console/customers/${customer}`, customer],
+      ['messages of one customer', `/console/messages?user=${customer}`, 'cart-reminder'],
+      ['messages, newest 200', '/console/messages', 'cart-reminder'],
+      ['template preview', `/console/templates?template=cart-reminder-sms&user=${customer}`, 'segment'],
     ];
     let baseline: number | undefined;
     console.log(`page times over ${ROUNDS} fetches each (target: under 300 ms):`);
-    for (const [name, url] of pages) {
+    for (const [name, url, shown] of pages) {
       const samples: number[] = [];
       for (let i = 0; i < ROUNDS; i++) {
         const t0 = performance.now();
         const response = await fetch(`${system.httpUrl}${url}`, { headers: { cookie } });
-        await response.text();
+        const html = await response.text();
         if (response.status !== 200) throw new Error(`${url} answered ${response.status}`);
+        if (!html.includes(shown)) throw new Error(`${url} does not show "${shown}"`);
         samples.push(performance.now() - t0);
       }
       samples.sort((a, b) => a - b);
