@@ -94,10 +94,7 @@ async function startTemporal(
     ...(headless ? ['--headless'] : ['--ui-port', String(uiPort)]),
   ];
   log.info({ port }, 'starting the Temporal dev server');
-  // A profile of the dev server taking journeys in (perf, 2 cores) put a third of its CPU in Go's
-  // garbage collector; collecting at 4x the live heap instead of 2x halves that, for memory this
-  // machine kind has (GOGC from the environment wins).
-  const proc = await startProcess('temporal', cli, args, path.join(dir, 'logs'), { env: { GOGC: process.env.GOGC ?? '400' } });
+  const proc = await startProcess('temporal', cli, args, path.join(dir, 'logs'));
   started.push(proc);
   await waitForPort(proc, HOST, port);
   const address = `${HOST}:${port}`;

@@ -54,8 +54,6 @@ export interface ProcessOptions {
   user?: { uid: number; gid: number };
   /** What `stop` sends first (default SIGTERM); SIGKILL follows after 10 s. */
   stopSignal?: NodeJS.Signals;
-  /** Environment variables over this process's own. */
-  env?: Record<string, string>;
 }
 
 export async function startProcess(
@@ -71,8 +69,7 @@ export async function startProcess(
   const log = createWriteStream(logFile, { flags: 'a' });
   const spawnChild = () => {
     // A process group of its own: Ctrl-C in a terminal reaches only us, and we stop it in order.
-    const env = options.env ? { ...process.env, ...options.env } : process.env;
-    const spawned = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env, ...options.user });
+    const spawned = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...options.user });
     spawned.stdout?.pipe(log, { end: false });
     spawned.stderr?.pipe(log, { end: false });
     running.add(spawned);
