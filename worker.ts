@@ -104,22 +104,26 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
   // The SDK serves its own metrics on a loopback port; /metrics below serves them with ours.
   const sdkMetricsPort = await getPort({ host: '127.0.0.1' });
   installTemporalRuntime({ metricsAddress: `127.0.0.1:${sdkMetricsPort}` });
-  const running = await startWorker(config, { workflowBundlePath: config.WORKFLOW_BUNDLE });
+  let running: RunningWorker | undefined;
   let draining = false;
   const ops = Fastify({ loggerInstance: logger.child({ component: 'worker-http' }), ...quietRequestLogs() });
   await ops.register(async (scope) =>
     registerOpsRoutes(scope, {
-      checks: running.checks,
+      checks: () => running?.checks ?? { worker: async () => Promise.reject(new Error('starting')) },
       draining: () => draining,
       moreMetrics: async () => (await fetch(`http://127.0.0.1:${sdkMetricsPort}/metrics`)).text(),
     }),
   );
+  // Bound before the worker polls: a taken port must stop this process before it holds any task,
+  // or the tasks it took wait out their timeouts while the customers' sends stand still.
   const address = await ops.listen({ host: config.HTTP_HOST, port: config.WORKER_HTTP_PORT });
+  const started = await startWorker(config, { workflowBundlePath: config.WORKFLOW_BUNDLE });
+  running = started;
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, temporal: config.TEMPORAL_ADDRESS, ops: address }, 'worker running');
   drainOnSignal(async () => {
     draining = true;
-    await running.shutdown();
+    await started.shutdown();
     await ops.close();
   }, config.SHUTDOWN_GRACE);
-  await running.done;
+  await started.done;
 }

@@ -10,7 +10,8 @@ import { registry } from './metrics.js';
 export type ReadinessCheck = () => Promise<unknown>;
 
 export interface OpsOptions {
-  checks: Record<string, ReadinessCheck>;
+  /** The checks as of now: a worker has none to run until it has connected. */
+  checks: () => Record<string, ReadinessCheck>;
   draining: () => boolean;
   /** More Prometheus text to serve with this process's own (the Temporal SDK's runtime metrics). */
   moreMetrics?: () => Promise<string>;
@@ -44,7 +45,7 @@ export function registerOpsRoutes(app: FastifyInstance, options: OpsOptions): vo
   app.get('/readyz', async (_request, reply) => {
     if (options.draining()) return reply.code(503).send({ ready: false, draining: true });
     const entries = await Promise.all(
-      Object.entries(options.checks).map(async ([name, check]) => {
+      Object.entries(options.checks()).map(async ([name, check]) => {
         try {
           await within(READY_WITHIN_MS, check);
           return [name, 'ok'] as const;

@@ -68,9 +68,10 @@ export function buildServer({ config, db, temporal, journeys = journeyVersions }
   app.register(async (scope) =>
     registerEngagementRoutes(scope, { db, ingest, secret: trackingSecret(required(config, 'UNSUBSCRIBE_SECRET')) }),
   );
+  const checks = dependencyChecks(temporal, db);
   app.register(async (scope) =>
     registerOpsRoutes(scope, {
-      checks: dependencyChecks(temporal, db),
+      checks: () => checks,
       draining: () => draining,
     }),
   );

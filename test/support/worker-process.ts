@@ -5,18 +5,22 @@ import { inject } from 'vitest';
 
 export interface WorkerProcess {
   child: ChildProcess;
+  /** Resolves with the exit code when the process ends (null when a signal ended it). */
+  exited: Promise<number | null>;
   kill(): Promise<void>;
 }
 
 export function startWorkerProcess(env: Record<string, string>): WorkerProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'worker.ts'], {
     cwd: projectRoot,
-    env: { ...process.env, ...env, WORKFLOW_BUNDLE: inject('workflowBundlePath') },
+    // Any free port for its /metrics: several workers run at once, in one test and across files.
+    env: { ...process.env, WORKER_HTTP_PORT: '0', ...env, WORKFLOW_BUNDLE: inject('workflowBundlePath') },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
     child,
+    exited,
     async kill() {
       child.kill('SIGKILL');
       await exited;
