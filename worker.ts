@@ -16,7 +16,7 @@ import { drainOnSignal } from './platform/shutdown.js';
 import { tracing } from './platform/tracing.js';
 import { loadConfig, type Config } from './config.js';
 import { openDatabase, type Database } from './store/db.js';
-import { migrateIntoPolicyRecords } from './store/migrations.js';
+import { listLedgerHours, migrateIntoPolicyRecords } from './store/migrations.js';
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -58,6 +58,7 @@ export async function startWorker(
   const db = options.db ?? (await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE));
   // Suppressions written by an earlier version must hold before the first decision.
   await migrateIntoPolicyRecords(db);
+  await listLedgerHours(db);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const { activities, close } = await createActivities(config, db);
   const workflowSource: Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> = options.workflowBundlePath

@@ -160,7 +160,7 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
       const suppression = { userId: request.userId, channel: request.channel, reason: failed.suppress, source: `provider:${failed.code}` };
       await durably(() => addSuppression(suppressions, suppression));
     }
-    await durably(() => completeSend(ledger, request.idempotencyKey, outcome, { detail: failed.message }));
+    await durably(() => completeSend(deps.db.collections, request.idempotencyKey, outcome, { detail: failed.message }));
     return outcome;
   }
 
@@ -176,7 +176,7 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
     const notes = notesOfEarlierAttempts();
     if (notes.result && 'sent' in notes.result) {
       const receipt = notes.result.sent;
-      await durably(() => completeSend(ledger, entry._id, SENT, { providerMessageId: receipt.providerMessageId, detail: receipt.detail }));
+      await durably(() => completeSend(deps.db.collections, entry._id, SENT, { providerMessageId: receipt.providerMessageId, detail: receipt.detail }));
       return SENT;
     }
     if (notes.result) return recordRefusal(request, notes.result.failed);
@@ -189,7 +189,7 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
 
   async function recordUnknown(request: DeliveryRequest, detail: string): Promise<DeliveryOutcome> {
     const outcome = { delivered: false, reason: UNKNOWN_OUTCOME };
-    await completeSend(ledger, request.idempotencyKey, outcome, { detail, request });
+    await completeSend(deps.db.collections, request.idempotencyKey, outcome, { detail, request });
     unknownOutcomes.inc({ channel: request.channel });
     activityLog.warn('send outcome unknown: left for an operator (unknown list)', { key: request.idempotencyKey });
     return outcome;
@@ -201,7 +201,7 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
    */
   async function record(request: DeliveryRequest, outcome: DeliveryOutcome, detail?: string): Promise<{ outcome: DeliveryOutcome; ours: boolean }> {
     for (;;) {
-      const earlier = await insertEntry(ledger, request, { status: 'done', outcome, detail });
+      const earlier = await insertEntry(deps.db.collections, request, { status: 'done', outcome, detail });
       if (!earlier) return { outcome, ours: true };
       const settled = await settleEarlierAttempt(request, earlier);
       if (settled) return { outcome: settled, ours: false };
@@ -221,7 +221,7 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
     for (;;) {
       let earlier: LedgerDoc | undefined;
       try {
-        earlier = await insertEntry(ledger, request, { status: 'sending', attempt });
+        earlier = await insertEntry(deps.db.collections, request, { status: 'sending', attempt });
       } catch (err) {
         note({ unusedClaim: attempt });
         throw err;
@@ -265,7 +265,7 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
       return afterRefusal(request, holdsGrant, err as Error);
     }
     note({ result: { sent: receipt } });
-    await durably(() => completeSend(ledger, key, SENT, { providerMessageId: receipt.providerMessageId, detail: receipt.detail }));
+    await durably(() => completeSend(deps.db.collections, key, SENT, { providerMessageId: receipt.providerMessageId, detail: receipt.detail }));
     return SENT;
   }
 

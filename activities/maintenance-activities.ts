@@ -9,6 +9,7 @@ import type { CapRule } from '../store/frequency-grants.js';
 import type { HoldRule } from '../store/holds.js';
 import type { Database } from '../store/db.js';
 import { liftExpiredSuppressions } from '../store/suppressions.js';
+import { forgetHoursBefore } from '../store/ledger-hours.js';
 import { foldIntoRollups, type RollupOptions, type RollupReport } from '../reports/rollup.js';
 
 export interface CleanupReport {
@@ -40,9 +41,10 @@ export function createMaintenanceActivities(db: Database, retention: Retention, 
       const before = (ms: number) => new Date(now - ms);
       // A grant older than the longest window counts against no rule any more.
       const longestWindow = Math.max(...retention.capRules.map((r) => r.windowMs));
-      const [suppressionsExpired, ledgerDeleted, progressDeleted, , dedupeDeleted, grantsDeleted, holdsDeleted] = await Promise.all([
+      const [suppressionsExpired, ledgerDeleted, , progressDeleted, , dedupeDeleted, grantsDeleted, holdsDeleted] = await Promise.all([
         liftExpiredSuppressions(suppressions, new Date(now)),
         ledger.deleteMany({ status: 'done', at: { $lt: before(retention.ledgerMs) } }),
+        forgetHoursBefore(db.collections.ledgerHours, before(retention.ledgerMs)),
         progress.deleteMany({ insertedAt: { $lt: before(retention.ledgerMs) } }),
         creditClaims.deleteMany({ at: { $lt: before(retention.ledgerMs) } }),
         inboundEvents.deleteMany({ receivedAt: { $lt: before(retention.dedupeMs) } }),

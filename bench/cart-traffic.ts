@@ -2,6 +2,7 @@
 import type { ConversionDoc } from '../store/db.js';
 import type { ProgressDoc } from '../store/journey-progress.js';
 import type { LedgerDoc } from '../store/ledger.js';
+import { hourOf } from '../store/ledger-hours.js';
 
 export const SENDS_PER_INSTANCE = 3;
 const DAY = 86_400_000;
@@ -9,7 +10,8 @@ const DAY = 86_400_000;
 /**
  * Cart-abandonment instances as the journeys record them: per instance six step records, three
  * ledger entries (email, SMS, audience) and, for one in ten, a conversion; entered on one of the last
- * 30 days. Instances `first` to `first + count - 1`, one customer each (bench-<n>).
+ * 30 days, at a minute of it spread through the day as traffic arrives. Instances `first` to
+ * `first + count - 1`, one customer each (bench-<n>).
  */
 export function cartTraffic(first: number, count: number) {
   const progress: ProgressDoc[] = [];
@@ -20,7 +22,7 @@ export function cartTraffic(first: number, count: number) {
     const n = first + i;
     const userId = `bench-${n}`;
     const workflowId = `journey/cartAbandonment/${userId}`;
-    const entered = Date.now() - (n % 30) * DAY - 2 * DAY;
+    const entered = Date.now() - (n % 30) * DAY - 2 * DAY - ((n * 7_919) % 1_440) * 60_000;
     const at = (hours: number) => new Date(entered + hours * 3_600_000);
     const smsOutcome = n % 4 === 0 ? 'no-consent' : 'sent';
     const steps: Array<[string, string, number]> = [
@@ -34,8 +36,9 @@ export function cartTraffic(first: number, count: number) {
     steps.forEach(([stepId, outcome, hours], seq) =>
       progress.push({ _id: `${workflowId}/r/${seq}`, journeyId: 'cartAbandonment', version: 1, workflowId, runId: 'r', userId, seq, stepId, outcome, at: at(hours), insertedAt }),
     );
-    for (const [stepId, channel, reason] of [['cart-reminder-email', 'email', 'sent'], ['cart-reminder-sms', 'sms', smsOutcome], ['add-to-retargeting', 'audience', 'sent']] as const) {
-      ledger.push({ _id: `${workflowId}/r/${stepId}#1`, userId, journeyId: 'cartAbandonment', stepId, workflowId, channel, subject: stepId, category: 'marketing', status: 'done', delivered: reason === 'sent', reason, at: at(25) });
+    for (const [stepId, channel, reason, hours] of [['cart-reminder-email', 'email', 'sent', 1], ['cart-reminder-sms', 'sms', smsOutcome, 25], ['add-to-retargeting', 'audience', 'sent', 25]] as const) {
+      const sentAt = at(hours);
+      ledger.push({ _id: `${workflowId}/r/${stepId}#1`, userId, journeyId: 'cartAbandonment', stepId, workflowId, channel, subject: stepId, category: 'marketing', status: 'done', delivered: reason === 'sent', reason, at: sentAt, hour: hourOf(sentAt) });
     }
     if (n % 10 === 0) {
       const timestamp = at(30).toISOString();

@@ -14,6 +14,7 @@ import { installTemporalRuntime } from '../platform/temporal-runtime.js';
 import { foldIntoRollups } from '../reports/rollup.js';
 import { startStack } from '../stack/index.js';
 import { startLocalSystem } from '../stack/local-system.js';
+import { insertNew } from '../store/db.js';
 import { cartTraffic, SENDS_PER_INSTANCE } from './cart-traffic.js';
 
 installTemporalRuntime();
@@ -57,6 +58,7 @@ try {
       const traffic = cartTraffic(instances, count);
       instances += count;
       await collections.ledger.insertMany(traffic.ledger);
+      await insertNew(collections.ledgerHours, [...new Set(traffic.ledger.map((entry) => entry.hour!))].map((hour) => ({ _id: hour })));
       await collections.progress.insertMany(traffic.progress);
       if (traffic.conversions.length) await collections.conversions.insertMany(traffic.conversions);
       written += traffic.ledger.length;
@@ -78,6 +80,7 @@ try {
     });
     const cookie = [csrfCookie, ...signedIn.headers.getSetCookie().map((c) => c.split(';')[0])].join('; ');
     const customer = 'bench-4242';
+    const day = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
     // Each page with what it must show, so a page that found nothing cannot pass for a fast one.
     const pages: Array<[string, string, string]> = [
       ['sign-in page (baseline: reads nothing)', '/console/login', 'password'],
@@ -88,6 +91,8 @@ try {
       ['customer page', `/console/customers/${customer}`, customer],
       ['messages of one customer', `/console/messages?user=${customer}`, 'cart-reminder'],
       ['messages, newest 200', '/console/messages', 'cart-reminder'],
+      ['messages, newest 200 SMS without consent', '/console/messages?channel=sms&outcome=no-consent', 'no-consent'],
+      ['messages of one day', `/console/messages?from=${day(5)}&to=${day(5)}`, 'cart-reminder'],
       ['template preview', `/console/templates?template=cart-reminder-sms&user=${customer}`, 'segment'],
     ];
     let baseline: number | undefined;

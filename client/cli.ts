@@ -21,7 +21,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import type { z } from 'zod';
-import { migrateIntoPolicyRecords } from '../store/migrations.js';
+import { listLedgerHours, migrateIntoPolicyRecords } from '../store/migrations.js';
 import { addSuppression, liftSuppressions, suppressionHistory } from '../store/suppressions.js';
 import type { Database } from '../store/db.js';
 import { LiftSchema, SuppressionSchema } from '../store/suppression-schema.js';
@@ -88,6 +88,8 @@ program
     }
     const moved = await withDatabase(migrateIntoPolicyRecords);
     for (const [from, count] of Object.entries(moved)) console.log(`moved ${count} documents from ${from} into policy_records`);
+    const listed = await withDatabase(listLedgerHours);
+    if (listed) console.log(`gave ${listed} ledger entries their hour, for the console's message search`);
   });
 
 const journeysCommand = program

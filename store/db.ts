@@ -15,6 +15,7 @@ import type { HoldDoc, HoldEndDoc } from './holds.js';
 import type { AuditDoc } from './audit-log.js';
 import type { CreditClaimDoc, RollupDoc } from './rollups.js';
 import type { LedgerDoc } from './ledger.js';
+import type { LedgerHourDoc } from './ledger-hours.js';
 import type { PolicyRecordDoc } from './policy-state.js';
 import type { ProfileDoc } from './profiles.js';
 import type { SuppressionDoc } from './suppressions.js';
@@ -46,6 +47,8 @@ export interface Collections {
   creditClaims: Collection<CreditClaimDoc>;
   /** Changes made in the console, by whom (audit-log.ts). */
   auditLog: Collection<AuditDoc>;
+  /** The hours that hold ledger entries: the console's newest-first message search (ledger-hours.ts). */
+  ledgerHours: Collection<LedgerHourDoc>;
 }
 
 /**
@@ -101,12 +104,14 @@ export async function openDatabase(url: string, name: string, options: { monitor
     rollups: db.collection('rollups'),
     creditClaims: db.collection('credit_claims'),
     auditLog: db.collection('audit_log'),
+    ledgerHours: db.collection('ledger_hours'),
   };
   await Promise.all([
     // The recovery schedule's window and the cleanup's cut-off, on MongoDB without a scan.
     collections.inboundEvents.createIndex({ receivedAt: 1 }),
     collections.ledger.createIndex({ userId: 1, at: 1 }),
     collections.ledger.createIndex({ providerMessageId: 1 }),
+    collections.ledger.createIndex({ hour: 1 }),
     collections.profiles.createIndex({ 'traits.phone': 1 }),
     collections.policyRecords.createIndex({ userId: 1 }),
     collections.policyRecords.createIndex({ sendKey: 1 }),

@@ -8,6 +8,13 @@
 import type { Collection } from 'mongodb';
 import type { DeliveryOutcome, DeliveryRequest } from '../workflows/sdk/types.js';
 import { isDuplicateKey } from './db.js';
+import { hourOf, noteHour, type LedgerHourDoc } from './ledger-hours.js';
+
+/** The ledger with its list of hours, which every write that stamps an entry keeps up. */
+export interface LedgerCollections {
+  ledger: Collection<LedgerDoc>;
+  ledgerHours: Collection<LedgerHourDoc>;
+}
 
 export interface LedgerDoc {
   _id: string;
@@ -27,6 +34,8 @@ export interface LedgerDoc {
   /** A deferral's end, as the outcome gave it to the journey. */
   deferUntil?: string;
   at: Date;
+  /** The UTC hour of `at` (ledger-hours.ts). */
+  hour?: string;
   providerMessageId?: string;
   detail?: string;
   /** What the provider reported later (Twilio status callbacks): delivered, undelivered, failed… */
@@ -75,15 +84,17 @@ export async function findLedgerEntry(ledger: Collection<LedgerDoc>, key: string
  * entry is returned instead and nothing is written.
  */
 export async function insertEntry(
-  ledger: Collection<LedgerDoc>,
+  { ledger, ledgerHours }: LedgerCollections,
   request: DeliveryRequest,
   entry: { status: 'done'; outcome: DeliveryOutcome; detail?: string } | { status: 'sending'; attempt: number },
 ): Promise<LedgerDoc | undefined> {
   const fields =
     entry.status === 'done' ? { ...entry.outcome, ...(entry.detail ? { detail: entry.detail } : {}) } : { delivered: false, reason: 'sending', attempt: entry.attempt };
   for (;;) {
+    const at = new Date();
+    await noteHour(ledgerHours, hourOf(at));
     try {
-      await ledger.insertOne({ ...entryFor(request), status: entry.status, ...fields, at: new Date() });
+      await ledger.insertOne({ ...entryFor(request), status: entry.status, ...fields, at, hour: hourOf(at) });
       return undefined;
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
@@ -95,13 +106,15 @@ export async function insertEntry(
 }
 
 export async function completeSend(
-  ledger: Collection<LedgerDoc>,
+  { ledger, ledgerHours }: LedgerCollections,
   key: string,
   outcome: DeliveryOutcome,
   fields: { providerMessageId?: string; detail?: string; request?: DeliveryRequest },
 ): Promise<void> {
   const { request, ...rest } = fields;
-  const set = { status: 'done' as const, ...outcome, ...rest, ...(request ? { request: JSON.stringify(request) } : {}), at: new Date() };
+  const at = new Date();
+  await noteHour(ledgerHours, hourOf(at));
+  const set = { status: 'done' as const, ...outcome, ...rest, ...(request ? { request: JSON.stringify(request) } : {}), at, hour: hourOf(at) };
   await ledger.updateOne({ _id: key }, { $set: set });
 }
 

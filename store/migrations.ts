@@ -5,6 +5,7 @@
  */
 import { MongoServerError, type Document } from 'mongodb';
 import { insertNew, type Database } from './db.js';
+import { EVERY_ENTRY_LISTED, hourOf } from './ledger-hours.js';
 
 /** Until this version suppressions and cap grants had collections of their own; now both live in policy_records. */
 const INTO_POLICY_RECORDS = [
@@ -41,4 +42,20 @@ export async function migrateIntoPolicyRecords(db: Database): Promise<Record<str
     }
   }
   return moved;
+}
+
+/**
+ * Until this version ledger entries had no hour (ledger-hours.ts): each gets the hour of its `at`,
+ * the hours are listed first, and the marker last, so a start that died half-way is finished by the
+ * next. Returns how many entries got their hour.
+ */
+export async function listLedgerHours(db: Database): Promise<number> {
+  const { ledger, ledgerHours } = db.collections;
+  if (await ledgerHours.findOne({ _id: EVERY_ENTRY_LISTED })) return 0;
+  const unlisted = (await ledger.find({}, { projection: { _id: 1, at: 1, hour: 1 } }).toArray()).filter((entry) => !entry.hour);
+  const hours = [...new Set(unlisted.map((entry) => hourOf(entry.at)))];
+  if (hours.length) await insertNew(ledgerHours, hours.map((hour) => ({ _id: hour })));
+  for (const entry of unlisted) await ledger.updateOne({ _id: entry._id, hour: { $exists: false } }, { $set: { hour: hourOf(entry.at) } });
+  await insertNew(ledgerHours, [{ _id: EVERY_ENTRY_LISTED }]);
+  return unlisted.length;
 }
