@@ -17,16 +17,19 @@ export interface JourneyActivities {
 }
 
 /**
- * The customer's messages from other journeys in the goal's window (delivered, by the ledger), for
- * attribution across journeys. An entry from a build before versions were recorded is taken as the
- * journey's latest version.
+ * The customer's messages in the goal's window (delivered, by the ledger) that the instance's own
+ * steps do not show, for attribution: other journeys' messages, and the instance's own sends whose
+ * outcome had not reached it yet. (A goal event that arrives just as a send finishes can be handled
+ * before the send's result in the same workflow task: the ledger has the send, the steps do not.)
+ * An entry from a build before versions were recorded is taken as the journey's latest version.
  */
-async function touchesFromOtherJourneys(db: Database, conversion: ConversionRecord): Promise<OtherTouch[]> {
+async function touchesTheStepsLack(db: Database, conversion: ConversionRecord): Promise<OtherTouch[]> {
   const sent = await db.collections.ledger
     .find({ userId: conversion.userId, delivered: true, at: { $gte: new Date(conversion.windowStart!), $lte: new Date(conversion.event.timestamp) } })
     .toArray();
+  const seen = new Set(conversion.steps.filter((s) => s.outcome === 'sent').map((s) => s.stepId));
   return sent
-    .filter((entry) => entry.journeyId !== conversion.journeyId && entry.status === 'done')
+    .filter((entry) => entry.status === 'done' && (entry.journeyId !== conversion.journeyId || (entry.workflowId === conversion.workflowId && !seen.has(entry.stepId))))
     .flatMap((entry) => {
       const version = entry.version ?? latestJourneys().find((j) => j.id === entry.journeyId)?.version;
       return version === undefined ? [] : [{ journeyId: entry.journeyId, version, stepId: entry.stepId, at: entry.at.toISOString() }];
@@ -47,7 +50,7 @@ export function createJourneyActivities(db: Database): JourneyActivities {
       // leaves it, so its `at` (the order the rollup reads in) never moves.
       const _id = `${conversion.workflowId}/${conversion.goal}/${conversion.event.messageId}`;
       const event = { ...conversion.event, properties: JSON.stringify(conversion.event.properties) };
-      const otherTouches = conversion.windowStart ? await touchesFromOtherJourneys(db, conversion) : [];
+      const otherTouches = conversion.windowStart ? await touchesTheStepsLack(db, conversion) : [];
       await insertNew(db.collections.conversions, [{ ...conversion, _id, event, otherTouches, at: new Date() }]);
     },
     async recordProgress(records) {

@@ -60,7 +60,10 @@ export type ConversionDoc = Omit<ConversionRecord, 'event'> & {
   _id: string;
   at: Date;
   event: Omit<ConversionRecord['event'], 'properties'> & { properties: string };
-  /** Messages from the customer's other journeys in the goal's window, from the ledger: they share the credit. */
+  /**
+   * Messages in the goal's window the steps do not show, from the ledger: other journeys', and the
+   * instance's own sends whose outcome reached it after the goal. They share the credit.
+   */
   otherTouches?: OtherTouch[];
 };
 

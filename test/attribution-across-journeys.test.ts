@@ -3,12 +3,15 @@
  * credited once, shared by the messages of both journeys in the goal's window.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createJourneyActivities } from '../activities/journey-activities.js';
+import { mergeTraits } from '../store/profiles.js';
 import { attributionReport } from '../reports/attribution-report.js';
 import { journeyReport } from '../reports/journey-report.js';
 import { waitUntil } from '../stack/wait-until.js';
 import { journeyVersion } from '../workflows/journeys/index.js';
 import { chooseVariant } from '../workflows/sdk/split.js';
 import type { StepOf } from '../workflows/sdk/steps.js';
+import { deliverer, deliveryRequest } from './support/delivery.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
 
 let system: TestSystem;
@@ -58,4 +61,31 @@ it('credits one order once, half to each journey’s email in its window', async
   // Both journeys' funnels still count the order as their goal.
   expect((await journeyReport(system.db, 'winBack')).goals[0]).toMatchObject({ conversions: 1, converters: 1 });
   expect((await journeyReport(system.db, 'cartAbandonment')).goals[0]).toMatchObject({ conversions: 1, converters: 1 });
+});
+
+it('credits the instance’s own send when the goal event is handled before the send’s result', async () => {
+  // Temporal hands a workflow a signal before an activity's result when both arrive for the same
+  // task: the order is seen while the email the ledger already has is not yet among the steps.
+  const userId = uniqueId('race');
+  await mergeTraits(system.db.collections.profiles, userId, { email: `${userId}@example.com` });
+  const { deliver, close } = deliverer(system.config, system.db);
+  try {
+    expect((await deliver(deliveryRequest(userId))).reason).toBe('sent');
+  } finally {
+    await close();
+  }
+  const now = Date.now();
+  await createJourneyActivities(system.db).recordConversion({
+    journeyId: 'cartAbandonment',
+    version: 1,
+    workflowId: `wf-${userId}`,
+    userId,
+    goal: 'ordered',
+    event: { messageId: uniqueId('order'), event: 'Order Completed', userId, timestamp: new Date(now + 1_000).toISOString(), properties: { revenue: 10 } },
+    windowStart: new Date(now - 3_600_000).toISOString(),
+    steps: [{ stepId: 'entry', at: new Date(now - 60_000).toISOString(), outcome: 'entered' }],
+    attributedTo: [],
+  });
+  const [conversion] = await system.db.collections.conversions.find({ userId }).toArray();
+  expect(conversion!.otherTouches?.map((t) => `${t.journeyId}/${t.stepId}`)).toEqual(['cartAbandonment/cart-reminder-email']);
 });
