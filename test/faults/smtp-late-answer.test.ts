@@ -37,15 +37,17 @@ it('answers after the timeout: one email each, unknown outcomes for the operator
   expect(listed.stdout).toContain(`${CUSTOMERS} unknown outcome(s)`);
   for (const userId of customers) expect(listed.stdout).toContain(userId);
 
+  // Each customer's reminder key, read before any resend adds a second entry for the same step.
   const keyOf = async (userId: string) => (await system.db.collections.ledger.findOne({ userId, stepId: 'cart-reminder-email' }))!._id;
   late = false;
   const [arrived, resend] = [customers[0]!, customers[1]!];
-  expect((await runCli(['unknown', 'resolve', await keyOf(arrived), '--sent'], system.env)).stdout).toContain('recorded as sent');
-  expect((await runCli(['unknown', 'resolve', await keyOf(resend), '--resend'], system.env)).stdout).toContain('resend started');
+  const [arrivedKey, resendKey] = [await keyOf(arrived), await keyOf(resend)];
+  expect((await runCli(['unknown', 'resolve', arrivedKey, '--sent'], system.env)).stdout).toContain('recorded as sent');
+  expect((await runCli(['unknown', 'resolve', resendKey, '--resend'], system.env)).stdout).toContain('resend started');
   // The operator chose to send it again: one more email, through the policy, recorded under its own key.
   await waitUntil(() => system.smtp.messagesTo(`${resend}@example.com`).length === 2, 30_000, 'the resend');
-  await waitUntil(async () => (await system.db.collections.ledger.findOne({ _id: `${await keyOf(resend)}/resend#1` }))?.reason === 'sent', 10_000, 'the resend recorded');
-  const again = await runCli(['unknown', 'resolve', await keyOf(resend), '--resend'], system.env);
+  await waitUntil(async () => (await system.db.collections.ledger.findOne({ _id: `${resendKey}/resend#1` }))?.reason === 'sent', 10_000, 'the resend recorded');
+  const again = await runCli(['unknown', 'resolve', resendKey, '--resend'], system.env);
   expect(again.code).not.toBe(0);
   expect(again.stderr).toContain('not an unsettled unknown outcome');
   expect((await runCli(['unknown', 'list'], system.env)).stdout).toContain(`${CUSTOMERS - 2} unknown outcome(s)`);
