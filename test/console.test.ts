@@ -176,6 +176,7 @@ it('searches the ledger, and settles an unknown outcome from the queue', async (
     detail: 'an earlier attempt died while the provider may have had the message; not sent again',
   });
   await page.goto(`${system.httpUrl}/console/messages`);
+  await page.screenshot({ path: path.join(shots, 'messages.png'), fullPage: true });
   const row = page.locator('#unknown tr', { hasText: customer });
   await row.locator('button[value=sent]').click();
   await page.waitForURL(`${system.httpUrl}/console/messages`);
