@@ -5,11 +5,10 @@
  * theirs at worker start, once.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { mergeTraits } from '../store/profiles.js';
 import { EVERY_ENTRY_LISTED, hourOf, newestEntries, noteHour } from '../store/ledger-hours.js';
 import type { LedgerDoc } from '../store/ledger.js';
 import { listLedgerHours } from '../store/migrations.js';
-import { deliverer, deliveryRequest } from './support/delivery.js';
+import { emailSentTo } from './support/delivery.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
 
 let system: TestSystem;
@@ -29,13 +28,7 @@ function entry(id: string, journeyId: string, hoursAgo: number, minute: number, 
 
 it('a send stamps its hour and lists it', async () => {
   const userId = uniqueId('hour');
-  await mergeTraits(system.db.collections.profiles, userId, { email: `${userId}@example.com` });
-  const { deliver, close } = deliverer(system.config, system.db);
-  try {
-    expect((await deliver(deliveryRequest(userId))).reason).toBe('sent');
-  } finally {
-    await close();
-  }
+  expect((await emailSentTo(system.config, system.db, userId)).reason).toBe('sent');
   const [sent] = await system.db.collections.ledger.find({ userId }).toArray();
   expect(sent!.hour).toBe(hourOf(sent!.at));
   expect(await system.db.collections.ledgerHours.findOne({ _id: sent!.hour! })).not.toBeNull();

@@ -4,6 +4,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities/index.js';
 import type { Config } from '../../config.js';
 import type { Database } from '../../store/db.js';
+import { mergeTraits } from '../../store/profiles.js';
 import type { DeliveryOutcome, DeliveryRequest } from '../../workflows/sdk/types.js';
 
 /**
@@ -66,4 +67,15 @@ export function deliveryRequest(userId: string, overrides: Partial<DeliveryReque
     template: 'cart-reminder',
     ...overrides,
   } as DeliveryRequest;
+}
+
+/** A customer with an email address, sent the cart reminder through the whole delivery path; returns the outcome. */
+export async function emailSentTo(config: Config, db: Database, userId: string): Promise<DeliveryOutcome> {
+  await mergeTraits(db.collections.profiles, userId, { email: `${userId}@example.com` });
+  const { deliver, close } = deliverer(config, db);
+  try {
+    return await deliver(deliveryRequest(userId));
+  } finally {
+    await close();
+  }
 }
