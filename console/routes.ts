@@ -28,7 +28,7 @@ import { countSegments } from '../activities/sms-segments.js';
 import { loadTemplates, type TemplateRenderer } from '../activities/templates.js';
 import { TEMPLATES } from '../activities/template-catalog.js';
 import { ledgerForUser, unresolvedUnknowns, type LedgerDoc } from '../store/ledger.js';
-import { newestEntries } from '../store/ledger-hours.js';
+import { answers, newestEntries } from '../store/ledger-hours.js';
 import { audit, auditOf } from '../store/audit-log.js';
 import { consentHistory, recordConsent } from '../store/consent.js';
 import type { Database } from '../store/db.js';
@@ -240,23 +240,16 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
   });
 
   const MESSAGE_LIMIT = 200;
-  /** One customer's messages: the ledger by customer, narrowed here (a customer has few). */
-  const messagesOf = async (userId: string, equal: Partial<LedgerDoc>, matches: (m: LedgerDoc) => boolean, days: { from?: string; to?: string }) => {
-    const day = (m: LedgerDoc) => m.at.toISOString().slice(0, 10);
-    const kept = (m: LedgerDoc) =>
-      Object.entries(equal).every(([field, value]) => m[field as keyof LedgerDoc] === value) &&
-      matches(m) &&
-      (!days.from || day(m) >= days.from) &&
-      (!days.to || day(m) <= days.to);
-    return (await ledgerForUser(db.collections.ledger, userId)).filter(kept).reverse().slice(0, MESSAGE_LIMIT);
-  };
   app.get<{ Querystring: Record<string, string | undefined> }>('/console/messages', async (request, reply) => {
     const query = parseBody(MessageQuery, Object.fromEntries(Object.entries(request.query).filter(([, v]) => v)));
     // An outcome matches its kind too: "suppressed" finds suppressed:unsubscribe and the rest.
     const matches = (m: LedgerDoc) => !query.outcome || m.reason.startsWith(query.outcome);
     const equal = { ...(query.journey ? { journeyId: query.journey } : {}), ...(query.step ? { stepId: query.step } : {}), ...(query.channel ? { channel: query.channel } : {}) };
+    const search = { equal, matches, from: query.from, to: query.to };
+    // One customer's messages are few: all of them, narrowed here.
+    const ofCustomer = async (userId: string) => (await ledgerForUser(db.collections.ledger, userId)).filter(answers(search)).reverse().slice(0, MESSAGE_LIMIT);
     const [messages, unknown] = await Promise.all([
-      query.user ? messagesOf(query.user, equal, matches, query) : newestEntries(db.collections, { equal, matches, from: query.from, to: query.to }, MESSAGE_LIMIT),
+      query.user ? ofCustomer(query.user) : newestEntries(db.collections, search, MESSAGE_LIMIT),
       unresolvedUnknowns(db.collections.ledger),
     ]);
     const row = (m: LedgerDoc) => ({ ...m, href: encodeURIComponent(m.userId), userLabel: shown(request, m.userId), detail: shown(request, m.detail), request: undefined });

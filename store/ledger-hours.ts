@@ -57,6 +57,14 @@ export interface NewestSearch {
 const HOURS_BEFORE_ONE_READ = 48;
 
 const newestFirst = (a: LedgerDoc, b: LedgerDoc) => b.at.getTime() - a.at.getTime();
+const dayOf = (hour: string) => hour.slice(0, 10);
+const withinDays = (search: NewestSearch, hour: string) => (!search.from || dayOf(hour) >= search.from) && (!search.to || dayOf(hour) <= search.to);
+
+/** Whether an entry answers the search: for entries already read (one customer's), as for hours read. */
+export const answers = (search: NewestSearch) => (entry: LedgerDoc) =>
+  Object.entries(search.equal).every(([field, value]) => entry[field as keyof LedgerDoc] === value) &&
+  (!search.matches || search.matches(entry)) &&
+  withinDays(search, entry.hour ?? hourOf(entry.at));
 
 /** The newest entries that match, newest first, at most `limit`. */
 export async function newestEntries(
@@ -64,16 +72,14 @@ export async function newestEntries(
   search: NewestSearch,
   limit: number,
 ): Promise<LedgerDoc[]> {
-  const within = (hour: string) => (!search.from || hour.slice(0, 10) >= search.from) && (!search.to || hour.slice(0, 10) <= search.to);
-  const hours = (await collections.ledgerHours.find({}).toArray()).map((h) => h._id).filter((h) => AN_HOUR.test(h) && within(h)).sort().reverse();
-  const keep = (entries: LedgerDoc[]) => (search.matches ? entries.filter(search.matches) : entries).sort(newestFirst);
+  const hours = (await collections.ledgerHours.find({}).toArray()).map((h) => h._id).filter((h) => AN_HOUR.test(h) && withinDays(search, h)).sort().reverse();
+  const keep = (entries: LedgerDoc[]) => entries.filter(answers(search)).sort(newestFirst);
   const found: LedgerDoc[] = [];
   for (const [visited, hour] of hours.entries()) {
     if (visited === HOURS_BEFORE_ONE_READ && Object.keys(search.equal).length) {
       const rest = keep(await collections.ledger.find({ ...search.equal } as Filter<LedgerDoc>).toArray());
       // What the hours already read did not hold: this hour and older.
-      const older = rest.filter((entry) => (entry.hour ?? hourOf(entry.at)) <= hour && within(entry.hour ?? hourOf(entry.at)));
-      return [...found, ...older].slice(0, limit);
+      return [...found, ...rest.filter((entry) => (entry.hour ?? hourOf(entry.at)) <= hour)].slice(0, limit);
     }
     found.push(...keep(await collections.ledger.find({ ...search.equal, hour } as Filter<LedgerDoc>).toArray()));
     if (found.length >= limit) break;
