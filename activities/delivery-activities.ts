@@ -5,7 +5,7 @@
  * provider may have accepted is never repeated: its outcome is recorded, or left as unknown for an
  * operator (see `unknown` in the CLI).
  */
-import { activityInfo, heartbeat, log as activityLog, sleep } from '@temporalio/activity';
+import { activityInfo, Context, heartbeat, log as activityLog, sleep } from '@temporalio/activity';
 import type { Database } from '../store/db.js';
 import { releaseGrants } from '../store/frequency-grants.js';
 import { insertProgress } from '../store/journey-progress.js';
@@ -67,14 +67,30 @@ type Refusal = { code: string; message: string; suppress?: PermanentDeliveryErro
 interface AttemptNotes {
   /** The provider's answer: accepted (a receipt) or refused for good. */
   result?: { sent: Receipt } | { failed: Refusal };
-  /** This attempt's claim was never handed to the provider (its insert or send certainly failed). */
-  unusedClaim?: number;
+  /**
+   * Every attempt whose claim was never handed to the provider (its insert or send certainly failed).
+   * All of them, not the last: a claim whose insert landed unheard may be met by any later attempt,
+   * after others have failed to claim in between.
+   */
+  unusedClaims?: number[];
 }
 
-const notesOfEarlierAttempts = (): AttemptNotes => (activityInfo().heartbeatDetails as AttemptNotes | undefined) ?? {};
+/** What this attempt has noted so far, by its activity context (an attempt may note more than once). */
+const notedThisAttempt = new WeakMap<Context, AttemptNotes>();
 
-/** Adds to the notes: Temporal keeps only the last heartbeat, so an earlier attempt's must be carried on. */
-const note = (notes: AttemptNotes) => heartbeat({ ...notesOfEarlierAttempts(), ...notes } satisfies AttemptNotes);
+/** Earlier attempts' notes, and this one's. */
+const notesSoFar = (): AttemptNotes =>
+  notedThisAttempt.get(Context.current()) ?? (activityInfo().heartbeatDetails as AttemptNotes | undefined) ?? {};
+
+/** Adds to the notes: Temporal keeps only the last heartbeat, so everything noted before is carried on. */
+const note = (notes: AttemptNotes) => {
+  const all = { ...notesSoFar(), ...notes } satisfies AttemptNotes;
+  notedThisAttempt.set(Context.current(), all);
+  heartbeat(all);
+};
+
+/** Notes that this attempt's claim was never handed to the provider. */
+const noteUnusedClaim = () => note({ unusedClaims: [...(notesSoFar().unusedClaims ?? []), activityInfo().attempt] });
 
 /** The step already has an entry from an earlier attempt: its outcome stands and nothing is sent. */
 class SettledEarlier extends Error {
@@ -173,14 +189,14 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
    */
   async function settleEarlierAttempt(request: DeliveryRequest, entry: LedgerDoc): Promise<DeliveryOutcome | undefined> {
     if (entry.status === 'done') return outcomeOf(entry);
-    const notes = notesOfEarlierAttempts();
+    const notes = notesSoFar();
     if (notes.result && 'sent' in notes.result) {
       const receipt = notes.result.sent;
       await durably(() => completeSend(deps.db.collections, entry._id, SENT, { providerMessageId: receipt.providerMessageId, detail: receipt.detail }));
       return SENT;
     }
     if (notes.result) return recordRefusal(request, notes.result.failed);
-    if (deps.providers[request.channel].idempotent || (entry.attempt !== undefined && notes.unusedClaim === entry.attempt)) {
+    if (deps.providers[request.channel].idempotent || (entry.attempt !== undefined && notes.unusedClaims?.includes(entry.attempt))) {
       await releaseClaim(ledger, entry._id);
       return undefined;
     }
@@ -223,7 +239,7 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
       try {
         earlier = await insertEntry(deps.db.collections, request, { status: 'sending', attempt });
       } catch (err) {
-        note({ unusedClaim: attempt });
+        noteUnusedClaim();
         throw err;
       }
       if (!earlier) return;
@@ -281,7 +297,7 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
       return recordRefusal(request, failed);
     }
     if (err instanceof NotSentError || deps.providers[request.channel].idempotent) {
-      note({ unusedClaim: activityInfo().attempt });
+      noteUnusedClaim();
       await releaseClaim(ledger, key);
       throw err; // certainly not sent (or harmless to repeat): Temporal's retry sends
     }

@@ -25,7 +25,7 @@ import { userTimeline } from '../reports/timeline.js';
 import { settleUnknown } from '../operations/unknown-outcomes.js';
 import { renderForCustomer, sendTestMessage } from '../operations/template-previews.js';
 import { countSegments } from '../activities/sms-segments.js';
-import { loadTemplates, type TemplateRenderer } from '../activities/templates.js';
+import { loadTemplates, type RenderedMessage, type TemplateRenderer } from '../activities/templates.js';
 import { TEMPLATES } from '../activities/template-catalog.js';
 import { ledgerForUser, unresolvedUnknowns, type LedgerDoc } from '../store/ledger.js';
 import { answers, newestEntries } from '../store/ledger-hours.js';
@@ -37,7 +37,7 @@ import { addSuppression, isActive, liftSuppressions, suppressionHistory } from '
 import { journeyVersion, journeyVersions, latestJourneys } from '../workflows/journeys/index.js';
 import { JOURNEY, JOURNEY_VERSION, STEP } from '../workflows/sdk/search-attributes.js';
 import { allSteps } from '../workflows/sdk/steps.js';
-import { maskValue } from './masking.js';
+import { maskIdentifier, maskText, maskTraits } from './masking.js';
 import { verifyPassword } from './passwords.js';
 import { endSession, sessionUser, startSession, type ConsoleUser } from './session.js';
 import { renderPage } from './views.js';
@@ -111,8 +111,9 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
       .send(await renderPage(view, { ...data, user: request.consoleUser, csrf: reply.generateCsrf() }));
 
   const viewer = (request: FastifyRequest) => request.consoleUser?.role !== 'operator';
-  /** What a viewer may see of a value: emails and phones masked. */
-  const shown = <T>(request: FastifyRequest, value: T): T => (viewer(request) ? (maskValue(value) as T) : value);
+  /** What a viewer may see of personal data (masking.ts); operators see it whole. */
+  const shownId = (request: FastifyRequest, id: string) => (viewer(request) ? maskIdentifier(id) : id);
+  const shownText = <T extends string | undefined>(request: FastifyRequest, text: T): T => (viewer(request) && text ? (maskText(text) as T) : text);
 
   app.addHook('onRequest', async (request, reply) => {
     request.consoleUser = sessionUser(request, config.CONSOLE_USERS);
@@ -204,8 +205,8 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
       const phone = toE164(q);
       if (phone) for (const id of await userIdsByPhone(db.collections.profiles, phone)) ids.add(id);
     }
-    const matches = [...ids].map((id) => ({ href: encodeURIComponent(id), label: shown(request, id) }));
-    return page(reply, request, 'customers', { title: 'Customers', q: shown(request, q), matches });
+    const matches = [...ids].map((id) => ({ href: encodeURIComponent(id), label: shownId(request, id) }));
+    return page(reply, request, 'customers', { title: 'Customers', q: shownId(request, q), matches });
   });
 
   app.get<{ Params: { userId: string } }>('/console/customers/:userId', async (request, reply) => {
@@ -221,21 +222,25 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
     ]);
     const now = new Date();
     return page(reply, request, 'customer', {
-      title: shown(request, userId),
-      label: shown(request, userId),
+      title: shownId(request, userId),
+      label: shownId(request, userId),
       href: encodeURIComponent(userId),
       canChange: !viewer(request),
-      traits: Object.entries(shown(request, profile?.traits ?? {})).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
-      identities: identities.map((i) => shown(request, i._id)),
+      traits: Object.entries(viewer(request) ? maskTraits(profile?.traits ?? {}) : (profile?.traits ?? {})).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+      identities: identities.map((i) => shownId(request, i._id)),
       runs: runs.map((run) => ({
         ...run,
         end: run.closedAt ? (run.exitEvent ? `left on "${run.exitEvent}"` : run.status.toLowerCase()) : `now in ${run.currentStep ?? '(starting)'}`,
-        steps: shown(request, run.steps),
+        // What the page shows of each step's message, and nothing more of the ledger entry.
+        steps: run.steps.map(({ ledger, ...step }) => ({
+          ...step,
+          ledger: ledger && { channel: ledger.channel, subject: shownText(request, ledger.subject), detail: shownText(request, ledger.detail) },
+        })),
       })),
       engagement,
       suppressions: suppressions.map((s) => ({ ...s, scope: s.category ? `${s.channel}/${s.category}` : s.channel, active: isActive(s, now), evidence: undefined })),
-      consent: consent.map((c) => ({ ...c, scope: c.category ? `${c.channel}/${c.category}` : c.channel })),
-      audit: changes.map((a) => ({ ...a, details: JSON.stringify(shown(request, a.details)) })),
+      consent: consent.map((c) => ({ ...c, scope: c.category ? `${c.channel}/${c.category}` : c.channel, source: shownText(request, c.source) })),
+      audit: changes.map((a) => ({ ...a, details: shownText(request, JSON.stringify(a.details)) })),
     });
   });
 
@@ -252,10 +257,10 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
       query.user ? ofCustomer(query.user) : newestEntries(db.collections, search, MESSAGE_LIMIT),
       unresolvedUnknowns(db.collections.ledger),
     ]);
-    const row = (m: LedgerDoc) => ({ ...m, href: encodeURIComponent(m.userId), userLabel: shown(request, m.userId), detail: shown(request, m.detail), request: undefined });
+    const row = (m: LedgerDoc) => ({ ...m, href: encodeURIComponent(m.userId), userLabel: shownId(request, m.userId), detail: shownText(request, m.detail), request: undefined });
     return page(reply, request, 'messages', {
       title: 'Messages',
-      query: shown(request, query),
+      query: { ...query, user: query.user && shownId(request, query.user) },
       channels: ['email', 'sms', 'audience', 'webhook'],
       messages: messages.map(row),
       limit: MESSAGE_LIMIT,
@@ -282,7 +287,11 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
   const previewOf = async (request: FastifyRequest, form: { template: string; user: string; event?: string }) => {
     const event = form.event ? (JSON.parse(form.event) as Record<string, unknown>) : {};
     const preview = await renderForCustomer({ config: config, db, templates: await (templates ??= loadTemplates()) }, form.template, form.user, event);
-    return { preview, shownAs: shown(request, preview.rendered) };
+    const { rendered } = preview;
+    if (!viewer(request)) return { preview, shownAs: rendered };
+    const shownAs: RenderedMessage =
+      rendered.channel === 'email' ? { ...rendered, subject: maskText(rendered.subject), html: maskText(rendered.html), text: maskText(rendered.text) } : { ...rendered, body: maskText(rendered.body) };
+    return { preview, shownAs };
   };
   app.get<{ Querystring: Record<string, string | undefined> }>('/console/templates', async (request, reply) => {
     const query = request.query.template && request.query.user ? parseBody(PreviewForm, request.query) : undefined;
@@ -291,7 +300,7 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
       const { preview: made, shownAs } = await previewOf(request, query);
       preview = { profileFound: made.profileFound, ...(shownAs.channel === 'email' ? { email: { ...shownAs, from: shownAs.from ?? config.EMAIL_FROM } } : { sms: { ...shownAs, ...countSegments(shownAs.body) } }) };
     }
-    return page(reply, request, 'templates', { title: 'Templates', templates: Object.keys(TEMPLATES), query: { ...request.query, user: query ? shown(request, query.user) : request.query.user }, preview, canChange: !viewer(request) });
+    return page(reply, request, 'templates', { title: 'Templates', templates: Object.keys(TEMPLATES), query: { ...request.query, user: query ? shownId(request, query.user) : request.query.user }, preview, canChange: !viewer(request) });
   });
   app.post<{ Body: Record<string, string> }>('/console/templates/test-send', async (request, reply) => {
     const user = request.consoleUser!;

@@ -49,6 +49,8 @@ const HOST = '127.0.0.1';
 export async function startStack(options: StackOptions): Promise<Stack> {
   const { log } = options;
   const dir = options.dataDir ?? defaultDataDir;
+  // Both servers keep state under it, and a new clone has none: made before either looks at it.
+  await mkdir(dir, { recursive: true });
   const started: ManagedProcess[] = [];
   const stop = async () => {
     await Promise.all(started.map((p) => p.stop()));

@@ -127,9 +127,16 @@ it('finds a customer by email, shows why a send was held back, and stops the nex
   await page.context().close();
 });
 
-it('shows a viewer no email address or phone, and no way to change anything', async () => {
+it('shows a viewer a customer with steps, sends and engagement, with no email address, phone or name, and no way to change anything', async () => {
   const customer = await shopper('vera');
   await system.track(customer, 'Checkout Started', { cart_id: 'c4' });
+  // The page as a viewer meets it once the journey has acted: a step recorded, an email sent, opened.
+  await waitUntil(async () => (await system.reasons(customer)).includes('cart-reminder-email:sent'), 20_000, 'the reminder sent');
+  const mail = system.smtp.messagesTo(`${customer}@example.com`)[0]!;
+  const pixel = /<img src="([^"]*\/t\/o\/[^"]*)"/.exec(String(mail.html))![1]!;
+  await fetch(pixel, { headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36' } });
+  await waitUntil(async () => (await system.db.collections.engagements.countDocuments({ userId: customer })) > 0, 10_000, 'the open recorded');
+
   const page = await signIn('vic', 'vic-password');
   await page.goto(`${system.httpUrl}/console/customers?q=${encodeURIComponent(`${customer}@example.com`)}`);
   await page.click('#matches a');
@@ -138,6 +145,13 @@ it('shows a viewer no email address or phone, and no way to change anything', as
   expect(text).not.toContain(`${customer}@example.com`);
   expect(text).not.toContain('+14155550177');
   expect(text).toMatch(/v\*\*\*@example\.com/);
+  expect(await page.locator('#traits tr:has(th:text-is("first_name")) td').innerText()).toBe('v***');
+  // Times, steps and outcomes are not personal, and stay as they are.
+  const sent = page.locator('.run tr:has(td.reason:text-is("sent"))').first();
+  await expect(sent.locator('td').first().innerText()).resolves.toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+  await expect(sent.innerText()).resolves.toContain('cart-reminder-email');
+  await expect(page.locator('#engagement').innerText()).resolves.toMatch(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+email open/);
+  await page.screenshot({ path: path.join(shots, 'customer-as-viewer.png'), fullPage: true });
   expect(await page.locator('#add-suppression').count()).toBe(0);
   // A viewer's POST, token and all, is refused.
   const form = await page.request.get(`${system.httpUrl}/console/customers/${customer}`);

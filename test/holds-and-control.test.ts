@@ -71,9 +71,8 @@ describe('the global control group', () => {
       await system.identify(userId, { email: `${userId}@example.com`, phone: '+14155550150', consent: { sms: true } });
       await system.track(userId, 'Checkout Started', { cart_id: 'c1' });
     }
-    for (const userId of [inControl!, outside!]) {
-      await waitUntil(async () => (await system.reasons(userId)).some((r) => r.startsWith('add-to-retargeting:')), 30_000, `the audience step for ${userId}`);
-    }
+    // All three steps decided, none still a claim being sent (the audience step's 'sending').
+    for (const userId of [inControl!, outside!]) await system.settledReasons(userId, 3);
     expect(await system.reasons(inControl!)).toEqual(['cart-reminder-email:held:global-control', 'cart-reminder-sms:held:global-control', 'add-to-retargeting:held:global-control']);
     expect(await system.reasons(outside!)).toEqual(['cart-reminder-email:sent', 'cart-reminder-sms:sent', 'add-to-retargeting:sent']);
     const { stdout } = await runCli(['explain', '--user', inControl!], system.env);

@@ -67,6 +67,24 @@ it('the record of a send fails for a whole attempt, and the next attempt fails t
   expect({ received: run.received, reason: run.entry?.reason, status: run.entry?.status }).toEqual({ received: 1, reason: 'sent', status: 'done' });
 });
 
+it('the first claim lands unheard and the second attempt fails to claim: the third knows neither was used, and sends once', async () => {
+  let attempt = 0;
+  const faultAt: FaultAt = ({ method, collection }) => {
+    if (collection !== 'ledger' || method !== 'insertOne') return undefined;
+    if (attempt === 1) return 'after'; // the claim is written, its reply lost
+    if (attempt === 2) return 'before'; // this claim never reaches the server
+    return undefined;
+  };
+  const run = await sendWithFault('email', faultAt, { onAttempt: (n) => (attempt = n) });
+  expect(run.attempts).toBe(3);
+  expect({ received: run.received, reason: run.entry?.reason, status: run.entry?.status, attempt: run.entry?.attempt }).toEqual({
+    received: 1,
+    reason: 'sent',
+    status: 'done',
+    attempt: 3,
+  });
+});
+
 it('an attempt that waited past its start-to-close timeout does not claim: its successor sends, once', async () => {
   const run = await sendWithFault('email', undefined, { startToCloseTimeoutMs: 60_000, scheduledAt: (attempt) => Date.now() - (attempt === 1 ? 61_000 : 0) });
   expect(run.attempts).toBe(2);

@@ -10,14 +10,14 @@ export type FaultTiming = 'before' | 'after';
 
 const CALLS = new Set(['find', 'findOne', 'insertOne', 'insertMany', 'updateOne', 'updateMany', 'deleteOne', 'deleteMany', 'bulkWrite', 'countDocuments', 'aggregate']);
 
-export type FaultAt = (call: { n: number; method: string }) => FaultTiming | undefined;
+export type FaultAt = (call: { n: number; method: string; collection: string }) => FaultTiming | undefined;
 
 /** One fault, at call `at`. */
 export const onceAt = (at: number, timing: FaultTiming): FaultAt => ({ n }) => (n === at ? timing : undefined);
 
 export function withStoreFault(db: Database, faultAt: FaultAt = () => undefined): { db: Database; calls(): number } {
   let calls = 0;
-  function wrap<T extends Document>(collection: Collection<T>): Collection<T> {
+  function wrap<T extends Document>(collection: Collection<T>, name: string): Collection<T> {
     return new Proxy(collection, {
       get(target, prop, receiver) {
         const value = Reflect.get(target, prop, receiver) as unknown;
@@ -25,7 +25,7 @@ export function withStoreFault(db: Database, faultAt: FaultAt = () => undefined)
         return (...args: unknown[]) => {
           const call = () => (value as (...a: unknown[]) => unknown).apply(target, args);
           const n = ++calls;
-          const timing = faultAt({ n, method: prop });
+          const timing = faultAt({ n, method: prop, collection: name });
           if (!timing) return call();
           const injected = () => new MongoNetworkError(`injected fault at store call ${n} (${prop})`);
           // A cursor (find, aggregate) fails when it is read; reads have no effect to lose.
@@ -36,6 +36,6 @@ export function withStoreFault(db: Database, faultAt: FaultAt = () => undefined)
       },
     });
   }
-  const collections = Object.fromEntries(Object.entries(db.collections).map(([name, c]) => [name, wrap(c as Collection<Document>)])) as unknown as Collections;
+  const collections = Object.fromEntries(Object.entries(db.collections).map(([name, c]) => [name, wrap(c as Collection<Document>, name)])) as unknown as Collections;
   return { db: { ...db, collections }, calls: () => calls };
 }
