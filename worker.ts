@@ -17,6 +17,7 @@ import { tracing } from './platform/tracing.js';
 import { loadConfig, type Config } from './config.js';
 import { openDatabase, type Database } from './store/db.js';
 import { listLedgerHours, migrateIntoPolicyRecords } from './store/migrations.js';
+import { listenOrExit } from './platform/listen.js';
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -117,7 +118,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
   );
   // Bound before the worker polls: a taken port must stop this process before it holds any task,
   // or the tasks it took wait out their timeouts while the customers' sends stand still.
-  const address = await ops.listen({ host: config.HTTP_HOST, port: config.WORKER_HTTP_PORT });
+  const address = await listenOrExit(ops, { host: config.HTTP_HOST, port: config.WORKER_HTTP_PORT, variable: 'WORKER_HTTP_PORT' });
   const started = await startWorker(config, { workflowBundlePath: config.WORKFLOW_BUNDLE });
   running = started;
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, temporal: config.TEMPORAL_ADDRESS, ops: address }, 'worker running');

@@ -27,6 +27,7 @@ import { registerSegmentRoutes } from './segment-routes.js';
 import { connectTemporal } from '../platform/temporal.js';
 import { dependencyChecks, quietRequestLogs, registerOpsRoutes } from '../platform/ops-routes.js';
 import { drainOnSignal } from '../platform/shutdown.js';
+import { listenOrExit } from '../platform/listen.js';
 
 export interface ServerOptions {
   config: Config;
@@ -95,7 +96,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
   const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE, { serverSelectionTimeoutMS: config.DEPENDENCY_TIMEOUT / 2 });
   const temporal = await connectTemporal(config);
   const app = buildServer({ config, db, temporal });
-  await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+  await listenOrExit(app, { host: config.HTTP_HOST, port: config.HTTP_PORT, variable: 'HTTP_PORT' });
   drainOnSignal(async () => {
     await app.drain();
     await temporal.connection.close();

@@ -16,7 +16,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { registerSearchAttributes } from '../platform/search-attributes.js';
 import { dataDir as defaultDataDir } from './paths.js';
-import { clusterDir, ensurePostgres, prepareCluster, serverArgs } from './postgres.js';
+import { claimDataFolder } from './data-folder.js';
+import { clusterDir, ensurePostgres, prepareCluster, serverArgs, sharedClusterDir } from './postgres.js';
 import { startProcess, waitForLogLine, waitForPort, type ManagedProcess } from './processes.js';
 import { ensureFerretDb, ensureTemporalCli } from './tools.js';
 
@@ -51,9 +52,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const dir = options.dataDir ?? defaultDataDir;
   // Both servers keep state under it, and a new clone has none: made before either looks at it.
   await mkdir(dir, { recursive: true });
+  const release = await claimDataFolder(dir, log, [sharedClusterDir(dir)]);
   const started: ManagedProcess[] = [];
   const stop = async () => {
     await Promise.all(started.map((p) => p.stop()));
+    await release();
   };
   try {
     const [temporal, mongo] = await Promise.all([

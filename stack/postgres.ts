@@ -54,6 +54,10 @@ export async function ensurePostgres(log: Logger): Promise<PostgresInstall> {
   return { bin: path.join(copy, 'bin'), user };
 }
 
+/** Where a root process keeps the cluster of a data folder `nobody` cannot reach. */
+export const sharedClusterDir = (dataDir: string) =>
+  path.join(SHARED_DIR, `cluster-${createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 16)}`);
+
 /**
  * The cluster's folder: `<dataDir>/postgres`, or, for a root process whose data folder `nobody`
  * cannot reach, a folder of its own under /var/tmp named after the data folder.
@@ -65,9 +69,7 @@ export async function clusterDir(dataDir: string, install: PostgresInstall, log:
   // The stack's own data folder may be 0700 (mkdtemp); letting others through it exposes no names.
   const mode = (await stat(dataDir)).mode & 0o777;
   if ((mode & 0o001) === 0) await chmod(dataDir, mode | 0o001);
-  const dir = (await reachableBy(dataDir, user))
-    ? inside
-    : path.join(SHARED_DIR, `cluster-${createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 16)}`);
+  const dir = (await reachableBy(dataDir, user)) ? inside : sharedClusterDir(dataDir);
   if (dir !== inside) log.warn({ dir }, `PostgreSQL cannot run as nobody inside ${dataDir}; its files are kept in ${dir}`);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chown(dir, user.uid, user.gid);

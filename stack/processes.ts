@@ -1,6 +1,8 @@
 /**
  * Child processes of the embedded stack. Every process started here is stopped when this process
- * exits, on Ctrl-C / SIGTERM too, so no server outlives the demo or the test run.
+ * exits, on Ctrl-C / SIGTERM too, and when it is killed outright (SIGKILL, the OOM killer): a
+ * guard process outlives it just long enough to stop them, so no server outlives the demo, `npm
+ * start` or the test run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -35,6 +37,59 @@ function installExitHandlers(): void {
       process.exit(signal === 'SIGINT' ? 130 : 143);
     });
   }
+}
+
+/**
+ * The guard: a small node process in a group of its own, reading from a pipe what to stop
+ * ("+<pid> <signal> group|process", "-<pid>" once it is gone). Nothing can hold a pipe open for a
+ * dead process, so when this one dies however it dies, the guard reads the end, signals what is
+ * left, SIGKILLs what has not gone 10 s later, and exits. A signal only reaches what is still
+ * listed, so a pid reused after its process ended is never hit.
+ */
+const GUARD = `
+const listed = new Map();
+let rest = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk) => {
+  const lines = (rest + chunk).split('\\n');
+  rest = lines.pop();
+  for (const line of lines) {
+    const [id, signal, scope] = line.split(' ');
+    const pid = Number(id.slice(1));
+    if (id[0] === '+') listed.set(pid, { signal, target: scope === 'group' ? -pid : pid });
+    else listed.delete(pid);
+  }
+});
+const send = (signal) => { for (const entry of listed.values()) try { process.kill(entry.target, signal ?? entry.signal); } catch {} };
+const alive = () => [...listed.values()].some((entry) => { try { process.kill(entry.target, 0); return true; } catch { return false; } });
+process.stdin.on('end', () => {
+  send();
+  const started = Date.now();
+  const check = setInterval(() => {
+    if (!alive()) process.exit(0);
+    if (Date.now() - started > 10000) { send('SIGKILL'); process.exit(0); }
+  }, 100);
+});
+`;
+
+let guard: ChildProcess | undefined;
+
+/**
+ * Lists a child with the guard, to be sent `signal` (its whole process group with `group`) if this
+ * process dies before it has stopped the child itself.
+ */
+export function guardAgainstOrphan(child: ChildProcess, signal: NodeJS.Signals, scope: 'group' | 'process'): void {
+  if (child.pid === undefined) return;
+  if (!guard) {
+    guard = spawn(process.execPath, ['-e', GUARD, 'throughline-guard'], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    // Neither the guard nor its pipe keeps this process alive.
+    guard.unref();
+    (guard.stdin as net.Socket).unref();
+    guard.stdin!.on('error', () => {});
+  }
+  const pid = child.pid;
+  guard.stdin!.write(`+${pid} ${signal} ${scope}\n`);
+  child.once('exit', () => guard?.stdin?.writable && guard.stdin.write(`-${pid}\n`));
 }
 
 export interface ManagedProcess {
@@ -74,6 +129,7 @@ export async function startProcess(
     spawned.stderr?.pipe(log, { end: false });
     running.add(spawned);
     spawned.once('exit', () => running.delete(spawned));
+    guardAgainstOrphan(spawned, options.stopSignal ?? 'SIGTERM', 'group');
     return spawned;
   };
   let child = spawnChild();

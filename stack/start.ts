@@ -18,7 +18,7 @@ import { connectTemporal } from '../platform/temporal.js';
 import { startAudienceReceiver } from './audience-receiver.js';
 import { startStack } from './index.js';
 import { dataDir, projectRoot } from './paths.js';
-import { leaveSignalsToCaller } from './processes.js';
+import { guardAgainstOrphan, leaveSignalsToCaller } from './processes.js';
 import { startSmtpSink } from './smtp-sink.js';
 import { startTwilioStandIn } from './twilio-standin.js';
 import { waitUntil } from './wait-until.js';
@@ -110,6 +110,8 @@ const children = new Map<string, ChildProcess>();
 let shuttingDown = false;
 for (const [name, script] of [['worker', 'worker.ts'], ['server', 'server/server.ts']] as const) {
   const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: projectRoot, env, stdio: 'inherit' });
+  // Killed outright, this process leaves them to the guard, which drains them as Ctrl-C would.
+  guardAgainstOrphan(child, 'SIGTERM', 'process');
   child.once('exit', (code, signal) => {
     children.delete(name);
     if (shuttingDown) return;

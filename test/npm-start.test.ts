@@ -26,14 +26,22 @@ const workerUrl = () => `http://127.0.0.1:${ports.worker}`;
 
 /** `npm start`, on the data folder and ports of this test; the embedded stack, whatever the caller's environment. */
 function npmStart(): ChildProcess {
+  const child = npmStartOn(ports);
+  output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return child;
+}
+
+function npmStartOn(on: { http: number; worker: number }): ChildProcess {
   const { TEMPORAL_ADDRESS: _t, MONGODB_URL: _m, ...env } = process.env;
-  const child = spawn('npm', ['start'], {
+  return spawn('npm', ['start'], {
     cwd: projectRoot,
     env: {
       ...env,
       THROUGHLINE_DATA_DIR: dataDir,
-      HTTP_PORT: String(ports.http),
-      WORKER_HTTP_PORT: String(ports.worker),
+      HTTP_PORT: String(on.http),
+      WORKER_HTTP_PORT: String(on.worker),
       SMTP_URL: smtp.url,
       JOURNEY_SETTINGS: JSON.stringify({ cartAbandonment: { reminderDelay: '3s', orderWindow: '1h' } }),
       // info: the last line, 'Throughline stopped', says how it ended.
@@ -45,10 +53,6 @@ function npmStart(): ChildProcess {
     // npm does not pass SIGTERM on to the script it runs.
     detached: true,
   });
-  output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  return child;
 }
 
 /** SIGTERM to every process `npm start` runs; resolves when none is left, the stack's servers included. */
@@ -79,7 +83,9 @@ async function ready(url: string): Promise<boolean> {
 
 async function started(): Promise<ChildProcess> {
   const child = npmStart();
-  await waitUntil(async () => (await ready(serverUrl())) && (await ready(workerUrl())), 180_000, 'npm start ready');
+  await waitUntil(async () => (await ready(serverUrl())) && (await ready(workerUrl())), 180_000, 'npm start ready').catch((err: Error) => {
+    throw new Error(`${err.message}; it printed:\n${output.slice(-4_000)}`);
+  });
   return child;
 }
 
@@ -166,3 +172,56 @@ it('SIGTERM with journeys in flight: a clean, bounded exit, and after a restart 
   await new Promise((resolve) => setTimeout(resolve, 2_000)); // a second copy would arrive by now
   expect(remindersTo(customers)).toEqual(customers.map(() => 1));
 }, 300_000);
+
+/** Pids of the processes whose command line names this test's data folder (the stack's servers). */
+function serversOnDataDir(): number[] {
+  try {
+    return execFileSync('pgrep', ['-f', dataDir]).toString().trim().split('\n').map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** `npm start`'s process group and the guard it started (a group of its own), from ps. */
+function groupAndGuard(child: ChildProcess): { group: number[]; guard?: number } {
+  const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,pgid=,args=']).toString().trim().split('\n').map((line) => {
+    const [pid, ppid, pgid, ...args] = line.trim().split(/\s+/);
+    return { pid: Number(pid), ppid: Number(ppid), pgid: Number(pgid), args: args.join(' ') };
+  });
+  const group = rows.filter((r) => r.pgid === child.pid).map((r) => r.pid);
+  const guard = rows.find((r) => r.args.includes('throughline-guard') && group.includes(r.ppid))?.pid;
+  return { group, guard };
+}
+
+it('a second npm start on a folder in use stops at once and says which process holds it', async () => {
+  const second = npmStartOn({ http: await getPort(), worker: await getPort() });
+  let said = '';
+  second.stdout!.on('data', (chunk: Buffer) => (said += chunk.toString()));
+  second.stderr!.on('data', (chunk: Buffer) => (said += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => second.once('exit', resolve));
+  expect(code).not.toBe(0);
+  expect(said).toMatch(/the data folder .* is in use by process \d+/);
+  expect(await ready(serverUrl())).toBe(true);
+}, 60_000);
+
+it('SIGKILL to npm start: no server outlives it, and the next start comes up on the same folder', async () => {
+  expect(serversOnDataDir().length).toBeGreaterThanOrEqual(3);
+  process.kill(-running!.pid!, 'SIGKILL');
+  running = undefined;
+  await waitUntil(async () => serversOnDataDir().length === 0, 20_000, 'the servers stopped by the guard');
+  running = await started();
+}, 240_000);
+
+it('servers left running when the guard was killed too are stopped by the next start, which says so', async () => {
+  const { group, guard } = groupAndGuard(running!);
+  expect(guard).toBeDefined();
+  const left = serversOnDataDir();
+  for (const pid of [...group, guard!]) process.kill(pid, 'SIGKILL');
+  running = undefined;
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  expect(serversOnDataDir()).toEqual(left); // orphans, holding the folder
+
+  running = await started();
+  expect(output).toContain('stopping servers an earlier run left running');
+  expect(serversOnDataDir().filter((pid) => left.includes(pid))).toEqual([]);
+}, 240_000);

@@ -20,6 +20,11 @@ it('exits without taking work when its HTTP port is taken', async () => {
   try {
     const worker = startWorkerProcess({ ...system.env, WORKER_HTTP_PORT: String(port) });
     expect(await worker.exited).not.toBe(0);
+    // One line that names the port and the variable that moves it, no stack trace.
+    const said = worker.output().trim().split('\n');
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain(`port ${port} on 127.0.0.1 is in use`);
+    expect(said[0]).toContain('set WORKER_HTTP_PORT to another port');
 
     const identity = new RegExp(`^${worker.child.pid}@`);
     for (const taskQueueType of [1, 2]) {

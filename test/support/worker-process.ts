@@ -8,6 +8,8 @@ export interface WorkerProcess {
   /** Resolves with the exit code when the process ends (null when a signal ended it). */
   exited: Promise<number | null>;
   kill(): Promise<void>;
+  /** What it has printed so far (it is also passed on to this process's own output). */
+  output(): string;
 }
 
 export function startWorkerProcess(env: Record<string, string>): WorkerProcess {
@@ -15,12 +17,22 @@ export function startWorkerProcess(env: Record<string, string>): WorkerProcess {
     cwd: projectRoot,
     // Any free port for its /metrics: several workers run at once, in one test and across files.
     env: { ...process.env, WORKER_HTTP_PORT: '0', ...env, WORKFLOW_BUNDLE: inject('workflowBundlePath') },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    process.stdout.write(chunk);
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    process.stderr.write(chunk);
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
     child,
     exited,
+    output: () => output,
     async kill() {
       child.kill('SIGKILL');
       await exited;
