@@ -70,7 +70,12 @@ export async function clusterDir(dataDir: string, install: PostgresInstall, log:
   const mode = (await stat(dataDir)).mode & 0o777;
   if ((mode & 0o001) === 0) await chmod(dataDir, mode | 0o001);
   const dir = (await reachableBy(dataDir, user)) ? inside : sharedClusterDir(dataDir);
-  if (dir !== inside) log.warn({ dir }, `PostgreSQL cannot run as nobody inside ${dataDir}; its files are kept in ${dir}`);
+  if (dir !== inside) {
+    log.warn({ dir }, `PostgreSQL cannot run as nobody inside ${dataDir}; its files are kept in ${dir}`);
+    // Open to pass through: a recursive mkdir below would give it the cluster's own 0700.
+    await mkdir(SHARED_DIR, { recursive: true, mode: 0o755 });
+    await chmod(SHARED_DIR, 0o755);
+  }
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chown(dir, user.uid, user.gid);
   return dir;
