@@ -189,8 +189,8 @@ const EnvSchema = z.object({
    * Journey instances each worker keeps in memory between their workflow tasks (Temporal's sticky
    * cache); `auto`: the SDK's default, from the heap size (about 2,300 here, 2.4 GB peak at 30,000
    * waiting journeys). An instance not cached is replayed from its history on its next task; journeys
-   * wait hours between tasks, so a small cache costs little CPU and bounds memory (README
-   * "Benchmarks", bench:memory: 900 MB peak at 30,000 with 500).
+   * wait hours between tasks, so a small cache costs little CPU and bounds memory (docs/benchmarks.md,
+   * bench:memory: 900 MB peak at 30,000 with 500).
    */
   WORKFLOW_CACHE_SIZE: z.union([z.literal('auto'), z.coerce.number().int().min(0)]).default(500),
   /** How long delivery decisions stay in the ledger, and inbound messageIds stay deduplicated. */

