@@ -250,6 +250,11 @@ const EnvSchema = z.object({
   ),
   /** The time-decay attribution model's half-life: a message this much older than another gets half its credit. */
   ATTRIBUTION_HALF_LIFE: Duration.default(7 * 86_400_000),
+  /**
+   * Count retargeting audience membership as a touch in attribution. Off by default: being on a list
+   * is not an exposure (the customer may never see an ad), as Braze and Customer.io also hold.
+   */
+  ATTRIBUTION_COUNTS_AUDIENCES: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   HTTP_HOST: z.string().default('127.0.0.1'),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** Each worker's /metrics, /healthz and /readyz, on HTTP_HOST; 0: any free port (logged). */

@@ -90,7 +90,7 @@ export async function createActivities(config: Config, db: Database): Promise<{ 
     ...createMaintenanceActivities(
       db,
       { ledgerMs: config.LEDGER_RETENTION, dedupeMs: config.DEDUPE_RETENTION, capRules: capRules(config), holdRules: config.HOLD_RULES },
-      { lagMs: config.ROLLUP_LAG, batchSize: ROLLUP_BATCH, halfLifeMs: config.ATTRIBUTION_HALF_LIFE },
+      { lagMs: config.ROLLUP_LAG, batchSize: ROLLUP_BATCH, halfLifeMs: config.ATTRIBUTION_HALF_LIFE, countAudiences: config.ATTRIBUTION_COUNTS_AUDIENCES },
     ),
   };
   return {

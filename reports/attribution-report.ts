@@ -9,6 +9,7 @@ import { journeyDays, touchOf } from '../store/rollups.js';
 import type { AttributionModel } from './attribution.js';
 import type { Period } from './journey-report.js';
 import { goalRollups, stepSubject } from './rollup-reading.js';
+import { touchesCounted } from './touches.js';
 
 export interface CreditRow {
   key: string;
@@ -26,6 +27,8 @@ export interface AttributionReport {
   revenue: number;
   /** Conversions with no message in their window (the holdout's, for one); their revenue is not in `revenue`. */
   unattributed: number;
+  /** What counted as a touch (reports/touches.ts). */
+  touches: string;
   byChannel: CreditRow[];
   byJourney: CreditRow[];
   byStep: CreditRow[];
@@ -54,9 +57,11 @@ export async function attributionReport(
   let conversions = 0;
   let revenue = 0;
   let unattributed = 0;
+  let audiencesCounted = 0;
   for (const { rollup } of goalRollups(docs, options.goal)) {
     conversions += rollup.credited ?? 0;
     unattributed += rollup.unattributed ?? 0;
+    audiencesCounted += rollup.audiencesCounted ?? 0;
     for (const [key, credit] of Object.entries(rollup.attribution?.[options.model] ?? {})) {
       const touch = touchOf(key);
       const subject = stepSubject(touch.journeyId, touch.version, touch.stepId);
@@ -76,6 +81,7 @@ export async function attributionReport(
     conversions,
     revenue,
     unattributed,
+    touches: touchesCounted(audiencesCounted, conversions),
     byChannel: channels.sorted(),
     byJourney: journeys.sorted(),
     byStep: steps.sorted(),

@@ -1,6 +1,7 @@
 /**
  * A journey's funnel over a period, from the rollups: entered, each step reached and its outcomes
- * (the policy's among them: suppressed, capped, deferred, no consent), conversions per goal with the
+ * (the policy's among them: suppressed, capped, deferred, no consent; `exited-here` for those who left
+ * while in it), what providers reported after sending, conversions per goal with the
  * median time to convert, exits by reason, completion rate.
  */
 import type { Database } from '../store/db.js';
@@ -18,11 +19,16 @@ export interface Period {
 
 export interface StepFunnel extends StepSubject {
   stepId: string;
-  /** Instances that reached the step (a deferred send counts once, by its final decision). */
+  /**
+   * Instances that reached the step: a deferred send counts once, by its final decision, and an
+   * instance that exited while in the step counts too (its outcome `exited-here`).
+   */
   reached: number;
   outcomes: Counts;
   /** For sends: opened, clicked (sends with a human one), opens, clicks, machine-opens, machine-clicks. */
   engagement?: Counts;
+  /** For sends, what providers reported after sending: delivered, failed (undelivered, bounced). */
+  delivery?: Counts;
 }
 
 export interface GoalSummary {
@@ -55,6 +61,7 @@ export async function journeyReport(db: Database, journeyId: string, options: Pe
   const versions = [...new Set(docs.map((d) => d.version))].sort((a, b) => a - b);
   const outcomes = stepOutcomes(docs);
   const engagement = stepOutcomes(docs, 'engagement');
+  const delivery = stepOutcomes(docs, 'delivery');
   const entered = outcomes.get('entry')?.entered ?? 0;
   const completed = outcomes.get('end')?.completed ?? 0;
   const exited = Object.fromEntries(Object.entries(outcomes.get('exit') ?? {}).map(([reason, n]) => [reason.replace(/^exited:/, ''), n]));
@@ -68,7 +75,15 @@ export async function journeyReport(db: Database, journeyId: string, options: Pe
     const deferred = Object.entries(counts).filter(([o]) => o.startsWith('deferred:')).reduce((sum, [, n]) => sum + n, 0);
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     const engaged = engagement.get(stepId);
-    return { stepId, ...stepSubject(journeyId, latest, stepId), reached: total - deferred, outcomes: counts, ...(engaged ? { engagement: engaged } : {}) };
+    const reported = delivery.get(stepId);
+    return {
+      stepId,
+      ...stepSubject(journeyId, latest, stepId),
+      reached: total - deferred,
+      outcomes: counts,
+      ...(engaged ? { engagement: engaged } : {}),
+      ...(reported ? { delivery: reported } : {}),
+    };
   });
 
   const byGoal = new Map<string, GoalSummary & { seconds: number[] }>();

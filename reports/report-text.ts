@@ -30,12 +30,13 @@ export function formatJourneyReport(r: JourneyReport): string {
     `entered ${r.entered}, completed ${r.completed} (${pct(r.completionRate)}), exited: ${exits}`,
     '',
     table([
-      ['step', 'kind', 'reached', 'outcomes', 'engagement'],
+      ['step', 'kind', 'reached', 'outcomes', 'provider reports', 'engagement'],
       ...r.steps.map((s) => [
         s.stepId,
         s.channel ? `${s.channel} ${s.subject}` : s.kind,
         String(s.reached),
         Object.entries(s.outcomes).map(([o, n]) => `${o} ${n}`).join(', '),
+        Object.entries(s.delivery ?? {}).map(([o, n]) => `${o} ${n}`).join(', '),
         Object.entries(s.engagement ?? {}).map(([o, n]) => `${o} ${n}`).join(', '),
       ]),
     ]),
@@ -89,6 +90,7 @@ export function formatAttributionReport(r: AttributionReport): string {
   return [
     `attribution, ${r.model}, ${r.journeyId ?? 'every journey'}, ${periodText(r.period)}`,
     `conversions ${r.conversions} (revenue ${money(r.revenue)}), of which ${r.unattributed} with no message to credit`,
+    `touches: ${r.touches}`,
     '',
     creditTable('channel', r.byChannel),
     '',

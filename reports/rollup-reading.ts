@@ -15,8 +15,8 @@ export function addCounts(into: Counts, from: Record<string, number> | undefined
   return into;
 }
 
-/** Step → outcome (or, from `engagement`, open and click counts) → count, over all the documents. */
-export function stepOutcomes(docs: readonly JourneyDayDoc[], field: 'outcomes' | 'engagement' = 'outcomes'): Map<string, Counts> {
+/** Step → outcome (or, from `engagement`, open and click counts; from `delivery`, providers' reports) → count, over all the documents. */
+export function stepOutcomes(docs: readonly JourneyDayDoc[], field: 'outcomes' | 'engagement' | 'delivery' = 'outcomes'): Map<string, Counts> {
   const byStep = new Map<string, Counts>();
   for (const doc of docs) {
     for (const [step, outcomes] of Object.entries(doc[field] ?? {})) {

@@ -1,5 +1,5 @@
 /**
- * The rollup: folds new step records, conversions, opens and clicks into per-journey, per-version, per-day documents
+ * The rollup: folds new step records, conversions, opens and clicks, and providers' delivery reports into per-journey, per-version, per-day documents
  * (store/rollups.ts), so reports read a few small documents instead of every record. Run by one
  * schedule (a single writer) in batches read in write order; each batch's end is saved before it is
  * applied, so after a crash the same batch is applied again and the documents that already have it
@@ -9,21 +9,26 @@ import type { Collection, Document, Filter } from 'mongodb';
 import type { ConversionDoc, Database } from '../store/db.js';
 import { fieldKey } from '../store/field-rules.js';
 import type { ProgressDoc } from '../store/journey-progress.js';
+import type { DeliveryReportDoc } from '../store/delivery-reports.js';
 import type { EngagementDoc } from '../store/engagement.js';
 import { applyDelta, claimCredit, readCursor, touchKey, writeCursor, type DayDelta } from '../store/rollups.js';
 import { ATTRIBUTION_MODELS, creditWeights, revenueOf, type Touch } from './attribution.js';
+import { isTouch, type TouchRule } from './touches.js';
 
 export interface RollupOptions {
   lagMs: number;
   batchSize: number;
   /** The time-decay model's half-life. */
   halfLifeMs: number;
+  /** Retargeting audience membership counts as a touch (reports/touches.ts); by default it does not. */
+  countAudiences?: boolean;
 }
 
 export interface RollupReport {
   progressRecords: number;
   conversions: number;
   engagements: number;
+  deliveryReports: number;
 }
 
 const day = (at: Date | string) => new Date(at).toISOString().slice(0, 10);
@@ -49,8 +54,13 @@ const add = (delta: DayDelta, path: string, amount: number) => {
   delta.inc[path] = (delta.inc[path] ?? 0) + amount;
 };
 
+/** An instance that left while in a step (a wait, a deferred send) reached it, and is counted there. */
+export const EXITED_HERE = 'exited-here';
+
 function foldProgress(deltas: Deltas, record: ProgressDoc): void {
-  add(deltas.for(record.journeyId, record.version, record.at), `outcomes.${fieldKey(record.stepId)}.${fieldKey(outcomeClass(record.outcome))}`, 1);
+  const delta = deltas.for(record.journeyId, record.version, record.at);
+  add(delta, `outcomes.${fieldKey(record.stepId)}.${fieldKey(outcomeClass(record.outcome))}`, 1);
+  if (record.inStep) add(delta, `outcomes.${fieldKey(record.inStep)}.${EXITED_HERE}`, 1);
 }
 
 function foldEngagement(deltas: Deltas, engagement: EngagementDoc): void {
@@ -64,7 +74,11 @@ function foldEngagement(deltas: Deltas, engagement: EngagementDoc): void {
   if (engagement.first) add(delta, `${step}.${one}`, 1);
 }
 
-function foldConversion(deltas: Deltas, conversion: ConversionDoc, halfLifeMs: number, creditHolders: ReadonlySet<string>): void {
+function foldDeliveryReport(deltas: Deltas, report: DeliveryReportDoc): void {
+  add(deltas.for(report.journeyId, report.version, report.at), `delivery.${fieldKey(report.stepId)}.${report.kind}`, 1);
+}
+
+function foldConversion(deltas: Deltas, conversion: ConversionDoc, options: RollupOptions, creditHolders: ReadonlySet<string>): void {
   const delta = deltas.for(conversion.journeyId, conversion.version, conversion.event.timestamp);
   const goal = `goals.${fieldKey(conversion.goal)}`;
   const revenue = revenueOf(JSON.parse(conversion.event.properties) as Record<string, unknown>);
@@ -84,6 +98,8 @@ function foldConversion(deltas: Deltas, conversion: ConversionDoc, halfLifeMs: n
   // A goal event several journeys counted is credited to messages once, by the conversion holding the claim.
   if (!creditHolders.has(conversion._id)) return;
   add(delta, `${goal}.credited`, 1);
+  const rule: TouchRule = { countAudiences: options.countAudiences ?? false };
+  if (rule.countAudiences) add(delta, `${goal}.audiencesCounted`, 1);
   const inWindow = new Set(conversion.attributedTo);
   const touches: Array<Touch & { key: string }> = [
     ...conversion.steps
@@ -91,11 +107,12 @@ function foldConversion(deltas: Deltas, conversion: ConversionDoc, halfLifeMs: n
       .map((s) => ({ journeyId: conversion.journeyId, version: conversion.version, stepId: s.stepId, at: s.at })),
     ...(conversion.otherTouches ?? []),
   ]
+    .filter((t) => isTouch(t, rule))
     .map((t) => ({ stepId: t.stepId, at: Date.parse(t.at), key: touchKey(t) }))
     .sort((a, b) => a.at - b.at);
   if (touches.length === 0) add(delta, `${goal}.unattributed`, 1);
   for (const model of ATTRIBUTION_MODELS) {
-    creditWeights(model, touches, convertedAt, halfLifeMs).forEach((weight, i) => {
+    creditWeights(model, touches, convertedAt, options.halfLifeMs).forEach((weight, i) => {
       const path = `${goal}.attribution.${model}.${touches[i]!.key}`;
       add(delta, `${path}.conversions`, weight);
       add(delta, `${path}.revenue`, weight * revenue);
@@ -170,12 +187,14 @@ export async function foldIntoRollups(db: Database, options: RollupOptions): Pro
     async before(docs) {
       creditHolders = await claimCredit(db.collections.creditClaims, docs.map((c) => ({ _id: c._id, userId: c.userId, messageId: c.event.messageId })));
     },
-    fold: (deltas, doc) => foldConversion(deltas, doc, options.halfLifeMs, creditHolders),
+    fold: (deltas, doc) => foldConversion(deltas, doc, options, creditHolders),
   };
   const engagements: Source<EngagementDoc> = { name: 'engagements', collection: db.collections.engagements, order: 'insertedAt', fold: foldEngagement };
-  const report: RollupReport = { progressRecords: 0, conversions: 0, engagements: 0 };
+  const deliveryReports: Source<DeliveryReportDoc> = { name: 'delivery-reports', collection: db.collections.deliveryReports, order: 'insertedAt', fold: foldDeliveryReport };
+  const report: RollupReport = { progressRecords: 0, conversions: 0, engagements: 0, deliveryReports: 0 };
   for (let n; (n = await foldBatch(db, progress, options, now)) > 0; ) report.progressRecords += n;
   for (let n; (n = await foldBatch(db, conversions, options, now)) > 0; ) report.conversions += n;
   for (let n; (n = await foldBatch(db, engagements, options, now)) > 0; ) report.engagements += n;
+  for (let n; (n = await foldBatch(db, deliveryReports, options, now)) > 0; ) report.deliveryReports += n;
   return report;
 }

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { simpleParser } from 'mailparser';
 import { tokenOfVerp } from '../activities/verp.js';
 import type { Database } from '../store/db.js';
+import { recordDeliveryReport } from '../store/delivery-reports.js';
 import { findBySendToken, recordProviderStatus } from '../store/ledger.js';
 import { addSuppression } from '../store/suppressions.js';
 import { hasBearer } from './secrets.js';
@@ -22,7 +23,7 @@ function verpRecipient(headers: Map<string, unknown>, to: string[]): string | un
 }
 
 export function registerBounceRoutes(app: FastifyInstance, options: { db: Database; secret?: string }): void {
-  const { ledger, suppressions } = options.db.collections;
+  const { ledger, suppressions, deliveryReports } = options.db.collections;
   for (const type of ['message/rfc822', 'text/plain']) {
     app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: MAX_BOUNCE_BYTES }, (_request, body, done) => done(null, body));
   }
@@ -48,6 +49,7 @@ export function registerBounceRoutes(app: FastifyInstance, options: { db: Databa
     if (!send) return { matched: false };
     const permanent = status.startsWith('5.');
     await recordProviderStatus(ledger, send.providerMessageId!, permanent ? 'bounced' : 'delayed', status);
+    if (permanent) await recordDeliveryReport(deliveryReports, send, 'bounced');
     if (permanent) {
       await addSuppression(suppressions, {
         userId: send.userId,

@@ -8,6 +8,7 @@ import twilio from 'twilio';
 import { z } from 'zod';
 import { verifyUnsubscribeToken } from '../activities/unsubscribe-token.js';
 import type { Database } from '../store/db.js';
+import { recordDeliveryReport } from '../store/delivery-reports.js';
 import { recordProviderStatus } from '../store/ledger.js';
 import { userIdsByPhone } from '../store/profiles.js';
 import { addSuppression, liftSuppressions } from '../store/suppressions.js';
@@ -32,7 +33,7 @@ const page = (title: string, body: string) =>
   `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
 
 export function registerFeedbackRoutes(app: FastifyInstance, options: FeedbackOptions): void {
-  const { suppressions, profiles, ledger } = options.db.collections;
+  const { suppressions, profiles, ledger, deliveryReports } = options.db.collections;
 
   // Twilio posts form-encoded bodies, and RFC 8058 one-click posts "List-Unsubscribe=One-Click".
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
@@ -107,9 +108,9 @@ export function registerFeedbackRoutes(app: FastifyInstance, options: FeedbackOp
   app.post('/webhooks/twilio/status', async (request, reply) => {
     const params = verifiedTwilioParams(request, reply);
     if (!params) return reply;
-    const entry = params.MessageSid
-      ? await recordProviderStatus(ledger, params.MessageSid, params.MessageStatus ?? 'unknown', params.ErrorCode)
-      : undefined;
+    const status = params.MessageStatus ?? 'unknown';
+    const entry = params.MessageSid ? await recordProviderStatus(ledger, params.MessageSid, status, params.ErrorCode) : undefined;
+    if (entry) await recordDeliveryReport(deliveryReports, entry, status);
     if (entry && params.ErrorCode === '21610') {
       await addSuppression(suppressions, { userId: entry.userId, channel: 'sms', reason: 'sms-stop', source: 'twilio-status', evidence: `error 21610 on ${params.MessageSid}` });
     }

@@ -27,6 +27,8 @@ export interface GoalRollup {
   attribution?: Record<string, Record<string, { conversions?: number; revenue?: number }>>;
   /** Credited conversions with no message in the goal's window to credit. */
   unattributed?: number;
+  /** Credited conversions folded while audience membership counted as a touch (reports/touches.ts). */
+  audiencesCounted?: number;
 }
 
 export interface JourneyDayDoc {
@@ -43,6 +45,8 @@ export interface JourneyDayDoc {
    * `opens`/`clicks` (every human one), `machine-opens`/`machine-clicks` (flagged, left out).
    */
   engagement?: Record<string, Record<string, number>>;
+  /** Send step (field key) → what providers reported after sending: `delivered`, `failed`. */
+  delivery?: Record<string, Record<string, number>>;
   /** Goal (field key) → what its conversions were. */
   goals?: Record<string, GoalRollup>;
   /** Source → the last batch folded in. */

@@ -8,6 +8,7 @@ import { NotSentError, PermanentDeliveryError, unclaimed } from '../activities/p
 import { startSmtpSink } from '../stack/smtp-sink.js';
 import { waitUntil } from '../stack/wait-until.js';
 import { mergeTraits } from '../store/profiles.js';
+import { dsn, postBounce } from './support/provider-reports.js';
 import { deliverer, deliveryRequest } from './support/delivery.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
 
@@ -32,39 +33,6 @@ async function customerWithReviewRequest() {
   return { userId, email, mail: mail!, key: request.idempotencyKey };
 }
 
-/** A bounce as an MTA writes it (RFC 3464 multipart/report), delivered to the VERP return path. */
-function dsn(returnPath: string, recipient: string, status: string, messageId: string) {
-  return [
-    'From: Mail Delivery System <MAILER-DAEMON@mx.example.com>',
-    `To: ${returnPath}`,
-    `X-Original-To: ${returnPath}`,
-    'Subject: Undelivered Mail Returned to Sender',
-    'MIME-Version: 1.0',
-    'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"',
-    '',
-    '--b1',
-    'Content-Type: text/plain',
-    '',
-    `I'm sorry to have to inform you that your message could not be delivered to ${recipient}.`,
-    '--b1',
-    'Content-Type: message/delivery-status',
-    '',
-    'Reporting-MTA: dns; mx.example.com',
-    '',
-    `Final-Recipient: rfc822; ${recipient}`,
-    'Action: failed',
-    `Status: ${status}`,
-    '--b1',
-    'Content-Type: text/rfc822-headers',
-    '',
-    `Message-ID: ${messageId}`,
-    '--b1--',
-    '',
-  ].join('\r\n');
-}
-
-const postBounce = (body: string, secret = system.config.BOUNCE_WEBHOOK_SECRET) =>
-  fetch(new URL('/webhooks/bounce', system.httpUrl), { method: 'POST', headers: { 'content-type': 'message/rfc822', authorization: `Bearer ${secret}` }, body });
 
 describe('SMTP outcomes: not sent, refused for good, or unknown once the server may have the message', () => {
   const message = { to: 'someone@example.com', subject: 'Hi', html: '<p>Hi</p>', text: 'Hi' };
@@ -139,7 +107,7 @@ describe('email', () => {
 
   it('a hard bounce to the return path suppresses the address and marks the send bounced', async () => {
     const { userId, email, mail, key } = await customerWithReviewRequest();
-    const response = await postBounce(dsn(mail.envelopeFrom, email, '5.1.1', mail.messageId!));
+    const response = await postBounce(system, dsn(mail.envelopeFrom, email, '5.1.1', mail.messageId!));
     expect(await response.json()).toMatchObject({ matched: true, userId, status: '5.1.1', permanent: true });
     expect(await system.db.collections.ledger.findOne({ _id: key })).toMatchObject({ providerStatus: 'bounced', providerErrorCode: '5.1.1' });
     expect(await system.db.collections.suppressions.findOne({ kind: 'suppression', userId, channel: 'email' })).toMatchObject({ reason: 'hard-bounce', source: 'bounce:5.1.1' });
@@ -162,11 +130,11 @@ describe('email', () => {
 
   it('a delay is recorded and suppresses nothing; a forged or unsigned post is refused', async () => {
     const { userId, email, mail, key } = await customerWithReviewRequest();
-    expect((await postBounce(dsn(mail.envelopeFrom, email, '4.2.2', mail.messageId!))).status).toBe(200);
+    expect((await postBounce(system, dsn(mail.envelopeFrom, email, '4.2.2', mail.messageId!))).status).toBe(200);
     expect(await system.db.collections.ledger.findOne({ _id: key })).toMatchObject({ providerStatus: 'delayed' });
     expect(await system.db.collections.suppressions.countDocuments({ kind: 'suppression', userId })).toBe(0);
-    expect((await postBounce(dsn(mail.envelopeFrom, email, '5.1.1', mail.messageId!), 'not-the-secret-at-all')).status).toBe(401);
-    expect((await postBounce(dsn('postmaster@shop.example.com', email, '5.1.1', mail.messageId!))).status).toBe(422);
+    expect((await postBounce(system, dsn(mail.envelopeFrom, email, '5.1.1', mail.messageId!), 'not-the-secret-at-all')).status).toBe(401);
+    expect((await postBounce(system, dsn('postmaster@shop.example.com', email, '5.1.1', mail.messageId!))).status).toBe(422);
     expect(await system.db.collections.suppressions.countDocuments({ kind: 'suppression', userId })).toBe(0);
   });
 });

@@ -5,20 +5,26 @@
  * the rollup's inputs. Every figure comes through the rollup, as in production.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { attributionReport } from '../reports/attribution-report.js';
+import type { AttributionModel } from '../reports/attribution.js';
+import { engagementReport } from '../reports/engagement-report.js';
 import { experimentReport } from '../reports/experiment-report.js';
 import { journeyReport } from '../reports/journey-report.js';
 import { foldIntoRollups, type RollupOptions } from '../reports/rollup.js';
+import { waitUntil } from '../stack/wait-until.js';
 import { openDatabase, type Database } from '../store/db.js';
 import { journeyVersion } from '../workflows/journeys/index.js';
 import { chooseVariant } from '../workflows/sdk/split.js';
 import type { StepOf } from '../workflows/sdk/steps.js';
 import { runCli } from './support/cli.js';
 import { onceAt, withStoreFault } from './support/faulty-database.js';
+import { dsn, postBounce, postTwilioStatus } from './support/provider-reports.js';
 import { startJourneyTester, type JourneyTester, type TestCustomer } from './support/journey-tester.js';
 import { uniqueId } from './support/system.js';
 
 const DAY = 86_400_000;
+const BROWSER = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
 // Small batches, so a run folds several and the cursor moves between them.
 const ROLLUP: RollupOptions = { lagMs: 0, batchSize: 7, halfLifeMs: 7 * DAY };
 
@@ -64,7 +70,8 @@ describe('journeys run for weeks, then reported', () => {
       { stepId: 'subject-test', kind: 'split', reached: 8, outcomes: { 'variant:A': 3, 'variant:B': 3, 'variant:holdout': 2 } },
       { stepId: 'winback-email-a', kind: 'send', channel: 'email', subject: 'winback-a', reached: 3, outcomes: { sent: 3 } },
       { stepId: 'winback-email-b', kind: 'send', channel: 'email', subject: 'winback-b', reached: 3, outcomes: { sent: 3 } },
-      { stepId: 'attribution-window', kind: 'wait', reached: 4, outcomes: { waited: 4 } },
+      // The four who returned did so in the window: they reached it, and left there.
+      { stepId: 'attribution-window', kind: 'wait', reached: 8, outcomes: { waited: 4, 'exited-here': 4 } },
     ]);
     expect(report.goals).toHaveLength(1);
     const [returned] = report.goals;
@@ -101,45 +108,109 @@ describe('journeys run for weeks, then reported', () => {
     }
   });
 
-  it('credits cart abandonment’s email, SMS and retargeting by each model, and counts what the policy held back', async () => {
-    const buyer = await tester.customer({ phone: '+14155550101', consent: { sms: true } });
-    const noSms = await tester.customer({ phone: '+14155550102' }); // SMS needs a recorded opt-in
-    for (const c of [buyer, noSms]) await c.track('Checkout Started', { cart_id: 'c1', value: 90 });
-    await tester.advance('25 hours'); // the email at 1 hour, the SMS and the audience at 25 hours
+  it('reports four cart abandoners as a marketer counts them: every step reached, touches that are exposures, delivery as providers report it', async () => {
+    // Worked by hand. Four checkouts at 0 h; the reminder email at 1 h, the SMS and the audience at
+    // 25 h (no click on the email), the audience left after 7 more days.
+    //   early:  orders (20) at 0.5 h, before any message: no touch to credit
+    //   emailed: opens the email, orders (40) at 3.5 h, while waiting for a click or the day to pass
+    //   texted: orders (60) at 30.5 h, in the retargeting week: touched by the email and the SMS;
+    //           its SMS is reported delivered (twice: counted once)
+    //   never:  never orders; its email bounces (5.1.1), its SMS is reported undelivered
+    const phone = (n: number) => `+1415555${String(n).padStart(4, '0')}`;
+    const [early, emailed, texted, never] = await Promise.all(
+      [1, 2, 3, 4].map((n) => tester.customer({ phone: phone(n), consent: { sms: true }, first_name: 'Pat' })),
+    );
+    const { system } = tester;
+    for (const c of [early, emailed, texted, never]) await c!.track('Checkout Started', { cart_id: `cart-${c!.userId}`, value: 60 });
+    await tester.advance('30 minutes');
+    await early!.track('Order Completed', { order_id: 'o-early', revenue: 20 });
+    await tester.advance('1 hour');
+    for (const c of [emailed, texted, never]) await c!.waitForEmails(1);
+
+    const mailOf = (c: TestCustomer) => system.smtp.messagesTo(c.email)[0]!;
+    await sleep(2_000); // a person opens a message later than a mail client's prefetch does
+    const pixel = /<img src="([^"]*\/t\/o\/[^"]*)"/.exec(String(mailOf(emailed!).html))![1]!;
+    expect((await fetch(pixel, { headers: { 'user-agent': BROWSER } })).status).toBe(200);
+    const bounce = await postBounce(system, dsn(mailOf(never!).envelopeFrom, never!.email, '5.1.1', mailOf(never!).messageId!));
+    expect(await bounce.json()).toMatchObject({ matched: true, permanent: true });
+
+    await tester.advance('2 hours');
+    await emailed!.track('Order Completed', { order_id: 'o-emailed', revenue: 40 });
+    await tester.advance('22 hours');
+    const smsTo = (c: TestCustomer, n: number) => system.twilio.messages.find((m) => m.to === phone(n));
+    await waitUntil(async () => smsTo(texted!, 3) !== undefined && smsTo(never!, 4) !== undefined, 30_000, 'the two SMS');
+    for (const [n, status] of [[3, 'sent'], [3, 'delivered'], [3, 'delivered'], [4, 'undelivered']] as const) {
+      const sid = system.twilio.messages.find((m) => m.to === phone(n))!.sid;
+      expect((await postTwilioStatus(system, { MessageSid: sid, MessageStatus: status, To: phone(n), ...(status === 'undelivered' ? { ErrorCode: '30003' } : {}) })).status).toBe(204);
+    }
     await tester.advance('5 hours');
-    // Both orders before awaiting either result: awaiting a result lets the server skip time.
-    await buyer.track('Order Completed', { order_id: 'o1', revenue: 90 });
-    await noSms.track('Order Completed', { order_id: 'o2' });
-    for (const c of [buyer, noSms]) await c.result('cartAbandonment');
+    await texted!.track('Order Completed', { order_id: 'o-texted', revenue: 60 });
+    for (const c of [early, emailed, texted, never]) await c!.result('cartAbandonment');
 
-    await foldIntoRollups(tester.system.db, ROLLUP);
-    const funnel = await journeyReport(tester.system.db, 'cartAbandonment');
-    expect(funnel).toMatchObject({ entered: 2, completed: 0, exited: { 'Order Completed': 2 } });
-    const step = (id: string) => funnel.steps.find((s) => s.stepId === id);
-    expect(step('cart-reminder-email')).toMatchObject({ reached: 2, outcomes: { sent: 2 } });
-    expect(step('cart-reminder-sms')).toMatchObject({ reached: 2, outcomes: { sent: 1, 'no-consent': 1 } });
-    expect(step('exit:leave:cart-abandoners')).toMatchObject({ channel: 'audience', outcomes: { sent: 2 } });
+    await foldIntoRollups(system.db, ROLLUP);
+    const funnel = await journeyReport(system.db, 'cartAbandonment');
+    expect(funnel).toMatchObject({ versions: [2], entered: 4, completed: 1, completionRate: 0.25, exited: { 'Order Completed': 3 } });
+    expect(funnel.steps).toEqual([
+      { stepId: 'wait-before-reminder', kind: 'wait', reached: 4, outcomes: { waited: 3, 'exited-here': 1 } },
+      {
+        stepId: 'cart-reminder-email', kind: 'send', channel: 'email', subject: 'cart-reminder', reached: 3, outcomes: { sent: 3 },
+        delivery: { failed: 1 }, engagement: { opened: 1, opens: 1 },
+      },
+      { stepId: 'wait-for-order', kind: 'waitForEvent', reached: 3, outcomes: { 'timed-out': 2, 'exited-here': 1 } },
+      { stepId: 'cart-reminder-sms', kind: 'send', channel: 'sms', subject: 'cart-reminder-sms', reached: 2, outcomes: { sent: 2 }, delivery: { delivered: 1, failed: 1 } },
+      { stepId: 'add-to-retargeting', kind: 'audience', channel: 'audience', subject: 'cart-abandoners', reached: 2, outcomes: { sent: 2 } },
+      { stepId: 'retargeting-window', kind: 'wait', reached: 2, outcomes: { waited: 1, 'exited-here': 1 } },
+      { stepId: 'retargeting-ended', kind: 'audience', channel: 'audience', subject: 'cart-abandoners', reached: 1, outcomes: { sent: 1 } },
+      { stepId: 'exit:leave:cart-abandoners', kind: 'audience', channel: 'audience', subject: 'cart-abandoners', reached: 1, outcomes: { sent: 1 } },
+    ]);
+    expect(funnel.goals).toEqual([
+      { goal: 'ordered', conversions: 3, converters: 3, conversionRate: 0.75, revenue: 120, medianSecondsToConvert: expect.closeTo(3.5 * 3_600, -2) },
+    ]);
 
-    // Touches at 1 h (email), 25 h (SMS, audience); the order at 30 h, 90 in revenue.
-    const byChannel = async (model: Parameters<typeof attributionReport>[1]['model']) => {
-      const report = await attributionReport(tester.system.db, { model, journeyId: 'cartAbandonment' });
-      expect(report).toMatchObject({ conversions: 2, revenue: 90 });
-      return Object.fromEntries(report.byChannel.map((row) => [row.key, row.conversions]));
+    // Credit goes to exposures only: the email (1 h) and the SMS (25 h); the audience is no touch.
+    // The early order had none (unattributed, its 20 credited to no message).
+    const credit = async (model: AttributionModel) => {
+      const report = await attributionReport(system.db, { model, journeyId: 'cartAbandonment' });
+      expect(report).toMatchObject({ conversions: 3, revenue: 100, unattributed: 1, touches: expect.stringContaining('audience membership is not a touch') });
+      expect(report.byChannel.map((r) => r.key).sort()).toEqual(['email', 'sms']);
+      return Object.fromEntries(report.byChannel.map((row) => [row.key, [row.conversions, row.revenue]]));
     };
-    // The customer without SMS consent converted with two touches, email and audience.
-    expect(await byChannel('last-touch')).toEqual({ audience: 2, email: 0, sms: 0 });
-    expect(await byChannel('first-touch')).toEqual({ email: 2, audience: 0, sms: 0 });
-    const linear = await byChannel('linear');
-    expect(linear.email).toBeCloseTo(1 / 3 + 1 / 2, 6);
-    expect(linear.sms).toBeCloseTo(1 / 3, 6);
-    expect(linear.audience).toBeCloseTo(1 / 3 + 1 / 2, 6);
-    const positions = await byChannel('position-based');
-    expect(positions).toEqual({ email: expect.closeTo(0.9, 6), audience: expect.closeTo(0.9, 6), sms: expect.closeTo(0.2, 6) });
-    // Time decay, half-life 7 days, for the buyer: 2^(-29/168), 2^(-5/168), 2^(-5/168), normalised.
-    const decay = await attributionReport(tester.system.db, { model: 'time-decay', journeyId: 'cartAbandonment' });
-    const buyerRevenue = Object.fromEntries(decay.byChannel.map((row) => [row.key, row.revenue]));
-    expect(buyerRevenue.email).toBeCloseTo(90 * 0.311703, 1);
-    expect(buyerRevenue.sms).toBeCloseTo(90 * 0.344148, 1);
+    expect(await credit('last-touch')).toEqual({ email: [1, 40], sms: [1, 60] });
+    expect(await credit('first-touch')).toEqual({ email: [2, 100], sms: [0, 0] });
+    // Two touches: linear and position-based (40/40/20 needs three) both halve the texted order.
+    for (const model of ['linear', 'position-based'] as const) expect(await credit(model)).toEqual({ email: [1.5, 70], sms: [0.5, 30] });
+    // Time decay, half-life 7 days (168 h), for the texted order at 30.5 h: the email 29.5 h before
+    // it, the SMS 5.5 h before it.
+    const [e, s] = [2 ** (-29.5 / 168), 2 ** (-5.5 / 168)];
+    const decay = await credit('time-decay');
+    expect(decay.email![0]).toBeCloseTo(1 + e / (e + s), 2);
+    expect(decay.sms![1]).toBeCloseTo((60 * s) / (e + s), 0);
+
+    const engagement = await engagementReport(system.db, { journeyId: 'cartAbandonment' });
+    expect(engagement.steps).toEqual([
+      {
+        journeyId: 'cartAbandonment', stepId: 'cart-reminder-email', channel: 'email', template: 'cart-reminder',
+        sent: 3, opened: 1, clicked: 0, openRate: 1 / 3, clickRate: 0, opens: 1, clicks: 0, machineOpens: 0, machineClicks: 0,
+      },
+    ]);
+  });
+
+  it('counts audience membership as a touch only when told to, and says so', async () => {
+    // The same conversions, folded again into a fresh copy of their inputs with the setting on.
+    const db = tester.system.db;
+    const copy = await openDatabase(tester.system.config.MONGODB_URL, uniqueId('audiences').replace('-', '_'));
+    try {
+      const conversions = await db.collections.conversions.find({ journeyId: 'cartAbandonment' }).toArray();
+      await copy.collections.conversions.insertMany(conversions);
+      await foldIntoRollups(copy, { ...ROLLUP, countAudiences: true });
+      const report = await attributionReport(copy, { model: 'last-touch', journeyId: 'cartAbandonment' });
+      expect(report.touches).toContain('retargeting audience membership (ATTRIBUTION_COUNTS_AUDIENCES) for every conversion');
+      // The texted order's last exposure is now the audience add, a moment after the SMS.
+      expect(Object.fromEntries(report.byChannel.map((row) => [row.key, row.revenue]))).toEqual({ email: 40, audience: 60, sms: 0 });
+    } finally {
+      await copy.db.dropDatabase();
+      await copy.close();
+    }
   });
 });
 
@@ -254,7 +325,7 @@ describe('reports at the edges', () => {
     const experiment = await get('/admin/reports/experiments/winBack?control=B');
     expect(((await experiment.json()) as { splits: Array<{ control: string }> }).splits[0]!.control).toBe('B');
     const attribution = await get('/admin/reports/attribution?model=first-touch&journey=cartAbandonment');
-    expect(await attribution.json()).toMatchObject({ model: 'first-touch', conversions: 2 });
+    expect(await attribution.json()).toMatchObject({ model: 'first-touch', conversions: 3 });
 
     expect((await get('/admin/reports/journeys/winBack', 'wrong-token-wrong-token')).status).toBe(401);
     const badDay = await get('/admin/reports/journeys/winBack?from=yesterday');

@@ -1,8 +1,8 @@
 /**
  * A journey version's definition as fingerprints: one per part that decides what an instance does
  * (entry, exits, goals, each setting's default, the top-level step order, each step), and one over
- * them all. The description and the templates (which template a send uses, and its wording) are left
- * out: they may change under customers in flight. A step's fingerprint covers its own fields and the ids of the steps nested in
+ * them all. The description, the templates (which template a send uses, and its wording) and whether a
+ * webhook call counts as a message in the reports are left out: they may change under customers in flight. A step's fingerprint covers its own fields and the ids of the steps nested in
  * it (branch cases, split variants, event outcomes), so an edit anywhere is named by the step it is in.
  *
  * Runs outside the workflow sandbox (the router, the CLI, tests): it uses node:crypto, which the
@@ -40,9 +40,9 @@ function withStepIds(value: unknown): unknown {
   return value;
 }
 
-/** A step's own fields (its template's name aside), the steps nested in it by id. */
+/** A step's own fields (its template's name and its reporting aside), the steps nested in it by id. */
 function ownFields(step: Step): unknown {
-  const { template: _wording, ...fields } = step as Step & { template?: string };
+  const { template: _wording, message: _reporting, ...fields } = step as Step & { template?: string; message?: boolean };
   return withStepIds(fields);
 }
 

@@ -79,6 +79,8 @@ class JourneyRun implements StepRuntime {
   private readonly activityOptions: ActivityOptions;
   private lastEvent: JourneyEvent;
   private currentStep: string | undefined;
+  /** The step entered whose outcome (the one the funnel counts) is not recorded yet. */
+  private openStep: string | undefined;
   private exitEvent: JourneyEvent | undefined;
   /** Records not yet written for the funnels; written in one local activity per burst of steps. */
   private unreported: ProgressRecord[] | undefined;
@@ -153,7 +155,7 @@ class JourneyRun implements StepRuntime {
   }
 
   private async leave(exitEvent: JourneyEvent): Promise<JourneyResult> {
-    this.record('exit', `exited:${exitEvent.event}`);
+    this.record('exit', `exited:${exitEvent.event}`, this.openStep);
     // Leaving audiences must finish even though the journey body was cancelled.
     await CancellationScope.nonCancellable(async () => {
       for (const audience of [...this.audiences]) {
@@ -221,9 +223,12 @@ class JourneyRun implements StepRuntime {
         version: this.definition.version,
       } as DeliveryRequest;
       const progress = this.unreported && patched(PROGRESS_WITH_SENDS_PATCH) ? this.progressForSend(step.id) : undefined;
+      // With its record: the activity writes the outcome, even after an exit abandoned it.
+      if (progress) this.settle(step.id, '');
       const outcome = await this.activities(step.id, occurrence, sendQueue(info.taskQueue, what.channel)).deliver({ ...request, ...(progress ? { progress } : {}) });
       if (progress) this.steps.push({ stepId: step.id, at: new Date().toISOString(), outcome: outcome.reason });
       else this.record(step.id, outcome.reason);
+      if (outcome.deferUntil && step.id === this.currentStep) this.openStep = step.id;
       if (outcome.deferUntil) {
         // At least a second apart, so a worker clock that disagrees with the workflow's cannot spin.
         await sleep(Math.max(1_000, Date.parse(outcome.deferUntil) - Date.now()), { summary: step.id });
@@ -289,13 +294,20 @@ class JourneyRun implements StepRuntime {
 
   private enter(stepId: string): void {
     this.currentStep = stepId;
+    this.openStep = stepId;
     upsertSearchAttributes([{ key: STEP, value: stepId }]);
   }
 
-  record(stepId: string, outcome: string): void {
-    const step = { stepId, at: new Date().toISOString(), outcome };
+  record(stepId: string, outcome: string, inStep?: string): void {
+    const step = { stepId, at: new Date().toISOString(), outcome, ...(inStep ? { inStep } : {}) };
+    this.settle(stepId, outcome);
     this.steps.push(step);
     this.report(step);
+  }
+
+  /** A deferral is not the step's outcome: the funnel counts the decision that ends it. */
+  private settle(stepId: string, outcome: string): void {
+    if (stepId === this.openStep && !outcome.startsWith('deferred:')) this.openStep = undefined;
   }
 
   /** The records so far and the send's own (its outcome to come), for the send to write (see DeliveryRequest). */

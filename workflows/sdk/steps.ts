@@ -16,7 +16,7 @@ export type Step =
   | { kind: 'waitForEvent'; id: string; event: string; where?: Condition; timeout: DurationRef; onEvent: Step[]; onTimeout: Step[] }
   | { kind: 'send'; id: string; channel: MessageChannel; template: string; category: Category }
   | { kind: 'audience'; id: string; audience: string; action: 'add' | 'remove' }
-  | { kind: 'webhook'; id: string; endpoint: string; body: JsonValue; timeout?: Duration }
+  | { kind: 'webhook'; id: string; endpoint: string; body: JsonValue; timeout?: Duration; message?: boolean }
   | { kind: 'branch'; id: string; cases: Array<{ name: string; when: Condition; steps: Step[] }>; otherwise: Step[] }
   | { kind: 'split'; id: string; variants: Array<{ name: string; percent: number; steps: Step[] }> }
   | { kind: 'updateProfile'; id: string; set: Record<string, string | number | boolean | null> }
@@ -56,8 +56,10 @@ export const send = (id: string, message: { channel: MessageChannel; template: s
  * Calls an HTTP endpoint (named in WEBHOOK_ENDPOINTS, so each deployment sets its URL and secret)
  * with a JSON body whose strings are liquid templates over `profile`, `event` and `journey`. Signed
  * per Standard Webhooks, retried on 5xx and timeouts; the response status goes on the ledger.
+ * `message: true` when the call delivers a message to the customer (a push or in-app message through
+ * another system): attribution then counts it as a touch, as it counts emails and SMS.
  */
-export const callWebhook = (id: string, call: { endpoint: string; body: JsonValue; timeout?: Duration }): Step => ({
+export const callWebhook = (id: string, call: { endpoint: string; body: JsonValue; timeout?: Duration; message?: boolean }): Step => ({
   kind: 'webhook',
   id,
   ...call,

@@ -120,6 +120,11 @@ export interface StepRecord {
   stepId: string;
   at: string;
   outcome: string;
+  /**
+   * On an exit: the step the instance was in, which will record no outcome of its own (a wait, a
+   * deferred send), so the funnel counts the instance as having reached it and left there.
+   */
+  inStep?: string;
 }
 
 /**
