@@ -168,6 +168,24 @@ const EnvSchema = z.object({
     }),
   /** Comma-separated Segment write keys this server accepts; each key names its source. */
   WRITE_KEYS: commaList('dev-write-key'),
+  /**
+   * Sources for web pages (analytics.js, RudderStack's JavaScript SDK). Their write keys are public,
+   * in the page, so each lists the origins that may send with it (`*` stands for one host label or a
+   * port: `https://*.shop.example`, `http://localhost:*`); a browser key only sends events, within
+   * the limits below. JSON: [{"writeKey": "wk_web_…", "origins": ["https://shop.example"]}].
+   */
+  BROWSER_SOURCES: json(
+    z.array(z.object({ writeKey: z.string().min(8), origins: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'an origin: scheme and host, no path')).min(1) })),
+    '[]',
+  ),
+  /** Requests a minute one browser write key may make (all its visitors together), and one client IP. */
+  BROWSER_KEY_RATE_LIMIT: z.coerce.number().int().positive().default(6_000),
+  BROWSER_IP_RATE_LIMIT: z.coerce.number().int().positive().default(120),
+  /**
+   * Proxies in front of the server whose X-Forwarded-For is believed (addresses or CIDRs, comma
+   * separated); the client IP the limits count comes from them only. Unset: the connection's address.
+   */
+  TRUSTED_PROXIES: commaList(''),
   ADMIN_TOKEN: z.string().min(16).optional(),
   /** Return-path domain for VERP (bounces+<token>@BOUNCE_DOMAIN); unset: the From address is the return path. */
   BOUNCE_DOMAIN: z.string().min(1).optional(),

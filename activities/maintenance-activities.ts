@@ -41,7 +41,7 @@ export function createMaintenanceActivities(db: Database, retention: Retention, 
       const before = (ms: number) => new Date(now - ms);
       // A grant older than the longest window counts against no rule any more.
       const longestWindow = Math.max(...retention.capRules.map((r) => r.windowMs));
-      const [suppressionsExpired, ledgerDeleted, , progressDeleted, , , dedupeDeleted, grantsDeleted, holdsDeleted] = await Promise.all([
+      const [suppressionsExpired, ledgerDeleted, , progressDeleted, , , , dedupeDeleted, grantsDeleted, holdsDeleted] = await Promise.all([
         liftExpiredSuppressions(suppressions, new Date(now)),
         ledger.deleteMany({ status: 'done', at: { $lt: before(retention.ledgerMs) } }),
         forgetHoursBefore(db.collections.ledgerHours, before(retention.ledgerMs)),
@@ -49,6 +49,7 @@ export function createMaintenanceActivities(db: Database, retention: Retention, 
         creditClaims.deleteMany({ at: { $lt: before(retention.ledgerMs) } }),
         // Folded long ago; kept until then so a provider's repeated report is still known as a repeat.
         db.collections.deliveryReports.deleteMany({ insertedAt: { $lt: before(retention.ledgerMs) } }),
+        db.collections.rateLimits.deleteMany({ until: { $lt: new Date(now) } }),
         inboundEvents.deleteMany({ receivedAt: { $lt: before(retention.dedupeMs) } }),
         grants.deleteMany({ kind: 'grant', at: { $lt: before(longestWindow) } }),
         // A hold past its end, and an ending event older than any hold it could end.

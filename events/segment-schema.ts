@@ -16,9 +16,12 @@ const Traits = z
   })
   .default({});
 
+/** analytics.js sends `userId: null` for a visitor not yet identified: the same as no userId. */
+const OptionalId = Id.nullish().transform((id) => id ?? undefined);
+
 const Common = {
-  userId: Id.optional(),
-  anonymousId: Id.optional(),
+  userId: OptionalId,
+  anonymousId: OptionalId,
   messageId: Id.optional(),
   /** When it happened, by the sender's clock (`originalTimestamp` in RudderStack's naming). */
   timestamp: Timestamp.optional(),
@@ -37,9 +40,21 @@ const needsIdentity = <T extends { userId?: string; anonymousId?: string }>(valu
 
 const Viewed = { name: z.string().optional(), category: z.string().optional(), properties: Properties };
 
+/**
+ * RudderStack's JavaScript SDK sends an identify's traits in `context.traits`, where the Segment spec
+ * also allows them: those are the identify's traits, under any it carries itself.
+ */
+function withContextTraits(value: unknown): unknown {
+  if (!value || typeof value !== 'object') return value;
+  const { traits, context } = value as { traits?: unknown; context?: { traits?: unknown } };
+  const fromContext = context && typeof context === 'object' ? context.traits : undefined;
+  if (!fromContext || typeof fromContext !== 'object' || Array.isArray(fromContext)) return value;
+  return { ...value, traits: { ...fromContext, ...(traits && typeof traits === 'object' ? traits : {}) } };
+}
+
 export const MessageSchemas = {
   track: z.looseObject({ ...Common, type: z.literal('track'), event: Text(200, 'event name is required').min(1, 'event name is required'), properties: Properties }).superRefine(needsIdentity),
-  identify: z.looseObject({ ...Common, type: z.literal('identify'), traits: Traits }).superRefine(needsIdentity),
+  identify: z.preprocess(withContextTraits, z.looseObject({ ...Common, type: z.literal('identify'), traits: Traits }).superRefine(needsIdentity)),
   page: z.looseObject({ ...Common, type: z.literal('page'), ...Viewed }).superRefine(needsIdentity),
   screen: z.looseObject({ ...Common, type: z.literal('screen'), ...Viewed }).superRefine(needsIdentity),
   group: z.looseObject({ ...Common, type: z.literal('group'), groupId: Id, traits: Traits }).superRefine(needsIdentity),

@@ -44,10 +44,21 @@ export function buildServer({ config, db, temporal, journeys = journeyVersions }
     experiments: config.JOURNEY_EXPERIMENTS,
   });
   const { ingest } = createIngestion(db, router, { phoneRegion: config.DEFAULT_PHONE_REGION, holdRules: config.HOLD_RULES });
-  const app = Fastify({ loggerInstance: logger.child({ component: 'http' }), ...quietRequestLogs() });
+  const app = Fastify({
+    loggerInstance: logger.child({ component: 'http' }),
+    ...quietRequestLogs(),
+    // The client IP the browser sources' limits count: from X-Forwarded-For only through a trusted proxy.
+    trustProxy: config.TRUSTED_PROXIES.length ? config.TRUSTED_PROXIES : false,
+  });
   app.setErrorHandler(handleError);
   app.addHook('preParsing', decodeCompressedBody);
-  app.register(async (scope) => registerSegmentRoutes(scope, { ingest, writeKeys: config.WRITE_KEYS }));
+  app.register(async (scope) =>
+    registerSegmentRoutes(scope, {
+      ingest,
+      writeKeys: config.WRITE_KEYS,
+      browser: { sources: config.BROWSER_SOURCES, db, keyLimit: config.BROWSER_KEY_RATE_LIMIT, ipLimit: config.BROWSER_IP_RATE_LIMIT, publicBaseUrl: config.PUBLIC_BASE_URL },
+    }),
+  );
   app.register(async (scope) =>
     registerCdpWebhookRoutes(scope, { ingest, segmentSecret: config.SEGMENT_WEBHOOK_SECRET, rudderstackSecret: config.RUDDERSTACK_WEBHOOK_SECRET }),
   );

@@ -11,6 +11,7 @@ import type { IdentityDoc } from './identities.js';
 import type { InboundEventDoc } from './inbound-events.js';
 import type { ProgressDoc } from './journey-progress.js';
 import type { DeliveryReportDoc } from './delivery-reports.js';
+import type { RateLimitDoc } from './rate-limits.js';
 import type { EngagementDoc, ShortLinkDoc, TrackedSendDoc } from './engagement.js';
 import type { HoldDoc, HoldEndDoc } from './holds.js';
 import type { AuditDoc } from './audit-log.js';
@@ -43,6 +44,7 @@ export interface Collections {
   shortLinks: Collection<ShortLinkDoc>;
   engagements: Collection<EngagementDoc>;
   deliveryReports: Collection<DeliveryReportDoc>;
+  rateLimits: Collection<RateLimitDoc>;
   /** Per journey, version and day: what the reports read (rollups.ts), and the rollup's cursors. */
   rollups: Collection<RollupDoc>;
   /** Which conversion credits messages for a goal event several journeys counted (rollups.ts). */
@@ -107,6 +109,7 @@ export async function openDatabase(url: string, name: string, options: { monitor
     shortLinks: db.collection('short_links'),
     engagements: db.collection('engagements'),
     deliveryReports: db.collection('delivery_reports'),
+    rateLimits: db.collection('rate_limits'),
     rollups: db.collection('rollups'),
     creditClaims: db.collection('credit_claims'),
     auditLog: db.collection('audit_log'),
@@ -133,6 +136,7 @@ export async function openDatabase(url: string, name: string, options: { monitor
     collections.engagements.createIndex({ insertedAt: 1, _id: 1 }),
     collections.engagements.createIndex({ userId: 1, at: 1 }),
     collections.deliveryReports.createIndex({ insertedAt: 1, _id: 1 }),
+    collections.rateLimits.createIndex({ until: 1 }),
     collections.rollups.createIndex({ journeyId: 1, day: 1 }),
     collections.auditLog.createIndex({ userId: 1, at: 1 }),
     collections.profiles.createIndex({ 'traits.email': 1 }),
