@@ -42,7 +42,7 @@ import { JOURNEY_WORKFLOW_TYPE } from '../workflows/sdk/definitions.js';
 import { JOURNEY, JOURNEY_VERSION, STEP } from '../workflows/sdk/search-attributes.js';
 import { allSteps } from '../workflows/sdk/steps.js';
 import { journeyAsMermaid, journeyAsText } from '../reports/journey-graph.js';
-import { historyFiles, replayInProcesses, type WorkflowBuild } from './replay.js';
+import { HistoryPathError, historyFiles, replayInProcesses, type WorkflowBuild } from './replay.js';
 import { checkInFlight } from './journey-check.js';
 import { describeChange, LOCK_FILE, lockNewVersions, readLock } from './journey-lock.js';
 import { installTemporalRuntime } from '../platform/temporal-runtime.js';
@@ -165,7 +165,7 @@ program
   .option('--since <iso>', 'instances started at or after this time')
   .option('--until <iso>', 'instances started before this time')
   .option('--query <query>', 'a raw visibility query, instead of the options above')
-  .option('--files <dir>', 'replay history JSON files from a folder instead of a server')
+  .option('--files <path>', 'replay a history JSON file, or every one under a folder, instead of a server')
   .addOption(new Option('--processes <n>', 'replay processes, a core each').argParser(positiveInteger).default(os.availableParallelism(), 'the cores'))
   .action(async (options: { journey?: string; status?: string; since?: string; until?: string; query?: string; files?: string; processes: number }) => {
     const build = await workflowBuild();
@@ -179,10 +179,17 @@ program
         console.log(outcome.error ? `FAIL ${outcome.workflowId}: ${outcome.error}` : `ok   ${outcome.workflowId}`);
       }
     };
-    if (options.files) await report(await historyFiles(options.files));
-    else await withTemporal((client) => report(client.workflow.list({ query: options.query ?? visibilityQuery(options) }).intoHistories()));
+    if (options.files) {
+      const histories = await historyFiles(options.files).catch((err: Error) => {
+        if (err instanceof HistoryPathError) program.error(`replay: ${err.message}`);
+        throw err;
+      });
+      await report(histories);
+    } else await withTemporal((client) => report(client.workflow.list({ query: options.query ?? visibilityQuery(options) }).intoHistories()));
     const seconds = (Date.now() - started) / 1000;
-    console.log(`replayed ${replayed} histories in ${seconds.toFixed(1)} s (${(replayed / seconds).toFixed(0)}/s): ${replayed - failed.length} ok, ${failed.length} nondeterministic`);
+    // A short run's rate says nothing: under a second, only the count and the time.
+    const rate = seconds >= 1 ? `, ${(replayed / seconds).toFixed(0)}/s` : '';
+    console.log(`replayed ${replayed} histories in ${seconds.toFixed(1)} s${rate}: ${replayed - failed.length} ok, ${failed.length} nondeterministic`);
     if (failed.length) process.exitCode = 1;
   });
 

@@ -7,7 +7,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,14 +47,29 @@ export async function* replayHistories(
   }
 }
 
-/** Histories saved as JSON files under a folder (recursively); the workflow id is the file's path. */
-export async function historyFiles(dir: string): Promise<HistoryAndWorkflowId[]> {
-  const files = (await readdir(dir, { recursive: true })).filter((f) => f.endsWith('.json')).sort();
+/** A path given to `replay --files` that holds no history: said in one line, no stack trace. */
+export class HistoryPathError extends Error {}
+
+/**
+ * Histories saved as JSON (as `temporal workflow show -o json` writes them): one file, or every
+ * `.json` file under a folder (recursively); the workflow id is the file's path.
+ */
+export async function historyFiles(where: string): Promise<HistoryAndWorkflowId[]> {
+  const found = await stat(where).catch(() => undefined);
+  if (!found) throw new HistoryPathError(`${where}: no such file or folder`);
+  const [dir, files] = found.isDirectory()
+    ? [where, (await readdir(where, { recursive: true })).filter((f) => f.endsWith('.json')).sort()]
+    : [path.dirname(where), [path.basename(where)]];
+  if (files.length === 0) throw new HistoryPathError(`${where}: no .json history files in this folder`);
   return Promise.all(
-    files.map(async (file) => ({
-      workflowId: file,
-      history: historyFromJSON(JSON.parse(await readFile(path.join(dir, file), 'utf8'))),
-    })),
+    files.map(async (file) => {
+      const text = await readFile(path.join(dir, file), 'utf8');
+      try {
+        return { workflowId: file, history: historyFromJSON(JSON.parse(text)) };
+      } catch (err) {
+        throw new HistoryPathError(`${path.join(dir, file)}: not a workflow history (${(err as Error).message})`);
+      }
+    }),
   );
 }
 

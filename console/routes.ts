@@ -22,6 +22,7 @@ import { journeyAsMermaid } from '../reports/journey-graph.js';
 import { journeyReport } from '../reports/journey-report.js';
 import { Day, JourneyReportQuery } from '../reports/report-queries.js';
 import { userTimeline } from '../reports/timeline.js';
+import { browserSnippets } from '../events/browser-sources.js';
 import { settleUnknown } from '../operations/unknown-outcomes.js';
 import { renderForCustomer, sendTestMessage } from '../operations/template-previews.js';
 import { countSegments } from '../activities/sms-segments.js';
@@ -168,6 +169,17 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
     );
     return page(reply, request, 'journeys', { title: 'Journeys', journeys, period: { from, to } });
   });
+
+  app.get('/console/sources', async (request, reply) =>
+    page(reply, request, 'sources', {
+      title: 'Sources',
+      browser: config.BROWSER_SOURCES.map((source) => ({ ...source, snippets: browserSnippets(source, config.PUBLIC_BASE_URL) })),
+      // A server key is a secret: its first characters name it.
+      serverKeys: config.WRITE_KEYS.map((key) => `${key.slice(0, 6)}…`),
+      host: new URL(config.PUBLIC_BASE_URL).origin,
+      limits: { key: config.BROWSER_KEY_RATE_LIMIT, ip: config.BROWSER_IP_RATE_LIMIT },
+    }),
+  );
 
   app.get<{ Params: { journeyId: string }; Querystring: Record<string, string> }>('/console/journeys/:journeyId', async (request, reply) => {
     const { journeyId } = request.params;

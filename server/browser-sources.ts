@@ -17,12 +17,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isbot } from 'isbot';
 import type { Collection } from 'mongodb';
 import type { Database } from '../store/db.js';
+import { originMatcher, type BrowserSource } from '../events/browser-sources.js';
 import { countHit, type RateLimitDoc } from '../store/rate-limits.js';
-
-export interface BrowserSource {
-  writeKey: string;
-  origins: string[];
-}
 
 export interface BrowserAccessOptions {
   sources: BrowserSource[];
@@ -32,13 +28,6 @@ export interface BrowserAccessOptions {
   ipLimit: number;
   publicBaseUrl: string;
   writeKeyOf(request: FastifyRequest): string | undefined;
-}
-
-/** `*` stands for one host label or a port; everything else is taken as written. */
-export function originMatcher(patterns: readonly string[]): (origin: string) => boolean {
-  const escape = (text: string) => text.replace(/[.+?^${}()|[\]\\/]/g, '\\$&');
-  const expressions = patterns.map((p) => new RegExp(`^${p.split('*').map(escape).join('[^.:/]+')}$`, 'i'));
-  return (origin) => expressions.some((e) => e.test(origin));
 }
 
 const MINUTE = 60_000;
@@ -133,14 +122,4 @@ function registerSdkSettings(scope: FastifyInstance, publicBaseUrl: string): voi
       return { isHosted: false, source: { id: writeKey, name: 'throughline', writeKey, enabled: true, workspaceId: 'throughline', config: {}, destinations: [] } };
     });
   }
-}
-
-/** The lines to paste into a page for this source, for each SDK. */
-export function browserSnippets(source: BrowserSource, publicBaseUrl: string): { analyticsJs: string; rudderstack: string } {
-  const base = new URL(publicBaseUrl);
-  const host = base.origin + base.pathname.replace(/\/$/, '');
-  return {
-    analyticsJs: `AnalyticsBrowser.load({ writeKey: '${source.writeKey}', cdnURL: '${host}' })  // @segment/analytics-next`,
-    rudderstack: `rudderanalytics.load('${source.writeKey}', '${host}', { configUrl: '${host}' })  // @rudderstack/analytics-js`,
-  };
 }

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig } from '../config.js';
+import { browserSnippets } from '../events/browser-sources.js';
 import { hashPassword } from '../console/passwords.js';
 import { logger } from '../platform/logger.js';
 import { ensureSchedules } from '../platform/maintenance-schedules.js';
@@ -48,6 +49,8 @@ async function secrets(dir: string): Promise<Record<string, string>> {
     CONSOLE_SECRET: randomBytes(32).toString('base64url'),
     // The console's first operator, "admin" (see CONSOLE_USERS to add people).
     CONSOLE_ADMIN_PASSWORD: randomBytes(12).toString('base64url'),
+    // A browser source's key is public (it goes in the page); kept so the page's snippet stays valid.
+    BROWSER_WRITE_KEY: `wk_web_${randomBytes(12).toString('hex')}`,
   };
   const missing = Object.keys(fresh).filter((name) => !(name in stored));
   if (missing.length === 0) return stored;
@@ -89,12 +92,15 @@ if (!given.AUDIENCE_WEBHOOK_URL) {
 const host = given.HTTP_HOST ?? '127.0.0.1';
 const port = given.HTTP_PORT ?? '8080';
 // Secrets from the environment win over the kept ones; the stand-ins only fill what is not configured.
-const { CONSOLE_ADMIN_PASSWORD: consolePassword, ...keptSecrets } = kept;
+const { CONSOLE_ADMIN_PASSWORD: consolePassword, BROWSER_WRITE_KEY: browserKey, ...keptSecrets } = kept;
+// A page on this machine may send with the browser key, from any port (BROWSER_SOURCES to change it).
+const localPages = ['http://localhost:*', 'http://127.0.0.1:*'];
 const env: Record<string, string> = {
   ...keptSecrets,
   CONSOLE_USERS: JSON.stringify([{ name: 'admin', role: 'operator', password: await hashPassword(consolePassword!) }]),
   ...standIns,
   PUBLIC_BASE_URL: `http://${host}:${port}`,
+  BROWSER_SOURCES: JSON.stringify([{ writeKey: browserKey, origins: localPages }]),
   BOUNCE_DOMAIN: 'bounces.throughline.local',
   ...(Object.fromEntries(Object.entries(given).filter((e): e is [string, string] => e[1] !== undefined)) as Record<string, string>),
   TEMPORAL_ADDRESS: stack.temporalAddress,
@@ -137,6 +143,12 @@ Throughline is running. Ctrl-C stops it; state is kept in ${dataDir}.
 
   Send events (Segment HTTP API)   ${serverUrl}/v1/batch  with write key ${config.WRITE_KEYS[0]}
                                    (Basic auth user name; any Segment or RudderStack SDK: host ${serverUrl})
+${config.BROWSER_SOURCES.map((source) => {
+  const snippets = browserSnippets(source, config.PUBLIC_BASE_URL);
+  return `  From a web page                  ${snippets.analyticsJs}
+                                   ${snippets.rudderstack}
+                                   (pages at ${source.origins.join(', ')}; BROWSER_SOURCES to change)`;
+}).join('\n')}
   Temporal UI                      ${stack.temporalUiUrl ?? `your Temporal at ${stack.temporalAddress}`}
   Metrics, health                  ${serverUrl}/metrics  ${workerUrl}/metrics  (/healthz, /readyz)
   Console                          ${serverUrl}/console  (${config.CONSOLE_USERS.length === 1 && config.CONSOLE_USERS[0]!.name === 'admin' ? `user admin, password CONSOLE_ADMIN_PASSWORD in ${path.join(dataDir, 'secrets.json')}` : 'users from CONSOLE_USERS'})

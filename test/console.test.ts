@@ -25,7 +25,11 @@ beforeAll(async () => {
   ];
   system = await startTestSystem({
     journeySettings: { cartAbandonment: { reminderDelay: '1s', orderWindow: '1s', retargetFor: '1 hour' } },
-    env: { CONSOLE_USERS: JSON.stringify(users), CONSOLE_SECRET: 'a-console-secret-of-at-least-32-characters' },
+    env: {
+      CONSOLE_USERS: JSON.stringify(users),
+      CONSOLE_SECRET: 'a-console-secret-of-at-least-32-characters',
+      BROWSER_SOURCES: JSON.stringify([{ writeKey: 'wk_web_console_shop', origins: ['https://shop.example', 'https://*.shop.example'] }]),
+    },
   });
   // --no-sandbox: CI runs as root, where chromium's sandbox will not start.
   browser = await chromium.launch({ executablePath: inject('chromiumPath'), args: ['--no-sandbox'] });
@@ -222,4 +226,18 @@ it('renders a template for a customer, email and SMS, and sends a test to the ad
   await page.goto(`${system.httpUrl}/console/templates?template=cart-reminder&user=${customer}&event=not-json`);
   await expect(page.locator('[role=alert]').innerText()).resolves.toContain('a JSON object');
   await page.context().close();
+});
+
+it('shows each source, with the lines a web page pastes for a browser source and no server key whole', async () => {
+  const page = await signIn('vic', 'vic-password');
+  await page.click('header a:has-text("Sources")');
+  const card = page.locator('.browser-source[data-key=wk_web_console_shop]');
+  await expect(card.innerText()).resolves.toContain('https://*.shop.example');
+  await expect(card.locator('pre.analytics-js').innerText()).resolves.toBe(`AnalyticsBrowser.load({ writeKey: 'wk_web_console_shop', cdnURL: '${system.httpUrl}' })  // @segment/analytics-next`);
+  await expect(card.locator('pre.rudderstack').innerText()).resolves.toContain(`rudderanalytics.load('wk_web_console_shop', '${system.httpUrl}', { configUrl: '${system.httpUrl}' })`);
+  const serverKeys = await page.locator('#server-sources').innerText();
+  expect(serverKeys).toContain(system.writeKey.slice(0, 6));
+  expect(serverKeys).not.toContain(system.writeKey);
+  await page.screenshot({ path: path.join(shots, 'sources.png'), fullPage: true });
+  await page.close();
 });

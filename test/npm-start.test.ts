@@ -126,6 +126,12 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
+it('prints where to send from a server and, with a browser source of its own, from a web page', async () => {
+  expect(output).toMatch(new RegExp(`/v1/batch +with write key wk_[0-9a-f]{24}`));
+  expect(output).toMatch(new RegExp(`From a web page +AnalyticsBrowser\\.load\\(\\{ writeKey: 'wk_web_[0-9a-f]{24}', cdnURL: '${serverUrl()}' \\}\\)`));
+  expect(output).toContain(`(pages at http://localhost:*, http://127.0.0.1:*; BROWSER_SOURCES to change)`);
+});
+
 it('takes events from the Segment SDK, and /metrics moves by exactly what was sent', async () => {
   const customers = Array.from({ length: 5 }, () => uniqueId('start'));
   await checkouts(customers);

@@ -10,6 +10,7 @@ import type { temporal } from '@temporalio/proto';
 import { divergence } from '../client/replay-divergence.js';
 import { historyFiles, replayInProcesses, type WorkflowBuild } from '../client/replay.js';
 import { journeyVersions } from '../workflows/journeys/index.js';
+import { runCli } from './support/cli.js';
 
 const historiesDir = fileURLToPath(new URL('./histories', import.meta.url));
 
@@ -68,5 +69,15 @@ describe('replay of recorded histories', () => {
     expect(divergence({ events }, `Nondeterminism error: Activity machine does not handle this event: HistoryEvent(id: ${timer.eventId}, TimerStarted)`)).toBe(
       `cartAbandonment v1, step "wait-before-reminder" (history event ${timer.eventId}, TimerStarted)`,
     );
+  });
+
+  it('replays from the CLI a single history file as well as a folder, and names a bad path in one line', async () => {
+    const one = await runCli(['replay', '--files', `${historiesDir}/cartAbandonment/v1-completed.json`, '--processes', '1'], {});
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).toMatch(/^ok {3}v1-completed\.json$/m);
+    expect(one.stdout).toMatch(/replayed 1 histories in [\d.]+ s(, \d+\/s)?: 1 ok, 0 nondeterministic/);
+    const missing = await runCli(['replay', '--files', '/no/such/histories'], {});
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim()).toBe('replay: /no/such/histories: no such file or folder');
   });
 });
