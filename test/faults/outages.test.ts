@@ -2,8 +2,8 @@
  * The database and Temporal go away under load, on a stack of this file's own (so they can be
  * killed): the database killed and back within a second, again and again, while customers' emails
  * and SMS go out; PostgreSQL beneath it killed -9 the same way; the database stopped for 30 s; Temporal restarted while journeys wait. No duplicate, no silent loss, no unknown
- * outcome (no process that sends died), and while either is down ingestion answers 503 with
- * Retry-After within 2 s. Against servers named by MONGODB_URL / TEMPORAL_ADDRESS there is nothing
+ * outcome (no process that sends died), and while either is down the ingestion server (a process of
+ * its own, as deployed) answers 503 with Retry-After within 2 s. Against servers named by MONGODB_URL / TEMPORAL_ADDRESS there is nothing
  * of ours to kill: those scenarios are skipped.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,19 +12,24 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pMap from 'p-map';
 import pino from 'pino';
+import getPort from 'get-port';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import { postSegment } from '../../client/segment-http.js';
 import { startStack, type Stack } from '../../stack/index.js';
 import { waitForPort, type ManagedProcess } from '../../stack/processes.js';
 import { waitUntil } from '../../stack/wait-until.js';
 import { auditSends } from '../support/delivery-audit.js';
 import { startTestSystem, uniqueId, type TestSystem } from '../support/system.js';
+import { startServerProcess, type WorkerProcess } from '../support/worker-process.js';
 
 const CUSTOMERS = Number(process.env.FAULT_CUSTOMERS ?? 30);
 const TIMEOUT = 120_000 + CUSTOMERS * 1_000;
 let dir: string;
 let stack: Stack;
 let system: TestSystem;
+/** A server process of its own, as deployed: its answer times are its own, not a busy worker's beside it. */
+let server: { url: string; process: WorkerProcess };
 const processNamed = (name: string) => stack.processes.find((p) => p.name === name);
 
 beforeAll(async () => {
@@ -37,8 +42,12 @@ beforeAll(async () => {
     frequencyCap: '100/24h',
     journeySettings: { cartAbandonment: { reminderDelay: '4s', orderWindow: '1s', retargetFor: '1s' } },
   });
+  const port = await getPort({ host: '127.0.0.1' });
+  server = { url: `http://127.0.0.1:${port}`, process: startServerProcess({ ...system.env, HTTP_PORT: String(port) }) };
+  await waitUntil(async () => (await fetch(`${server.url}/readyz`).then((r) => r.ok, () => false)), 60_000, 'the server process ready');
 });
 afterAll(async () => {
+  await server?.process.kill();
   await system?.close();
   await stack?.stop();
   await rm(dir, { recursive: true, force: true });
@@ -70,7 +79,7 @@ function enter(crowd: Array<{ userId: string }>) {
 async function refusedQuickly() {
   const userId = uniqueId('outsider');
   const started = Date.now();
-  const response = await system.post('/v1/track', { userId, event: 'Checkout Started', properties: { cart_id: 'c-2' }, messageId: uniqueId('m') });
+  const response = await postSegment(server.url, system.writeKey, '/v1/track', { userId, event: 'Checkout Started', properties: { cart_id: 'c-2' }, messageId: uniqueId('m') });
   const ms = Date.now() - started;
   if (ms >= 2_000) console.log(`503 took ${ms} ms`);
   return { status: response.status, retryAfter: response.headers.get('retry-after'), withinTwoSeconds: ms < 2_000 };

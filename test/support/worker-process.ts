@@ -1,4 +1,7 @@
-/** Runs `worker.ts` as its own process, the way it is deployed, so a test can kill it mid-send. */
+/**
+ * Runs `worker.ts` (or the ingestion server) as its own process, the way it is deployed: a test can
+ * kill a worker mid-send, or time a server's answers without a worker sharing its event loop.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { projectRoot } from '../../stack/paths.js';
 import { inject } from 'vitest';
@@ -13,12 +16,17 @@ export interface WorkerProcess {
 }
 
 export function startWorkerProcess(env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'worker.ts'], {
-    cwd: projectRoot,
-    // Any free port for its /metrics: several workers run at once, in one test and across files.
-    env: { ...process.env, WORKER_HTTP_PORT: '0', ...env, WORKFLOW_BUNDLE: inject('workflowBundlePath') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // Any free port for its /metrics: several workers run at once, in one test and across files.
+  return startOwnProcess('worker.ts', { WORKER_HTTP_PORT: '0', ...env, WORKFLOW_BUNDLE: inject('workflowBundlePath') });
+}
+
+/** The ingestion server on `env`'s HTTP_PORT. */
+export function startServerProcess(env: Record<string, string>): WorkerProcess {
+  return startOwnProcess('server/server.ts', env);
+}
+
+function startOwnProcess(script: string, env: Record<string, string>): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: projectRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => {
     output += chunk.toString();
