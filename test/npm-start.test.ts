@@ -127,6 +127,8 @@ afterAll(async () => {
 });
 
 it('prints where to send from a server and, with a browser source of its own, from a web page', async () => {
+  // It prints once both processes are ready, a moment after their /readyz first answers.
+  await waitUntil(async () => output.includes('Providers  '), 10_000, 'the printout');
   expect(output).toMatch(new RegExp(`/v1/batch +with write key wk_[0-9a-f]{24}`));
   expect(output).toMatch(new RegExp(`From a web page +AnalyticsBrowser\\.load\\(\\{ writeKey: 'wk_web_[0-9a-f]{24}', cdnURL: '${serverUrl()}' \\}\\)`));
   expect(output).toContain(`(pages at http://localhost:*, http://127.0.0.1:*; BROWSER_SOURCES to change)`);
