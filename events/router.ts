@@ -16,6 +16,7 @@ import { eventsHeardBy, type JourneyDefinition } from '../workflows/sdk/journey.
 import { spanMs } from '../workflows/sdk/local-time.js';
 import { DEFINITION, JOURNEY, JOURNEY_VERSION, USER_ID } from '../workflows/sdk/search-attributes.js';
 import { fingerprint } from '../workflows/sdk/definition-fingerprint.js';
+import { within as withinMs } from '../platform/deadline.js';
 import { routingSeconds } from '../platform/metrics.js';
 import { mayEnter } from '../workflows/journeys/experiments.js';
 import type { Duration, JourneyEvent, JourneyInput } from '../workflows/sdk/types.js';
@@ -69,8 +70,11 @@ function withinWindow(journey: JourneyDefinition, event: JourneyEvent): boolean 
 
 export function createRouter(options: RouterOptions): Router {
   const { taskQueue, db } = options;
-  // Every Temporal call below runs inside this deadline, when one is set.
-  const within = <T>(call: () => Promise<T>) => (options.callTimeoutMs ? options.client.withDeadline(Date.now() + options.callTimeoutMs, call) : call());
+  // Every Temporal call below runs inside this deadline, when one is set: Temporal's own, and ours
+  // too, since the client's retries back off past it while the server is down.
+  const ms = options.callTimeoutMs;
+  const within = <T>(call: () => Promise<T>) =>
+    ms ? withinMs(ms, () => options.client.withDeadline(Date.now() + ms, call), 'Temporal gave no answer') : call();
   const client = {
     workflow: {
       getHandle: (workflowId: string) => {

@@ -4,6 +4,7 @@
  * the one that does not, or while the process drains for shutdown) and GET /metrics (Prometheus).
  */
 import { LogController, type FastifyInstance } from 'fastify';
+import { within } from './deadline.js';
 import { registry } from './metrics.js';
 
 /** A named dependency check: resolves when the dependency answers. */
@@ -30,14 +31,6 @@ const READY_WITHIN_MS = 1_000;
 
 /** Fastify options for a process's HTTP: requests are counted in /metrics; the log keeps what went wrong. */
 export const quietRequestLogs = () => ({ logController: new LogController({ disableRequestLogging: true }) });
-
-function within<T>(ms: number, check: () => Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([check(), timeout]).finally(() => clearTimeout(timer));
-}
 
 export function registerOpsRoutes(app: FastifyInstance, options: OpsOptions): void {
   app.get('/healthz', async () => ({ ok: true }));
