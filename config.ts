@@ -233,6 +233,13 @@ const EnvSchema = z.object({
    * what reports read, and how far behind now it stops (a write stamped a moment ago may still be
    * landing; the lag must exceed the clock difference between workers).
    */
+  /**
+   * Segments (segments/): how long the occurrences they count are kept (no window may be longer),
+   * and how often the segment clock applies the changes time makes (a window expiring, a date
+   * arriving): a change is applied at most this long after its moment.
+   */
+  SEGMENT_EVENT_RETENTION: Duration.default(400 * 86_400_000),
+  SEGMENT_CLOCK_INTERVAL: Duration.default(5_000),
   ROLLUP_INTERVAL: Duration.default(60_000),
   ROLLUP_LAG: Duration.default(30_000),
   /**

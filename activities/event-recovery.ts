@@ -7,6 +7,7 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
 import { createIngestion } from '../events/ingestion.js';
 import { createRouter } from '../events/router.js';
+import { deploymentSegments } from '../segments/deployment.js';
 import { findAbandonedClaims } from '../store/inbound-events.js';
 import type { Database } from '../store/db.js';
 import { journeyVersions } from '../workflows/journeys/index.js';
@@ -26,7 +27,7 @@ export function createEventRecoveryActivities(db: Database, temporal: () => Prom
       });
       if (!claims.length) return { finished: 0, failed: 0 };
       const router = createRouter({ client: await temporal(), db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys: journeyVersions, settings: config.JOURNEY_SETTINGS, experiments: config.JOURNEY_EXPERIMENTS });
-      const report = await createIngestion(db, router, { phoneRegion: config.DEFAULT_PHONE_REGION, holdRules: config.HOLD_RULES }).recover(claims);
+      const report = await createIngestion(db, router, { phoneRegion: config.DEFAULT_PHONE_REGION, holdRules: config.HOLD_RULES, segments: deploymentSegments(db, config) }).recover(claims);
       // One that keeps failing (a dependency still down, an event no retry can act on) holds up no
       // other: it is named here and tried again next run, while it is inside the window.
       for (const failure of report.failed) activityLog.warn('abandoned event not finished yet', failure);

@@ -8,6 +8,7 @@ import { createDeliveryActivities, type DeliveryActivities } from './delivery-ac
 import { createJourneyActivities, type JourneyActivities } from './journey-activities.js';
 import { createMaintenanceActivities, type MaintenanceActivities } from './maintenance-activities.js';
 import { createEventRecoveryActivities, type EventRecoveryActivities } from './event-recovery.js';
+import { createSegmentActivities, type SegmentActivities } from './segment-activities.js';
 import { connectTemporal } from '../platform/temporal.js';
 import type { Client } from '@temporalio/client';
 import { createAudienceMembership } from './audience-membership.js';
@@ -24,7 +25,7 @@ import { trackingSecret } from './engagement-links.js';
 /** Records per rollup batch: a batch's deltas are a few documents, whatever its size; this bounds its memory. */
 const ROLLUP_BATCH = 5_000;
 
-export type Activities = DeliveryActivities & JourneyActivities & MaintenanceActivities & AudienceSyncActivities & EventRecoveryActivities;
+export type Activities = DeliveryActivities & JourneyActivities & MaintenanceActivities & AudienceSyncActivities & EventRecoveryActivities & SegmentActivities;
 
 function policyOf(config: Config): Policy {
   return {
@@ -87,6 +88,7 @@ export async function createActivities(config: Config, db: Database): Promise<{ 
     ...createJourneyActivities(db),
     ...createAudienceSyncActivities(db, audiencePlatforms),
     ...createEventRecoveryActivities(db, temporalClient, config),
+    ...createSegmentActivities(db, config),
     ...createMaintenanceActivities(
       db,
       { ledgerMs: config.LEDGER_RETENTION, dedupeMs: config.DEDUPE_RETENTION, capRules: capRules(config), holdRules: config.HOLD_RULES },

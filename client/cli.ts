@@ -4,6 +4,7 @@
  *   npm run cli -- explain --user <userId> [--journey <id>]
  *   npm run cli -- journeys [show <id> [--version N] [--mermaid]]
  *   npm run cli -- journeys lock | check
+ *   npm run cli -- segments [show <id> | members <id> [--user U] | lock | backfill <id>]
  *   npm run cli -- replay [--journey <id>] [--status running] [--since <ISO>] [--query <visibility query>]
  *   npm run cli -- setup
  *   npm run cli -- events send [<json>] [--file events.jsonl] [--url U] [--write-key K]
@@ -48,6 +49,8 @@ import { describeChange, LOCK_FILE, lockNewVersions, readLock } from './journey-
 import { installTemporalRuntime } from '../platform/temporal-runtime.js';
 import { formatUnknowns, listUnknowns, settleUnknown } from '../operations/unknown-outcomes.js';
 import { registerReportCommands } from './report-commands.js';
+import { registerSegmentCommands } from './segment-commands.js';
+import { customerSegments, formatCustomerSegments } from '../reports/segment-report.js';
 import { hashPassword } from '../console/passwords.js';
 import { asNewEvent, asPastEvent, readJsonl, sendEvents, type EventLine, type SendSummary } from './event-files.js';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
@@ -58,7 +61,7 @@ const program = new Command('throughline').description('Throughline journey orch
 
 program
   .command('explain')
-  .description("a customer's timeline: journeys entered, every step, each send decision and its reason")
+  .description("a customer's timeline: journeys entered, every step, each send decision and its reason, segment joins and leaves")
   .requiredOption('--user <userId>', 'the customer')
   .option('--journey <id>', 'only this journey')
   .action(async (options: { user: string; journey?: string }) => {
@@ -67,6 +70,7 @@ program
     try {
       const runs = await userTimeline(client, db, options.user);
       console.log(formatTimeline(options.user, options.journey ? runs.filter((r) => r.journey === options.journey) : runs));
+      console.log(formatCustomerSegments(await customerSegments(db, options.user)));
       await printPolicyState(db, options.user);
     } finally {
       await Promise.all([client.connection.close(), db.close()]);
@@ -420,6 +424,7 @@ async function withTemporal<T>(use: (client: Client) => Promise<T>): Promise<T> 
 }
 
 registerReportCommands(program, withDatabase);
+registerSegmentCommands(program, withDatabase, withTemporal);
 
 program
   .command('console')

@@ -22,6 +22,7 @@ import { recordHoldEvents, type HoldRule } from '../store/holds.js';
 import type { Router } from './router.js';
 import type { Message, MessageOf } from './segment-schema.js';
 import { eventTime } from './event-time.js';
+import type { SegmentEngine } from '../segments/engine.js';
 
 /** People of one batch ingested side by side. */
 const PEOPLE_IN_PARALLEL = 32;
@@ -100,7 +101,15 @@ export interface RecoveryReport {
   failed: { source: string; messageId: string; error: string }[];
 }
 
-export function createIngestion(db: Database, router: Router, options: { phoneRegion: string; holdRules: readonly HoldRule[] }): Ingestion {
+export interface IngestionOptions {
+  phoneRegion: string;
+  holdRules: readonly HoldRule[];
+  /** Segments kept up to date by each message, before journeys hear of it (they may read them). */
+  segments?: SegmentEngine;
+}
+
+export function createIngestion(db: Database, router: Router, options: IngestionOptions): Ingestion {
+  const { segments } = options;
   const { inboundEvents, profiles, identities } = db.collections;
 
   /**
@@ -112,6 +121,7 @@ export function createIngestion(db: Database, router: Router, options: { phoneRe
     if (link.pending) {
       await foldProfile(profiles, personId, link.userId);
       await router.handOver(personId, link.userId);
+      await segments?.merged(personId, link.userId);
       await markMerged(identities, personId);
     }
     view.linked(personId, { userId: link.userId, pending: false });
@@ -128,6 +138,8 @@ export function createIngestion(db: Database, router: Router, options: { phoneRe
 
   async function routeEvent(message: { userId?: string; anonymousId?: string }, event: string, properties: Record<string, unknown>, ctx: Context) {
     const userId = await personOf(message, ctx.identities);
+    const messageKey = `${ctx.source}:${ctx.messageId}`;
+    await segments?.recordEvent(userId, { messageKey, event, at: ctx.at, properties }, `event ${messageKey}`);
     const journeyEvent = { messageId: ctx.messageId, event, userId, timestamp: ctx.at.toISOString(), properties };
     await router.route(journeyEvent, ctx.identities.earlierIds(userId), ctx.startedSince);
   }
@@ -152,10 +164,13 @@ export function createIngestion(db: Database, router: Router, options: { phoneRe
       const { consent: _consent, ...traits } = message.traits;
       await mergeTraits(profiles, userId, normalisedTraits(traits, message.context, options.phoneRegion), ctx.at);
       await recordConsent(db.collections, userId, consentIn(message.traits), { source: `identify:${ctx.source}`, evidence: `messageId ${ctx.messageId}` });
+      await segments?.traitsChanged(userId, Object.keys(message.traits), `identify ${ctx.source}:${ctx.messageId}`);
     },
     async group(message, ctx) {
       // Group traits live on the member's profile under groups.<groupId>, with the same last-write-wins.
-      await mergeTraits(profiles, await personOf(message, ctx.identities), { [groupTraitKey(message.groupId)]: message.traits }, ctx.at);
+      const userId = await personOf(message, ctx.identities);
+      await mergeTraits(profiles, userId, { [groupTraitKey(message.groupId)]: message.traits }, ctx.at);
+      await segments?.traitsChanged(userId, ['groups'], `group ${ctx.source}:${ctx.messageId}`);
     },
     async alias(message, ctx) {
       // previousId may be an anonymous id or an earlier userId: both are folded into userId.

@@ -1,16 +1,21 @@
 /**
  * The deployment's schedules, created once (idempotently) by `setup` and the local stack: hourly
- * cleanup of expiring data, the audience sync, the recovery of abandoned inbound events, and the
- * rollup that reports read. One of
+ * cleanup of expiring data, the audience sync, the recovery of abandoned inbound events, the
+ * rollup that reports read, and the segment clock; and each segment version's backfill, once. One of
  * each per deployment (task queue); none overlaps itself, so each is the single writer of its work.
  */
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { segmentVersions } from '../segments/definitions/index.js';
+import { segmentKey } from '../segments/sdk/segment.js';
 import type { Config } from '../config.js';
 
 export const cleanupScheduleId = (taskQueue: string) => `throughline-cleanup/${taskQueue}`;
 const audienceSyncScheduleId = (taskQueue: string) => `throughline-audience-sync/${taskQueue}`;
 const inboundRecoveryScheduleId = (taskQueue: string) => `throughline-inbound-recovery/${taskQueue}`;
 export const rollupScheduleId = (taskQueue: string) => `throughline-rollup/${taskQueue}`;
+export const segmentClockScheduleId = (taskQueue: string) => `throughline-segment-clock/${taskQueue}`;
+export const segmentBackfillId = (taskQueue: string, segment: string) => `throughline-segment-backfill/${taskQueue}/${segment}`;
 
 async function ensureSchedule(client: Client, scheduleId: string, workflowType: string, taskQueue: string, everyMs: number): Promise<void> {
   try {
@@ -27,11 +32,26 @@ async function ensureSchedule(client: Client, scheduleId: string, workflowType: 
 
 export async function ensureSchedules(
   client: Client,
-  config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'AUDIENCE_SYNC_INTERVAL' | 'INBOUND_RECOVERY_INTERVAL' | 'ROLLUP_INTERVAL'>,
+  config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'AUDIENCE_SYNC_INTERVAL' | 'INBOUND_RECOVERY_INTERVAL' | 'ROLLUP_INTERVAL' | 'SEGMENT_CLOCK_INTERVAL'>,
+  segments: readonly string[] = segmentVersions.map(segmentKey),
 ): Promise<void> {
   const taskQueue = config.TEMPORAL_TASK_QUEUE;
   await ensureSchedule(client, cleanupScheduleId(taskQueue), 'cleanup', taskQueue, 3_600_000);
   await ensureSchedule(client, audienceSyncScheduleId(taskQueue), 'audienceSync', taskQueue, config.AUDIENCE_SYNC_INTERVAL);
   await ensureSchedule(client, inboundRecoveryScheduleId(taskQueue), 'inboundRecovery', taskQueue, config.INBOUND_RECOVERY_INTERVAL);
   await ensureSchedule(client, rollupScheduleId(taskQueue), 'rollup', taskQueue, config.ROLLUP_INTERVAL);
+  await ensureSchedule(client, segmentClockScheduleId(taskQueue), 'segmentClock', taskQueue, config.SEGMENT_CLOCK_INTERVAL);
+  // Each segment version is backfilled once: a second start finds its workflow (running or done) and does nothing.
+  for (const segment of segments) {
+    try {
+      await client.workflow.start('segmentBackfill', {
+        workflowId: segmentBackfillId(taskQueue, segment),
+        taskQueue,
+        args: [segment],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
 }

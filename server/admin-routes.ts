@@ -6,13 +6,14 @@ import type { FastifyInstance } from 'fastify';
 import type { Database } from '../store/db.js';
 import { recordConsent } from '../store/consent.js';
 import { addSuppression, liftSuppressions } from '../store/suppressions.js';
+import type { SegmentEngine } from '../segments/engine.js';
 import { ConsentSchema, LiftSchema, SuppressionSchema } from '../store/suppression-schema.js';
 import { parseBody } from './http-errors.js';
 import { hasBearer } from './secrets.js';
 import { jsonBodies } from './request-bodies.js';
 import { registerReportRoutes } from './report-routes.js';
 
-export function registerAdminRoutes(app: FastifyInstance, options: { db: Database; adminToken?: string; globalControlPercent: number }): void {
+export function registerAdminRoutes(app: FastifyInstance, options: { db: Database; adminToken?: string; globalControlPercent: number; segments?: SegmentEngine }): void {
   const { collections } = options.db;
   jsonBodies(app);
   app.addHook('preHandler', async (request, reply) => {
@@ -23,16 +24,20 @@ export function registerAdminRoutes(app: FastifyInstance, options: { db: Databas
   app.post('/admin/suppressions', async (request, reply) => {
     const entry = parseBody(SuppressionSchema, request.body);
     await addSuppression(collections.suppressions, { ...entry, source: entry.source ?? 'admin-api' });
+    await options.segments?.suppressionChanged(entry.userId, 'admin suppression');
     return reply.code(201).send({ success: true });
   });
   app.post('/admin/consent', async (request, reply) => {
     const { userId, channel, category, granted, source, evidence } = parseBody(ConsentSchema, request.body);
     await recordConsent(collections, userId, [{ channel, granted, ...(category ? { category } : {}) }], { source: source ?? 'admin-api', evidence });
+    await options.segments?.traitsChanged(userId, ['consent'], 'admin consent');
     return reply.code(201).send({ success: true });
   });
   app.post('/admin/suppressions/lift', async (request) => {
     const { source, ...filter } = parseBody(LiftSchema, request.body);
-    return { success: true, lifted: await liftSuppressions(collections.suppressions, filter, source ?? 'admin-api') };
+    const lifted = await liftSuppressions(collections.suppressions, filter, source ?? 'admin-api');
+    if (lifted) await options.segments?.suppressionChanged(filter.userId, 'admin lift');
+    return { success: true, lifted };
   });
   registerReportRoutes(app, options.db, options);
 }

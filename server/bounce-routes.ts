@@ -11,6 +11,7 @@ import type { Database } from '../store/db.js';
 import { recordDeliveryReport } from '../store/delivery-reports.js';
 import { findBySendToken, recordProviderStatus } from '../store/ledger.js';
 import { addSuppression } from '../store/suppressions.js';
+import type { SegmentEngine } from '../segments/engine.js';
 import { hasBearer } from './secrets.js';
 import { HttpError } from './http-errors.js';
 
@@ -22,7 +23,7 @@ function verpRecipient(headers: Map<string, unknown>, to: string[]): string | un
   return [...candidates, ...to].find((address) => tokenOfVerp(address));
 }
 
-export function registerBounceRoutes(app: FastifyInstance, options: { db: Database; secret?: string }): void {
+export function registerBounceRoutes(app: FastifyInstance, options: { db: Database; secret?: string; segments?: SegmentEngine }): void {
   const { ledger, suppressions, deliveryReports } = options.db.collections;
   for (const type of ['message/rfc822', 'text/plain']) {
     app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: MAX_BOUNCE_BYTES }, (_request, body, done) => done(null, body));
@@ -58,6 +59,7 @@ export function registerBounceRoutes(app: FastifyInstance, options: { db: Databa
         source: `bounce:${status}`,
         evidence: `${finalRecipient ?? 'recipient'} bounced ${send.providerMessageId}`,
       });
+      await options.segments?.suppressionChanged(send.userId, 'hard-bounce');
     }
     return { matched: true, userId: send.userId, status, permanent };
   });

@@ -12,10 +12,13 @@ import { recordDeliveryReport } from '../store/delivery-reports.js';
 import { recordProviderStatus } from '../store/ledger.js';
 import { userIdsByPhone } from '../store/profiles.js';
 import { addSuppression, liftSuppressions } from '../store/suppressions.js';
+import type { SegmentEngine } from '../segments/engine.js';
 import { scopeLabel } from '../reports/timeline.js';
 import { parseBody } from './http-errors.js';
 
 export interface FeedbackOptions {
+  /** Segments that read suppressions, re-evaluated when one is added or lifted here. */
+  segments?: SegmentEngine;
   db: Database;
   publicBaseUrl: string;
   unsubscribeSecret: string;
@@ -74,6 +77,7 @@ export function registerFeedbackRoutes(app: FastifyInstance, options: FeedbackOp
       source: oneClick ? 'list-unsubscribe-one-click' : 'unsubscribe-link',
       evidence: `signed token for ${claims.userId}/${scopeLabel(claims.channel, claims.category)}`,
     });
+    await options.segments?.suppressionChanged(claims.userId, 'unsubscribe');
     const what = category ? `${category} emails` : 'these emails';
     return reply.type('text/html').send(page('You are unsubscribed', `<p>You will not get ${escapeHtml(what)} any more.</p>`));
   });
@@ -100,6 +104,7 @@ export function registerFeedbackRoutes(app: FastifyInstance, options: FeedbackOp
       } else if (START_WORDS.has(keyword)) {
         await liftSuppressions(suppressions, { userId, channel: 'sms', reasons: ['sms-stop'] }, `twilio-inbound: "${params.Body}"`);
       }
+      if (STOP_WORDS.has(keyword) || START_WORDS.has(keyword)) await options.segments?.suppressionChanged(userId, `sms ${keyword}`);
     }
     // Empty TwiML: Twilio sends its own standard STOP/START replies.
     return reply.type('text/xml').send('<?xml version="1.0" encoding="UTF-8"?><Response></Response>');
@@ -113,6 +118,7 @@ export function registerFeedbackRoutes(app: FastifyInstance, options: FeedbackOp
     if (entry) await recordDeliveryReport(deliveryReports, entry, status);
     if (entry && params.ErrorCode === '21610') {
       await addSuppression(suppressions, { userId: entry.userId, channel: 'sms', reason: 'sms-stop', source: 'twilio-status', evidence: `error 21610 on ${params.MessageSid}` });
+      await options.segments?.suppressionChanged(entry.userId, 'sms-stop');
     }
     return reply.code(204).send();
   });

@@ -23,6 +23,7 @@ import { decodeCompressedBody } from './request-bodies.js';
 import { createIngestion } from '../events/ingestion.js';
 import { logger } from '../platform/logger.js';
 import { createRouter } from '../events/router.js';
+import { deploymentSegments } from '../segments/deployment.js';
 import { registerSegmentRoutes } from './segment-routes.js';
 import { connectTemporal } from '../platform/temporal.js';
 import { dependencyChecks, quietRequestLogs, registerOpsRoutes } from '../platform/ops-routes.js';
@@ -43,7 +44,8 @@ export function buildServer({ config, db, temporal, journeys = journeyVersions }
     client: temporal, db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys, settings: config.JOURNEY_SETTINGS, callTimeoutMs: config.DEPENDENCY_TIMEOUT,
     experiments: config.JOURNEY_EXPERIMENTS,
   });
-  const { ingest } = createIngestion(db, router, { phoneRegion: config.DEFAULT_PHONE_REGION, holdRules: config.HOLD_RULES });
+  const segments = deploymentSegments(db, config);
+  const { ingest } = createIngestion(db, router, { phoneRegion: config.DEFAULT_PHONE_REGION, holdRules: config.HOLD_RULES, segments });
   const app = Fastify({
     loggerInstance: logger.child({ component: 'http' }),
     ...quietRequestLogs(),
@@ -62,14 +64,15 @@ export function buildServer({ config, db, temporal, journeys = journeyVersions }
   app.register(async (scope) =>
     registerCdpWebhookRoutes(scope, { ingest, segmentSecret: config.SEGMENT_WEBHOOK_SECRET, rudderstackSecret: config.RUDDERSTACK_WEBHOOK_SECRET }),
   );
-  app.register(async (scope) => registerAdminRoutes(scope, { db, adminToken: config.ADMIN_TOKEN, globalControlPercent: config.GLOBAL_CONTROL_PERCENT }));
-  app.register(async (scope) => registerBounceRoutes(scope, { db, secret: config.BOUNCE_WEBHOOK_SECRET }));
+  app.register(async (scope) => registerAdminRoutes(scope, { db, adminToken: config.ADMIN_TOKEN, globalControlPercent: config.GLOBAL_CONTROL_PERCENT, segments }));
+  app.register(async (scope) => registerBounceRoutes(scope, { db, secret: config.BOUNCE_WEBHOOK_SECRET, segments }));
   app.register(async (scope) =>
     registerFeedbackRoutes(scope, {
       db,
       publicBaseUrl: config.PUBLIC_BASE_URL,
       unsubscribeSecret: required(config, 'UNSUBSCRIBE_SECRET'),
       twilioAuthToken: config.TWILIO_AUTH_TOKEN,
+      segments,
     }),
   );
   // The console, when anyone may sign in to it (CONSOLE_USERS).

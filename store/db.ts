@@ -21,6 +21,10 @@ import type { LedgerHourDoc } from './ledger-hours.js';
 import type { PolicyRecordDoc } from './policy-state.js';
 import type { ProfileDoc } from './profiles.js';
 import type { SuppressionDoc } from './suppressions.js';
+import type { SegmentFactDoc } from './segment-facts.js';
+import type { SegmentChangeDoc, SegmentMemberDoc } from './segment-memberships.js';
+import type { SegmentClockDoc, SegmentDueDoc } from './segment-dues.js';
+import type { SegmentBackfillDoc } from './segment-backfills.js';
 import type { ConversionRecord } from '../workflows/sdk/types.js';
 
 export interface Collections {
@@ -53,6 +57,14 @@ export interface Collections {
   auditLog: Collection<AuditDoc>;
   /** The hours that hold ledger entries: the console's newest-first message search (ledger-hours.ts). */
   ledgerHours: Collection<LedgerHourDoc>;
+  /** What segments count (segment-facts.ts), who is in each (segment-memberships.ts), when time may change it (segment-dues.ts). */
+  segmentFacts: Collection<SegmentFactDoc>;
+  segmentMembers: Collection<SegmentMemberDoc>;
+  segmentChanges: Collection<SegmentChangeDoc>;
+  segmentDues: Collection<SegmentDueDoc>;
+  /** The segment clock's watermark and each backfill's progress. */
+  segmentClock: Collection<SegmentClockDoc>;
+  segmentBackfills: Collection<SegmentBackfillDoc>;
 }
 
 /**
@@ -114,6 +126,12 @@ export async function openDatabase(url: string, name: string, options: { monitor
     creditClaims: db.collection('credit_claims'),
     auditLog: db.collection('audit_log'),
     ledgerHours: db.collection('ledger_hours'),
+    segmentFacts: db.collection('segment_facts'),
+    segmentMembers: db.collection('segment_members'),
+    segmentChanges: db.collection('segment_changes'),
+    segmentDues: db.collection('segment_dues'),
+    segmentClock: db.collection('segment_jobs'),
+    segmentBackfills: db.collection('segment_jobs'),
   };
   await Promise.all([
     // The recovery schedule's window and the cleanup's cut-off, on MongoDB without a scan.
@@ -140,6 +158,15 @@ export async function openDatabase(url: string, name: string, options: { monitor
     collections.rollups.createIndex({ journeyId: 1, day: 1 }),
     collections.auditLog.createIndex({ userId: 1, at: 1 }),
     collections.profiles.createIndex({ 'traits.email': 1 }),
+    // Segments: each read is by equality, on both servers (see segment-dues.ts).
+    collections.segmentFacts.createIndex({ userId: 1 }),
+    collections.segmentFacts.createIndex({ at: 1 }),
+    collections.segmentMembers.createIndex({ userId: 1 }),
+    collections.segmentMembers.createIndex({ segment: 1, member: 1 }),
+    collections.segmentChanges.createIndex({ memberId: 1 }),
+    collections.segmentChanges.createIndex({ userId: 1 }),
+    collections.segmentChanges.createIndex({ segment: 1, day: 1, change: 1 }),
+    collections.segmentDues.createIndex({ minute: 1 }),
   ]);
   return { client, db, collections, close: () => client.close() };
 }

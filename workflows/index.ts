@@ -1,6 +1,7 @@
 /**
  * The workflow bundle's entry point: one interpreter workflow runs every journey and version; `cleanup`
- * audienceSync, inboundRecovery and rollup are the maintenance schedules'; resendUnknown is an operator's resend.
+ * audienceSync, inboundRecovery and rollup are the maintenance schedules'; resendUnknown is an operator's resend;
+ * segmentClock and segmentBackfill compute the segments' changes by time and over existing profiles.
  */
 import { journeyVersions } from './journeys/index.js';
 import { journeyWorkflow } from './sdk/interpreter.js';
@@ -9,3 +10,4 @@ export const journey = journeyWorkflow(journeyVersions);
 
 export { audienceSync, cleanup, inboundRecovery, rollup } from './maintenance.js';
 export { resendUnknown } from './resend.js';
+export { segmentBackfill, segmentClock } from './segments.js';

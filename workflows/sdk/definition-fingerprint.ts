@@ -18,7 +18,7 @@ export interface Fingerprint {
 }
 
 /** JSON with keys in a fixed order at every depth, so equal definitions print equal. */
-function canonical(value: unknown): string {
+export function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
     const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -27,7 +27,7 @@ function canonical(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-const hash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
+export const hash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
 
 const isStepList = (value: unknown): value is Step[] =>
   Array.isArray(value) && value.length > 0 && value.every((v) => v && typeof v === 'object' && 'kind' in v && 'id' in v);

@@ -1,0 +1,21 @@
+/** The segment clock's and the backfills' activities (segments/clock.ts, segments/backfill.ts). */
+import { heartbeat } from '@temporalio/activity';
+import type { Config } from '../config.js';
+import type { Database } from '../store/db.js';
+import { backfillSegment } from '../segments/backfill.js';
+import { applyDueChanges, type ClockReport } from '../segments/clock.js';
+import { deploymentSegments } from '../segments/deployment.js';
+
+export interface SegmentActivities {
+  applyDueSegmentChanges(): Promise<ClockReport>;
+  backfillSegmentVersion(segment: string): Promise<{ processed: number; total: number }>;
+}
+
+export function createSegmentActivities(db: Database, config: Pick<Config, 'SEGMENT_EVENT_RETENTION'>): SegmentActivities {
+  const segments = deploymentSegments(db, config);
+  return {
+    applyDueSegmentChanges: () => applyDueChanges(db, segments),
+    // Heartbeats carry the progress: a worker that dies is noticed, and the retry resumes from the saved cursor.
+    backfillSegmentVersion: (segment) => backfillSegment(db, segments, segment, (processed) => heartbeat(processed)),
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * Segments computed incrementally: an event, an identify or a due instant updates one customer, and
+ * re-evaluates only the segments that read what changed (and those that read them). Races between
+ * servers are settled without a lock (FerretDB has none): facts are insert-only, and a membership
+ * change is taken by inserting its number (store/segment-memberships.ts). Each pass reads the state,
+ * then the facts, so whichever writer reads last sees every fact inserted before it; a writer that
+ * changed something evaluates again, and stops only when the stored state agrees with a fresh
+ * evaluation. Every pass notes the next instant at which time alone could change an answer.
+ */
+import type { Database } from '../store/db.js';
+import { factsOf, moveFacts, recordFacts, type NewFact } from '../store/segment-facts.js';
+import { latestChange, membershipsOf, projectChange, takeChange, type MembershipChange } from '../store/segment-memberships.js';
+import { noteDue } from '../store/segment-dues.js';
+import { isActive, suppressionHistory } from '../store/suppressions.js';
+import { evaluate, type Fact } from './sdk/evaluate.js';
+import { checkSegments, latestOf, readsOf, segmentKey, type SegmentDefinition, type SegmentReads } from './sdk/segment.js';
+
+/** Passes before giving up on a customer whose state keeps moving under us (another writer's). */
+const MAX_PASSES = 8;
+
+export interface SegmentEngine {
+  readonly segments: readonly SegmentDefinition[];
+  /** An event for `userId`: kept if a segment reads it, then the segments reading it re-evaluated. */
+  recordEvent(userId: string, event: NewFact, cause: string): Promise<void>;
+  /** Traits (or consent) changed: the segments reading them re-evaluated. */
+  traitsChanged(userId: string, traits: string[], cause: string): Promise<void>;
+  suppressionChanged(userId: string, cause: string): Promise<void>;
+  /** An anonymous visitor is now `intoId`: their occurrences count for the customer. */
+  merged(fromId: string, intoId: string): Promise<void>;
+  /** Re-evaluates the segments time can change (the clock), or all of them (a backfill). */
+  refresh(userId: string, cause: 'time' | 'backfill', only?: readonly SegmentDefinition[]): Promise<void>;
+}
+
+export interface SegmentEngineOptions {
+  segments: readonly SegmentDefinition[];
+  eventRetentionMs: number;
+  /** The clock, for tests that move time. */
+  now?: () => number;
+}
+
+export function createSegmentEngine(db: Database, options: SegmentEngineOptions): SegmentEngine {
+  const { segmentFacts, segmentMembers, segmentChanges, segmentDues, suppressions, profiles } = db.collections;
+  const now = options.now ?? Date.now;
+  const order = checkSegments(options.segments, { eventRetentionMs: options.eventRetentionMs });
+  const reads = new Map<SegmentDefinition, SegmentReads>(order.map((s) => [s, readsOf(s)]));
+  // Derived once, so an event finds its segments in a map look-up.
+  const readingEvent = new Map<string, SegmentDefinition[]>();
+  const readingTrait = new Map<string, SegmentDefinition[]>();
+  for (const [segment, r] of reads) {
+    for (const event of r.events.keys()) readingEvent.set(event, [...(readingEvent.get(event) ?? []), segment]);
+    for (const trait of r.traits) readingTrait.set(trait, [...(readingTrait.get(trait) ?? []), segment]);
+  }
+  const propertiesRead = new Map([...readingEvent.keys()].map((event) => [event, new Set(order.flatMap((s) => [...(reads.get(s)!.events.get(event) ?? [])]))]));
+  const timed = order.filter((s) => reads.get(s)!.timed);
+  const readingSuppression = order.filter((s) => reads.get(s)!.suppression);
+
+  /** The segments given, and every segment that reads one of them, in evaluation order. */
+  function withDependents(changed: Iterable<SegmentDefinition>): SegmentDefinition[] {
+    const set = new Set(changed);
+    for (const segment of order) if ([...reads.get(segment)!.segments].some((id) => [...set].some((s) => s.id === id))) set.add(segment);
+    return order.filter((s) => set.has(s));
+  }
+
+  async function update(userId: string, affected: readonly SegmentDefinition[], cause: string): Promise<void> {
+    if (!affected.length) return;
+    const segments = withDependents(affected);
+    const needsFacts = segments.some((s) => reads.get(s)!.events.size);
+    const needsSuppressions = segments.some((s) => reads.get(s)!.suppression);
+    for (let pass = 0; pass < MAX_PASSES; pass++) {
+      // The state first, then what it is computed from: see the module comment.
+      const states = new Map((await membershipsOf(segmentMembers, userId)).map((m) => [m.segment, m]));
+      const [profile, facts, held] = await Promise.all([
+        profiles.findOne({ _id: userId }),
+        needsFacts ? factsOf(segmentFacts, userId) : Promise.resolve([]),
+        needsSuppressions ? suppressionHistory(suppressions, userId) : Promise.resolve([]),
+      ]);
+      const at = now();
+      const state = {
+        traits: profile?.traits ?? {},
+        facts: facts.map((f): Fact => ({ event: f.event, at: f.at.getTime(), properties: f.properties })),
+        suppressions: held.filter((s) => isActive(s, new Date(at))).map((s) => ({ channel: s.channel, expiresAt: s.expiresAt?.getTime() })),
+        inSegment: (id: string) => states.get(segmentKey(latestOf(options.segments, id)))?.member ?? false,
+      };
+      let moved = false;
+      let nextAt: number | undefined;
+      for (const segment of segments) {
+        const key = segmentKey(segment);
+        const verdict = evaluate(segment.where, state, at, options.eventRetentionMs);
+        if (verdict.nextAt !== undefined) nextAt = Math.min(nextAt ?? Infinity, verdict.nextAt);
+        const current = states.get(key);
+        if (verdict.member === (current?.member ?? false)) continue;
+        moved = true;
+        const change = {
+          segment: key,
+          userId,
+          n: (current?.n ?? 0) + 1,
+          change: (verdict.member ? 'joined' : 'left') as MembershipChange,
+          at: new Date(at),
+          decidedBy: verdict.decidedBy,
+          cause,
+        };
+        // Lost the number to another writer: take the state from the latest change, and look again.
+        const taken = (await takeChange(segmentChanges, change)) ? change : await latestChange(segmentChanges, key, userId);
+        await projectChange(segmentMembers, taken!);
+        states.set(key, { _id: '', segment: key, userId, member: taken!.change === 'joined', n: taken!.n, since: taken!.at, decidedBy: taken!.decidedBy });
+      }
+      if (nextAt !== undefined) await noteDue(segmentDues, userId, new Date(nextAt));
+      if (!moved) return;
+    }
+    throw new Error(`segment memberships of one customer kept changing over ${MAX_PASSES} passes`);
+  }
+
+  return {
+    segments: order,
+    async recordEvent(userId, event, cause) {
+      const segments = readingEvent.get(event.event);
+      if (!segments) return;
+      const read = propertiesRead.get(event.event)!;
+      const properties = Object.fromEntries(Object.entries(event.properties).filter(([key]) => read.has(key)));
+      await recordFacts(segmentFacts, userId, [{ ...event, properties }]);
+      await update(userId, segments, cause);
+    },
+    async traitsChanged(userId, traits, cause) {
+      const segments = new Set(traits.flatMap((trait) => readingTrait.get(trait.split('.')[0]!) ?? []));
+      await update(userId, order.filter((s) => segments.has(s)), cause);
+    },
+    suppressionChanged: (userId, cause) => update(userId, readingSuppression, cause),
+    async merged(fromId, intoId) {
+      await moveFacts(segmentFacts, fromId, intoId);
+      await update(intoId, order, `merged ${fromId}`);
+    },
+    refresh: (userId, cause, only) => update(userId, only ?? (cause === 'time' ? timed : order), cause),
+  };
+}

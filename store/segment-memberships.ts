@@ -1,0 +1,100 @@
+/**
+ * Segment memberships: every change as an insert-only record numbered per (segment version,
+ * customer), and the current state as a projection of the latest. The change number is the lock
+ * FerretDB does not have: a change is taken by inserting number n+1, which only one writer can do;
+ * the loser reads the latest and evaluates again (segments/engine.ts). A change's `_id` is stable
+ * (segment, version, customer, number), so a journey or broadcast acting on it does so once.
+ */
+import type { Collection } from 'mongodb';
+import { insertNew, isDuplicateKey, upsertRacing } from './db.js';
+
+/** The current state, `_id` `<segment@version>|<userId>`. */
+export interface SegmentMemberDoc {
+  _id: string;
+  segment: string;
+  userId: string;
+  member: boolean;
+  /** The number of the change this state comes from. */
+  n: number;
+  since: Date;
+  decidedBy: string;
+}
+
+export type MembershipChange = 'joined' | 'left';
+
+export interface SegmentChangeDoc {
+  /** `<segment@version>|<userId>|<n>` */
+  _id: string;
+  segment: string;
+  /** `<segment@version>|<userId>`, the current state's id. */
+  memberId: string;
+  userId: string;
+  n: number;
+  change: MembershipChange;
+  at: Date;
+  /** UTC day, for the joins and leaves per day. */
+  day: string;
+  decidedBy: string;
+  /** What made the engine look: `event <source>:<messageId>`, `identify …`, `time`, `backfill`. */
+  cause: string;
+}
+
+export const memberId = (segment: string, userId: string) => `${segment}|${userId}`;
+
+/** A customer's current states, one equality read. */
+export async function membershipsOf(members: Collection<SegmentMemberDoc>, userId: string): Promise<SegmentMemberDoc[]> {
+  return members.find({ userId }).toArray();
+}
+
+/** Takes change n; false if another writer took it first. */
+export async function takeChange(changes: Collection<SegmentChangeDoc>, change: Omit<SegmentChangeDoc, '_id' | 'memberId' | 'day'>): Promise<boolean> {
+  const id = memberId(change.segment, change.userId);
+  const taken = await insertNew(changes, [{ ...change, _id: `${id}|${change.n}`, memberId: id, day: change.at.toISOString().slice(0, 10) }]);
+  return !taken.size;
+}
+
+export async function latestChange(changes: Collection<SegmentChangeDoc>, segment: string, userId: string): Promise<SegmentChangeDoc | undefined> {
+  const all = await changes.find({ memberId: memberId(segment, userId) }).toArray();
+  return all.reduce<SegmentChangeDoc | undefined>((latest, c) => (!latest || c.n > latest.n ? c : latest), undefined);
+}
+
+/** Projects a change onto the current state, unless the state already comes from a later one. */
+export async function projectChange(members: Collection<SegmentMemberDoc>, change: Omit<SegmentChangeDoc, '_id' | 'memberId' | 'day'>): Promise<void> {
+  const _id = memberId(change.segment, change.userId);
+  const write = () =>
+    members.updateOne(
+      { _id, $or: [{ n: { $lt: change.n } }, { n: { $exists: false } }] },
+      { $set: { segment: change.segment, userId: change.userId, member: change.change === 'joined', n: change.n, since: change.at, decidedBy: change.decidedBy } },
+      { upsert: true },
+    );
+  try {
+    await upsertRacing(write);
+  } catch (err) {
+    // Both tries found the state at a later change (the upsert then inserts, and collides): nothing to do.
+    if (!isDuplicateKey(err)) throw err;
+  }
+}
+
+export async function changesOf(changes: Collection<SegmentChangeDoc>, userId: string): Promise<SegmentChangeDoc[]> {
+  return (await changes.find({ userId }).toArray()).sort((a, b) => a.at.getTime() - b.at.getTime() || a.n - b.n);
+}
+
+export async function memberCount(members: Collection<SegmentMemberDoc>, segment: string): Promise<number> {
+  return members.countDocuments({ segment, member: true });
+}
+
+/** Joins and leaves on each of these UTC days. */
+export async function changesPerDay(changes: Collection<SegmentChangeDoc>, segment: string, days: string[]) {
+  return Promise.all(
+    days.map(async (day) => {
+      const [joined, left] = await Promise.all([changes.countDocuments({ segment, day, change: 'joined' }), changes.countDocuments({ segment, day, change: 'left' })]);
+      return { day, joined, left };
+    }),
+  );
+}
+
+/** Members now: one customer by id, or the first `limit` found. */
+export async function findMembers(members: Collection<SegmentMemberDoc>, segment: string, options: { userId?: string; limit: number }) {
+  if (options.userId) return members.find({ _id: memberId(segment, options.userId), member: true }).toArray();
+  return members.find({ segment, member: true }).limit(options.limit).toArray();
+}
