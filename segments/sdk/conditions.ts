@@ -133,6 +133,7 @@ export function describe(condition: Condition): string {
   const occurrence = c.first ? ['first', c.first] : c.last ? ['last', c.last] : undefined;
   if (occurrence) return `${occurrence[0]} ${c.event}${filters}${window} ${describeTest(occurrence[1] as object)}`;
   const { atLeast = 1, atMost } = c.count ?? {};
+  if (atLeast === 1 && atMost === undefined) return `${c.event}${filters}${window}`;
   return `${c.event}${filters} ${atMost === undefined ? `at least ${atLeast}` : `${atLeast} to ${atMost}`} times${window}`;
 }
 
