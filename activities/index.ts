@@ -91,7 +91,7 @@ export async function createActivities(config: Config, db: Database): Promise<{ 
     ...createSegmentActivities(db, config),
     ...createMaintenanceActivities(
       db,
-      { ledgerMs: config.LEDGER_RETENTION, dedupeMs: config.DEDUPE_RETENTION, capRules: capRules(config), holdRules: config.HOLD_RULES },
+      { ledgerMs: config.LEDGER_RETENTION, dedupeMs: config.DEDUPE_RETENTION, segmentFactsMs: config.SEGMENT_EVENT_RETENTION, capRules: capRules(config), holdRules: config.HOLD_RULES },
       { lagMs: config.ROLLUP_LAG, batchSize: ROLLUP_BATCH, halfLifeMs: config.ATTRIBUTION_HALF_LIFE, countAudiences: config.ATTRIBUTION_COUNTS_AUDIENCES },
     ),
   };

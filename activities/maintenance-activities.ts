@@ -2,6 +2,7 @@
  * Expiring data, cleaned on a Temporal schedule because FerretDB has no TTL indexes: expired
  * suppressions are marked lifted (kept, like every lifting), and ledger entries, step records (long
  * since in the rollups), attribution claims, dedupe claims, cap grants and holds past their retention
+ * and occurrences segments no longer count
  * are deleted. And the
  * rollup itself (reports/rollup.ts), the other schedule that writes alone.
  */
@@ -10,6 +11,7 @@ import type { HoldRule } from '../store/holds.js';
 import type { Database } from '../store/db.js';
 import { liftExpiredSuppressions } from '../store/suppressions.js';
 import { forgetHoursBefore } from '../store/ledger-hours.js';
+import { forgetFactsBefore } from '../store/segment-facts.js';
 import { foldIntoRollups, type RollupOptions, type RollupReport } from '../reports/rollup.js';
 
 export interface CleanupReport {
@@ -19,6 +21,7 @@ export interface CleanupReport {
   dedupeClaimsDeleted: number;
   capGrantsDeleted: number;
   holdsDeleted: number;
+  segmentFactsDeleted: number;
 }
 
 export interface MaintenanceActivities {
@@ -29,6 +32,8 @@ export interface MaintenanceActivities {
 export interface Retention {
   ledgerMs: number;
   dedupeMs: number;
+  /** Occurrences segments count are kept this long (no window is longer: segments/sdk/segment.ts). */
+  segmentFactsMs: number;
   capRules: CapRule[];
   holdRules: HoldRule[];
 }
@@ -41,7 +46,7 @@ export function createMaintenanceActivities(db: Database, retention: Retention, 
       const before = (ms: number) => new Date(now - ms);
       // A grant older than the longest window counts against no rule any more.
       const longestWindow = Math.max(...retention.capRules.map((r) => r.windowMs));
-      const [suppressionsExpired, ledgerDeleted, , progressDeleted, , , , dedupeDeleted, grantsDeleted, holdsDeleted] = await Promise.all([
+      const [suppressionsExpired, ledgerDeleted, , progressDeleted, , , , dedupeDeleted, grantsDeleted, holdsDeleted, segmentFactsDeleted] = await Promise.all([
         liftExpiredSuppressions(suppressions, new Date(now)),
         ledger.deleteMany({ status: 'done', at: { $lt: before(retention.ledgerMs) } }),
         forgetHoursBefore(db.collections.ledgerHours, before(retention.ledgerMs)),
@@ -56,6 +61,7 @@ export function createMaintenanceActivities(db: Database, retention: Retention, 
         db.collections.holds.deleteMany({
           $or: [{ kind: 'hold', until: { $lt: new Date(now) } }, { kind: 'hold-end', at: { $lt: before(Math.max(0, ...retention.holdRules.map((r) => r.forMs))) } }],
         }),
+        forgetFactsBefore(db.collections.segmentFacts, before(retention.segmentFactsMs)),
       ]);
       return {
         suppressionsExpired,
@@ -64,6 +70,7 @@ export function createMaintenanceActivities(db: Database, retention: Retention, 
         dedupeClaimsDeleted: dedupeDeleted.deletedCount,
         capGrantsDeleted: grantsDeleted.deletedCount,
         holdsDeleted: holdsDeleted.deletedCount,
+        segmentFactsDeleted,
       };
     },
     foldIntoRollups: () => foldIntoRollups(db, rollup),
