@@ -45,7 +45,8 @@ import { allSteps } from '../workflows/sdk/steps.js';
 import { journeyAsMermaid, journeyAsText } from '../reports/journey-graph.js';
 import { HistoryPathError, historyFiles, replayInProcesses, type WorkflowBuild } from './replay.js';
 import { checkInFlight } from './journey-check.js';
-import { describeChange, LOCK_FILE, lockNewVersions, readLock } from './journey-lock.js';
+import { LOCK_FILE, lockNewVersions, readLock } from './journey-lock.js';
+import { printLockResult } from './version-lock.js';
 import { installTemporalRuntime } from '../platform/temporal-runtime.js';
 import { formatUnknowns, listUnknowns, settleUnknown } from '../operations/unknown-outcomes.js';
 import { registerReportCommands } from './report-commands.js';
@@ -131,14 +132,7 @@ journeysCommand
   .description('add this build\'s new journey versions to the lock of published versions; refuses if a published one changed')
   .option('--file <path>', 'the lock file', LOCK_FILE)
   .action(async (options: { file: string }) => {
-    const { added, changed } = await lockNewVersions(journeyVersions, options.file);
-    for (const version of changed) console.log(`CHANGED ${describeChange(version)}`);
-    if (changed.length) {
-      console.log('published versions are immutable: put the change in a new version beside the old one, and lock that');
-      process.exitCode = 1;
-      return;
-    }
-    console.log(added.length ? `locked ${added.join(', ')}` : 'the lock is up to date');
+    printLockResult(await lockNewVersions(journeyVersions, options.file));
   });
 
 journeysCommand

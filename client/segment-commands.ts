@@ -13,7 +13,7 @@ import { segmentKey, type SegmentDefinition } from '../segments/sdk/segment.js';
 import { findMembers } from '../store/segment-memberships.js';
 import { formatSegmentOverview, segmentOverview } from '../reports/segment-report.js';
 import { segmentBackfillId } from '../platform/maintenance-schedules.js';
-import { describeChange } from './version-lock.js';
+import { printLockResult } from './version-lock.js';
 import { lockNewSegmentVersions, SEGMENT_LOCK_FILE } from './segment-lock.js';
 
 type WithDatabase = <T>(use: (db: Database) => Promise<T>) => Promise<T>;
@@ -65,14 +65,7 @@ export function registerSegmentCommands(program: Command, withDatabase: WithData
     .description("add this build's new segment versions to the lock of published versions; refuses if a published one changed")
     .option('--file <path>', 'the lock file', SEGMENT_LOCK_FILE)
     .action(async (options: { file: string }) => {
-      const { added, changed } = await lockNewSegmentVersions(segmentVersions, options.file);
-      for (const version of changed) console.log(`CHANGED ${describeChange(version)}`);
-      if (changed.length) {
-        console.log('published versions are immutable: put the change in a new version beside the old one, and lock that');
-        process.exitCode = 1;
-        return;
-      }
-      console.log(added.length ? `locked ${added.join(', ')}` : 'the lock is up to date');
+      printLockResult(await lockNewSegmentVersions(segmentVersions, options.file));
     });
 
   segments

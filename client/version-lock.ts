@@ -65,3 +65,14 @@ export async function lockNewVersions<T extends Versioned>(versions: readonly T[
   await writeFile(file, `${JSON.stringify(sorted, null, 2)}\n`);
   return { added: unlocked.map((v) => `${v.id} v${v.version}`), changed };
 }
+
+/** What `journeys lock` and `segments lock` print; a changed published version fails the command. */
+export function printLockResult({ added, changed }: { added: string[]; changed: ChangedVersion[] }): void {
+  for (const version of changed) console.log(`CHANGED ${describeChange(version)}`);
+  if (changed.length) {
+    console.log('published versions are immutable: put the change in a new version beside the old one, and lock that');
+    process.exitCode = 1;
+    return;
+  }
+  console.log(added.length ? `locked ${added.join(', ')}` : 'the lock is up to date');
+}
