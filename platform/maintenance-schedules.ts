@@ -17,6 +17,17 @@ export const rollupScheduleId = (taskQueue: string) => `throughline-rollup/${tas
 export const segmentClockScheduleId = (taskQueue: string) => `throughline-segment-clock/${taskQueue}`;
 export const segmentBackfillId = (taskQueue: string, segment: string) => `throughline-segment-backfill/${taskQueue}/${segment}`;
 
+const scheduleIds = (taskQueue: string) =>
+  [cleanupScheduleId, audienceSyncScheduleId, inboundRecoveryScheduleId, rollupScheduleId, segmentClockScheduleId].map((id) => id(taskQueue));
+
+/**
+ * Removes a task queue's schedules, for a system that goes away with its queue (a test's): a
+ * schedule left behind wakes the Temporal server at every interval for as long as it runs.
+ */
+export async function removeSchedules(client: Client, taskQueue: string): Promise<void> {
+  await Promise.all(scheduleIds(taskQueue).map((id) => client.schedule.getHandle(id).delete().catch(() => undefined)));
+}
+
 async function ensureSchedule(client: Client, scheduleId: string, workflowType: string, taskQueue: string, everyMs: number): Promise<void> {
   try {
     await client.schedule.create({

@@ -5,6 +5,7 @@ import { inject } from 'vitest';
 import { postSegment } from '../../client/segment-http.js';
 import { ledgerForUser } from '../../store/ledger.js';
 import { waitUntil } from '../../stack/wait-until.js';
+import { removeSchedules } from '../../platform/maintenance-schedules.js';
 import { startLocalSystem, type LocalSystem, type LocalSystemOptions } from '../../stack/local-system.js';
 import { journeyWorkflowId } from '../../workflows/sdk/definitions.js';
 import type { JourneyResult } from '../../workflows/sdk/types.js';
@@ -55,6 +56,7 @@ export async function startTestSystem(options: Partial<LocalSystemOptions> = {})
     journeyResult: (userId, journey = 'cartAbandonment') =>
       system.temporal.workflow.getHandle(journeyWorkflowId(journey, userId)).result() as Promise<JourneyResult>,
     async close() {
+      await removeSchedules(system.temporal, system.config.TEMPORAL_TASK_QUEUE);
       await system.db.db.dropDatabase().catch(() => undefined);
       await system.close();
     },
