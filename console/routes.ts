@@ -1,7 +1,7 @@
 /**
  * The console, served by the ingestion server under /console: journeys with their counts, a journey's
- * graph, funnel, experiments and attribution (the report API's figures), customers with their
- * timeline, the reason for every decision, consent and suppressions, the ledger and its
+ * graph, funnel, experiments and attribution (the report API's figures), segments (segment-pages.ts),
+ * customers with their timeline, the reason for every decision, segment memberships, consent and suppressions, the ledger and its
  * unknown-outcome queue, templates rendered for a customer; operators change suppressions and
  * consent, settle unknown outcomes and send tests from the page. Every change is CSRF-checked and written to the audit log with who made
  * it. Journeys stay code: nothing here edits them.
@@ -15,13 +15,13 @@ import { createReadStream } from 'node:fs';
 import { createRequire } from 'node:module';
 import { z } from 'zod';
 import type { Config } from '../config.js';
-import { toE164 } from '../activities/phone-number.js';
 import { attributionReport } from '../reports/attribution-report.js';
 import { experimentReport } from '../reports/experiment-report.js';
 import { journeyAsMermaid } from '../reports/journey-graph.js';
 import { journeyReport } from '../reports/journey-report.js';
 import { Day, JourneyReportQuery } from '../reports/report-queries.js';
 import { userTimeline } from '../reports/timeline.js';
+import { customerSegments } from '../reports/segment-report.js';
 import { browserSnippets } from '../events/browser-sources.js';
 import { settleUnknown } from '../operations/unknown-outcomes.js';
 import { renderForCustomer, sendTestMessage } from '../operations/template-previews.js';
@@ -33,14 +33,16 @@ import { answers, newestEntries } from '../store/ledger-hours.js';
 import { audit, auditOf } from '../store/audit-log.js';
 import { consentHistory, recordConsent } from '../store/consent.js';
 import type { Database } from '../store/db.js';
-import { loadProfile, userIdsByPhone } from '../store/profiles.js';
+import { loadProfile } from '../store/profiles.js';
 import { addSuppression, isActive, liftSuppressions, suppressionHistory } from '../store/suppressions.js';
 import { journeyVersion, journeyVersions, latestJourneys } from '../workflows/journeys/index.js';
 import { JOURNEY, JOURNEY_VERSION, STEP } from '../workflows/sdk/search-attributes.js';
 import { allSteps } from '../workflows/sdk/steps.js';
+import { customersMatching } from './customer-search.js';
 import { maskIdentifier, maskText, maskTraits } from './masking.js';
 import { verifyPassword } from './passwords.js';
 import { endSession, sessionUser, startSession, type ConsoleUser } from './session.js';
+import { registerSegmentPages } from './segment-pages.js';
 import { renderPage } from './views.js';
 
 /** A form or query the console cannot take: a 400 page naming what is wrong. */
@@ -65,6 +67,8 @@ declare module 'fastify' {
     consoleUser?: ConsoleUser;
   }
 }
+
+const SEGMENT_CHANGES_SHOWN = 100;
 
 const mermaidPath = createRequire(import.meta.url).resolve('mermaid/dist/mermaid.min.js');
 
@@ -210,20 +214,13 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
 
   app.get<{ Querystring: { q?: string } }>('/console/customers', async (request, reply) => {
     const q = (request.query.q ?? '').trim().slice(0, 255);
-    const ids = new Set<string>();
-    if (q) {
-      if (await db.collections.profiles.findOne({ _id: q }, { projection: { _id: 1 } })) ids.add(q);
-      for (const p of await db.collections.profiles.find({ 'traits.email': q }, { projection: { _id: 1 } }).toArray()) ids.add(p._id);
-      const phone = toE164(q);
-      if (phone) for (const id of await userIdsByPhone(db.collections.profiles, phone)) ids.add(id);
-    }
-    const matches = [...ids].map((id) => ({ href: encodeURIComponent(id), label: shownId(request, id) }));
+    const matches = (await customersMatching(db, q)).map((id) => ({ href: encodeURIComponent(id), label: shownId(request, id) }));
     return page(reply, request, 'customers', { title: 'Customers', q: shownId(request, q), matches });
   });
 
   app.get<{ Params: { userId: string } }>('/console/customers/:userId', async (request, reply) => {
     const { userId } = request.params;
-    const [profile, runs, suppressions, consent, identities, engagement, changes] = await Promise.all([
+    const [profile, runs, suppressions, consent, identities, engagement, changes, segments] = await Promise.all([
       loadProfile(db.collections.profiles, userId),
       userTimeline(temporal, db, userId),
       suppressionHistory(db.collections.suppressions, userId),
@@ -231,6 +228,7 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
       db.collections.identities.find({ userId }).toArray(),
       db.collections.engagements.find({ userId }).sort({ at: -1 }).limit(100).toArray(),
       auditOf(db.collections.auditLog, userId),
+      customerSegments(db, userId),
     ]);
     const now = new Date();
     return page(reply, request, 'customer', {
@@ -250,11 +248,18 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
         })),
       })),
       engagement,
+      segments: {
+        memberOf: segments.memberOf.map((m) => ({ ...m, id: m.segment.split('@')[0], version: m.segment.split('@')[1] })),
+        // The newest first, and the last hundred: the CLI's explain prints them all.
+        changes: segments.changes.slice(-SEGMENT_CHANGES_SHOWN).reverse(),
+      },
       suppressions: suppressions.map((s) => ({ ...s, scope: s.category ? `${s.channel}/${s.category}` : s.channel, active: isActive(s, now), evidence: undefined })),
       consent: consent.map((c) => ({ ...c, scope: c.category ? `${c.channel}/${c.category}` : c.channel, source: shownText(request, c.source) })),
       audit: changes.map((a) => ({ ...a, details: shownText(request, JSON.stringify(a.details)) })),
     });
   });
+
+  registerSegmentPages(app, { db, page, shownId });
 
   const MESSAGE_LIMIT = 200;
   app.get<{ Querystring: Record<string, string | undefined> }>('/console/messages', async (request, reply) => {

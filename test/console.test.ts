@@ -1,7 +1,8 @@
 /**
  * The console in a real browser (Debian's chromium through playwright-core) against the real stack:
  * sign-in and roles, a journey's counts moving as events arrive, a customer found by email with the
- * reason for a suppressed send, a suppression added in the page stopping the next send, a viewer who
+ * reason for a suppressed send, a suppression added in the page stopping the next send, a segment's
+ * size, joins and members with a customer's memberships, a viewer who
  * sees no email address, and a forged CSRF token refused. Screenshots of the main pages go to
  * test-results/console/ (docs/console/ holds the copies the manual shows).
  */
@@ -162,6 +163,42 @@ it('shows a viewer a customer with steps, sends and engagement, with no email ad
   const token = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
   const refused = await page.request.post(`${system.httpUrl}/console/customers/${customer}/suppressions`, { form: { _csrf: token, channel: '*', reason: 'manual' } });
   expect(refused.status()).toBe(403);
+  await page.context().close();
+});
+
+it('shows a segment with its size, joins per day and a member found by email, and the customer’s memberships with what decided them', async () => {
+  const page = await signIn('ann', 'ann-password');
+  await page.goto(`${system.httpUrl}/console/segments`);
+  const row = page.locator('tr[data-segment=engagedBrowsers][data-version="1"]');
+  const before = { members: Number(await row.locator('td.members').innerText()), joined: Number(await row.locator('td.joined').innerText()) };
+  const browsing = await shopper('bea');
+  for (const sku of ['s1', 's2', 's3']) await system.track(browsing, 'Product Viewed', { sku });
+  // The membership changed before the third view was answered: no wait.
+  await page.reload();
+  await expect(row.locator('td.members').innerText()).resolves.toBe(String(before.members + 1));
+  await expect(row.locator('td.joined').innerText()).resolves.toBe(String(before.joined + 1));
+  await page.screenshot({ path: path.join(shots, 'segments.png'), fullPage: true });
+
+  await row.locator('a').click();
+  await expect(page.locator('#definition .where').innerText()).resolves.toBe('Product Viewed at least 3 times in the last 7 days and not (Order Completed in the last 7 days)');
+  const today = new Date().toISOString().slice(0, 10);
+  await expect(page.locator(`#per-day tr[data-day="${today}"] td.joined`).innerText()).resolves.toBe(String(before.joined + 1));
+  await page.fill('input[name=q]', `${browsing}@example.com`);
+  await page.click('button:has-text("Find member")');
+  await expect(page.locator('#members td.reason').allInnerTexts()).resolves.toEqual([expect.stringContaining('Product Viewed at least 3 times in the last 7 days')]);
+  await page.screenshot({ path: path.join(shots, 'segment.png'), fullPage: true });
+  // Someone who is not a member is found as no one.
+  await page.fill('input[name=q]', `${await shopper('nora')}@example.com`);
+  await page.click('button:has-text("Find member")');
+  await expect(page.locator('#members').innerText()).resolves.toContain('No member has exactly that');
+
+  // The customer's page: in the segment now, and the change that put them there, then the order that takes them out.
+  await system.track(browsing, 'Order Completed', { revenue: 20 });
+  await page.goto(`${system.httpUrl}/console/customers/${browsing}`);
+  await expect(page.locator('#segment-memberships').innerText()).resolves.not.toContain('engagedBrowsers@1');
+  const changes = await page.locator('#segment-changes tr:has-text("engagedBrowsers@1")').allInnerTexts();
+  expect(changes).toEqual([expect.stringMatching(/left\s+engagedBrowsers@1\s+Order Completed in the last 7 days/), expect.stringMatching(/joined\s+engagedBrowsers@1\s+Product Viewed at least 3 times/)]);
+  await page.screenshot({ path: path.join(shots, 'customer-segments.png'), fullPage: true });
   await page.context().close();
 });
 
