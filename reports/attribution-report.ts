@@ -9,6 +9,7 @@ import { journeyDays, touchOf } from '../store/rollups.js';
 import type { AttributionModel } from './attribution.js';
 import type { Period } from './journey-report.js';
 import { goalRollups, stepSubject } from './rollup-reading.js';
+import { cents, share } from './statistics.js';
 import { touchesCounted } from './touches.js';
 
 export interface CreditRow {
@@ -44,7 +45,9 @@ class Tally {
     this.rows.set(key, row);
   }
   sorted(): CreditRow[] {
-    return [...this.rows.values()].sort((a, b) => b.conversions - a.conversions || a.key.localeCompare(b.key));
+    return [...this.rows.values()]
+      .map((row) => ({ ...row, conversions: share(row.conversions), revenue: cents(row.revenue) }))
+      .sort((a, b) => b.conversions - a.conversions || a.key.localeCompare(b.key));
   }
 }
 
@@ -79,7 +82,7 @@ export async function attributionReport(
     ...(options.journeyId ? { journeyId: options.journeyId } : {}),
     ...(options.goal ? { goal: options.goal } : {}),
     conversions,
-    revenue,
+    revenue: cents(revenue),
     unattributed,
     touches: touchesCounted(audiencesCounted, conversions),
     byChannel: channels.sorted(),

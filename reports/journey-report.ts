@@ -9,7 +9,7 @@ import { journeyDays } from '../store/rollups.js';
 import { journeyVersion } from '../workflows/journeys/index.js';
 import { allSteps } from '../workflows/sdk/steps.js';
 import { goalRollups, stepOutcomes, stepSubject, type Counts, type StepSubject } from './rollup-reading.js';
-import { median } from './statistics.js';
+import { cents, median } from './statistics.js';
 
 export interface Period {
   /** First and last UTC day, YYYY-MM-DD, inclusive. */
@@ -97,6 +97,7 @@ export async function journeyReport(db: Database, journeyId: string, options: Pe
   }
   const goals = [...byGoal.values()].map(({ seconds, ...g }) => ({
     ...g,
+    revenue: cents(g.revenue),
     ...(entered > 0 ? { conversionRate: g.converters / entered } : {}),
     ...(seconds.length ? { medianSecondsToConvert: median(seconds) } : {}),
   }));

@@ -94,3 +94,14 @@ export function median(values: readonly number[]): number | undefined {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
+
+/** Money as a report shows it: summed shares of revenue (time-decay credit, cents across days) carry
+ * binary floating-point dust (100.00000000000001) that no marketer's spreadsheet would show. */
+export function cents(amount: number): number {
+  return Math.round(amount * 100) / 100;
+}
+
+/** A share of conversions (fractional credit), to the four places any report needs. */
+export function share(count: number): number {
+  return Math.round(count * 10_000) / 10_000;
+}
