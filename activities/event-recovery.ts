@@ -2,7 +2,7 @@
  * Finishing accepted events that their claimer left half done (see store/inbound-events.ts). Run by
  * one schedule per deployment, so there is a single writer: a copy of an event never does this.
  */
-import { log as activityLog } from '@temporalio/activity';
+import { heartbeat, log as activityLog } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
 import { createIngestion } from '../events/ingestion.js';
@@ -27,7 +27,7 @@ export function createEventRecoveryActivities(db: Database, temporal: () => Prom
       });
       if (!claims.length) return { finished: 0, failed: 0 };
       const router = createRouter({ client: await temporal(), db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys: journeyVersions, settings: config.JOURNEY_SETTINGS, experiments: config.JOURNEY_EXPERIMENTS });
-      const report = await createIngestion(db, router, { phoneRegion: config.DEFAULT_PHONE_REGION, holdRules: config.HOLD_RULES, segments: deploymentSegments(db, config) }).recover(claims);
+      const report = await createIngestion(db, router, { phoneRegion: config.DEFAULT_PHONE_REGION, holdRules: config.HOLD_RULES, segments: deploymentSegments(db, config) }).recover(claims, (tried) => heartbeat(tried));
       // One that keeps failing (a dependency still down, an event no retry can act on) holds up no
       // other: it is named here and tried again next run, while it is inside the window.
       for (const failure of report.failed) activityLog.warn('abandoned event not finished yet', failure);

@@ -14,7 +14,7 @@ export interface SegmentActivities {
 export function createSegmentActivities(db: Database, config: Pick<Config, 'SEGMENT_EVENT_RETENTION'>): SegmentActivities {
   const segments = deploymentSegments(db, config);
   return {
-    applyDueSegmentChanges: () => applyDueChanges(db, segments),
+    applyDueSegmentChanges: () => applyDueChanges(db, segments, Date.now, (report) => heartbeat(report)),
     // Heartbeats carry the progress: a worker that dies is noticed, and the retry resumes from the saved cursor.
     backfillSegmentVersion: (segment) => backfillSegment(db, segments, segment, (processed) => heartbeat(processed)),
   };

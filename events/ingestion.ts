@@ -92,7 +92,8 @@ interface Context {
 
 export interface Ingestion {
   ingest: Ingest;
-  recover(claims: AbandonedClaim[]): Promise<RecoveryReport>;
+  /** `progress` hears of each claim tried (the recovery activity heartbeats with it). */
+  recover(claims: AbandonedClaim[], progress?: (tried: number) => void): Promise<RecoveryReport>;
 }
 
 /** What a recovery run did; the failed claims stay abandoned and are tried again next run. */
@@ -243,9 +244,10 @@ export function createIngestion(db: Database, router: Router, options: Ingestion
    * Finishes claims whose claimer failed or died: for the recovery schedule, the single writer. Each
    * on its own, so one that keeps failing holds up none of the others; it is tried again next run.
    */
-  async function recover(claims: AbandonedClaim[]): Promise<RecoveryReport> {
+  async function recover(claims: AbandonedClaim[], progress: (tried: number) => void = () => {}): Promise<RecoveryReport> {
     const failed: RecoveryReport['failed'] = [];
-    for (const claim of claims) {
+    for (const [tried, claim] of claims.entries()) {
+      progress(tried);
       const message = claim.message as Message;
       try {
         const view = await identityViewOf([message]);

@@ -23,7 +23,8 @@ export interface ClockReport {
   customers: number;
 }
 
-export async function applyDueChanges(db: Database, segments: SegmentEngine, now: () => number = Date.now): Promise<ClockReport> {
+/** `progress` hears of every customer applied: the activity heartbeats with it, so a run whose worker died is retried within its heartbeat timeout. */
+export async function applyDueChanges(db: Database, segments: SegmentEngine, now: () => number = Date.now, progress: (report: ClockReport) => void = () => {}): Promise<ClockReport> {
   const { segmentDues, segmentClock } = db.collections;
   const at = now();
   const current = minuteOf(new Date(at));
@@ -32,7 +33,15 @@ export async function applyDueChanges(db: Database, segments: SegmentEngine, now
   while (minute <= current) {
     const due = (await duesIn(segmentDues, minute)).filter((d) => d.dueAt.getTime() <= at);
     const customers = [...new Set(due.map((d) => d.userId))];
-    await pMap(customers, (userId) => segments.refresh(userId, 'time'), { concurrency: CUSTOMERS_IN_PARALLEL });
+    let applied = 0;
+    await pMap(
+      customers,
+      async (userId) => {
+        await segments.refresh(userId, 'time');
+        progress({ minutes: report.minutes, customers: report.customers + ++applied });
+      },
+      { concurrency: CUSTOMERS_IN_PARALLEL },
+    );
     // Cleared only once applied: a run cut short finds them again.
     await clearDues(segmentDues, due.map((d) => d._id));
     report.minutes += 1;

@@ -30,6 +30,9 @@ export async function audienceSync(): Promise<AudienceSyncReport> {
 
 const { finishAbandonedEvents } = proxyActivities<EventRecoveryActivities>({
   startToCloseTimeout: '10 minutes',
+  // It heartbeats per event: a run whose worker died is retried this soon, not after 10 minutes in
+  // which the schedule, never overlapping itself, would skip every run and abandoned events wait.
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '5s', maximumInterval: '1 minute' },
 });
 

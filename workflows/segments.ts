@@ -8,6 +8,9 @@ import type { ClockReport } from '../segments/clock.js';
 
 const { applyDueSegmentChanges } = proxyActivities<SegmentActivities>({
   startToCloseTimeout: '5 minutes',
+  // It heartbeats per customer: a run whose worker died is retried this soon, not after 5 minutes
+  // in which the schedule, never overlapping itself, would skip every tick.
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
 
@@ -17,7 +20,8 @@ export async function segmentClock(): Promise<ClockReport> {
 
 const { backfillSegmentVersion } = proxyActivities<SegmentActivities>({
   startToCloseTimeout: '24 hours',
-  heartbeatTimeout: '1 minute',
+  // A page heartbeats within a second or two: a dead worker's backfill moves on to another this soon.
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '5s', maximumInterval: '2 minutes' },
 });
 

@@ -1,7 +1,7 @@
 /**
  * The database and Temporal go away under load, on a stack of this file's own (so they can be
  * killed): the database killed and back within a second, again and again, while customers' emails
- * and SMS go out; PostgreSQL beneath it killed -9 the same way; the database stopped for 30 s; Temporal restarted while journeys wait. No duplicate, no silent loss, no unknown
+ * and SMS go out, and during a burst of events the segments read; PostgreSQL beneath it killed -9 the same way; the database stopped for 30 s; Temporal restarted while journeys wait. No duplicate, no silent loss, no unknown
  * outcome (no process that sends died), and while either is down the ingestion server (a process of
  * its own, as deployed) answers 503 with Retry-After within 2 s. Against servers named by MONGODB_URL / TEMPORAL_ADDRESS there is nothing
  * of ours to kill: those scenarios are skipped.
@@ -20,6 +20,7 @@ import { startStack, type Stack } from '../../stack/index.js';
 import { waitForPort, type ManagedProcess } from '../../stack/processes.js';
 import { waitUntil } from '../../stack/wait-until.js';
 import { auditSends } from '../support/delivery-audit.js';
+import { auditSegments, burstOf, postBurst } from '../support/segment-burst.js';
 import { startTestSystem, uniqueId, type TestSystem } from '../support/system.js';
 import { startServerProcess, type WorkerProcess } from '../support/worker-process.js';
 
@@ -113,6 +114,31 @@ it.skipIf(!!process.env.MONGODB_URL)('the database killed and back within a seco
   }
   expect(refusal).toEqual({ status: 503, retryAfter: '5', withinTwoSeconds: true });
   await expectEachSentOnce(crowd, 'database kills: 5');
+}, TIMEOUT);
+
+it.skipIf(!!process.env.MONGODB_URL)('the database killed and back, three times, during a burst of events the segments read: each counted once, memberships right', async () => {
+  const { customers: burst, events } = burstOf('segkill', CUSTOMERS);
+  const ferretdb = processNamed('ferretdb')!;
+  const step = Math.floor(events.length / 4);
+  let next = step;
+  const kills: Promise<void>[] = [];
+  // Posted as a CDP does: a 503 while the database is away is posted again, and must cost nothing twice.
+  const retried = await postBurst(() => server.url, system.writeKey, events, (taken) => {
+    if (taken < next || kills.length >= 3) return;
+    next += step;
+    kills.push(
+      (async () => {
+        await ferretdb.kill();
+        await sleep(800);
+        ferretdb.start();
+        await waitForPort(ferretdb, '127.0.0.1', Number(new URL(stack.mongoUrl).port));
+      })(),
+    );
+  });
+  await Promise.all(kills);
+  console.log(`segment burst: ${events.length} events, ${kills.length} database kills, ${retried} events posted more than once`);
+  expect(kills.length).toBe(3);
+  expect(await auditSegments(system.db, burst)).toEqual({ miscounted: [], wrongMemberships: [], brokenChanges: [] });
 }, TIMEOUT);
 
 it.skipIf(!!process.env.MONGODB_URL || process.env.THROUGHLINE_STORE_BACKEND === 'sqlite')('PostgreSQL under FerretDB killed -9 with its backends and restarted, three times, during sends: nothing it acknowledged is lost', async () => {

@@ -1,0 +1,96 @@
+/**
+ * kill -9 under the segments: the worker killed again and again during a new segment version's
+ * backfill over existing profiles, then the ingestion server and the worker killed in turn during
+ * a burst of events the segments read. No event counted twice or missed, every membership what
+ * the events and traits decide, every customer's changes numbered without a gap.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import getPort from 'get-port';
+import { backfillOf } from '../../store/segment-backfills.js';
+import { memberId } from '../../store/segment-memberships.js';
+import { segmentVersions } from '../../segments/definitions/index.js';
+import { segmentKey } from '../../segments/sdk/segment.js';
+import { waitUntil } from '../../stack/wait-until.js';
+import { auditSegments, burstOf, postBurst } from '../support/segment-burst.js';
+import { startTestSystem, uniqueId, type TestSystem } from '../support/system.js';
+import { startServerProcess, startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+
+const CUSTOMERS = Number(process.env.FAULT_CUSTOMERS ?? 60);
+const KILLS = Number(process.env.FAULT_KILLS ?? 3);
+/** Enough that the backfill is still going at each kill (a worker takes a few seconds to start). */
+const EXISTING_PROFILES = CUSTOMERS * 40;
+const TIMEOUT = 240_000 + CUSTOMERS * 2_000;
+
+let system: TestSystem;
+let worker: WorkerProcess | undefined;
+let server: { url: string; port: number; process: WorkerProcess } | undefined;
+
+beforeAll(async () => {
+  // No worker yet: setup has started each segment version's backfill, which waits for one.
+  system = await startTestSystem({ startWorker: false });
+});
+afterAll(async () => {
+  await worker?.kill();
+  await server?.process.kill();
+  await system?.close();
+});
+
+const restartWorker = async () => {
+  await worker?.kill();
+  worker = startWorkerProcess(system.env);
+};
+const restartServer = async () => {
+  await server?.process.kill();
+  const port = server?.port ?? (await getPort({ host: '127.0.0.1' }));
+  server = { url: `http://127.0.0.1:${port}`, port, process: startServerProcess({ ...system.env, HTTP_PORT: String(port) }) };
+};
+
+it(`${KILLS} kills of the worker during the backfill of ${EXISTING_PROFILES} existing profiles: each evaluated, one change each`, async () => {
+  // Customers from before the segments were deployed: profiles with no memberships yet, a third marked VIP by the CDP.
+  const profiles = Array.from({ length: EXISTING_PROFILES }, (_, i) => ({ _id: uniqueId(`old${i}`), traits: { vip: i % 3 === 0 }, updatedAt: new Date() }));
+  for (let i = 0; i < profiles.length; i += 1000) await system.db.collections.profiles.insertMany(profiles.slice(i, i + 1000));
+  const vip = 'vip@1';
+  const progress = async () => (await backfillOf(system.db.collections.segmentBackfills, vip)) ?? { processed: 0, finishedAt: undefined };
+  await restartWorker();
+  const killedAt: number[] = [];
+  for (let kill = 1; kill <= KILLS; kill++) {
+    const before = (await progress()).processed;
+    // Once it has moved on since the last start: a kill during a page, the saved cursor behind it.
+    await waitUntil(async () => (await progress()).processed > before, 120_000, 'the backfill moving');
+    const state = await progress();
+    expect(state.finishedAt).toBeUndefined();
+    killedAt.push(state.processed);
+    await restartWorker();
+  }
+  const keys = segmentVersions.map(segmentKey);
+  await waitUntil(async () => (await Promise.all(keys.map((k) => backfillOf(system.db.collections.segmentBackfills, k)))).every((b) => b?.finishedAt), TIMEOUT, 'every backfill finished');
+  console.log(`backfill kills at ${killedAt.join(', ')} of ${EXISTING_PROFILES} profiles`);
+
+  const members = await system.db.collections.segmentMembers.find({ segment: vip, member: true }, { projection: { userId: 1 } }).toArray();
+  const wanted = profiles.filter((p) => p.traits.vip).map((p) => p._id);
+  expect(members.map((m) => m.userId).sort()).toEqual(wanted.sort());
+  // One change per member, whichever attempt made it: a page evaluated again after a kill changes nothing.
+  const changes = await system.db.collections.segmentChanges.find({ segment: vip }, { projection: { memberId: 1, n: 1, change: 1, cause: 1 } }).toArray();
+  expect(changes.length).toBe(wanted.length);
+  expect(changes.every((c) => c.n === 1 && c.change === 'joined' && c.cause === 'backfill')).toBe(true);
+  expect(await system.db.collections.segmentMembers.countDocuments({ _id: memberId(vip, profiles[1]!._id), member: true })).toBe(0);
+}, TIMEOUT);
+
+it(`the server and the worker killed in turn, ${KILLS} times each, during a burst of ${CUSTOMERS} customers' events: each counted once, memberships right`, async () => {
+  await restartServer();
+  await waitUntil(async () => (await fetch(`${server!.url}/readyz`).then((r) => r.ok, () => false)), 60_000, 'the server process ready');
+  const { customers, events } = burstOf('burst', CUSTOMERS);
+  const step = Math.floor(events.length / (2 * KILLS + 1));
+  let next = step;
+  let kills = 0;
+  const retried = await postBurst(() => server!.url, system.writeKey, events, (taken) => {
+    if (taken < next || kills >= 2 * KILLS) return;
+    next += step;
+    // Alternately the server (events claimed and not yet applied) and the worker (its recovery schedule, the journeys the events start).
+    void (kills++ % 2 === 0 ? restartServer() : restartWorker());
+  });
+  console.log(`burst: ${events.length} events, ${kills} kills, ${retried} events posted more than once`);
+  expect(kills).toBe(2 * KILLS);
+  const audit = await auditSegments(system.db, customers);
+  expect(audit).toEqual({ miscounted: [], wrongMemberships: [], brokenChanges: [] });
+}, TIMEOUT);

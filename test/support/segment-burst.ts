@@ -1,0 +1,102 @@
+/**
+ * A burst of events the segments read, each posted until a server takes it, as a CDP's delivery
+ * workers do through restarts and outages; and the audit of what the segments made of it: each
+ * event counted once (no fact missing, none extra), each membership what the events decide, and
+ * each customer's changes numbered 1..n without a gap, alternating from a join, ending in the state.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import pMap from 'p-map';
+import { postSegment } from '../../client/segment-http.js';
+import type { Database } from '../../store/db.js';
+import { memberId } from '../../store/segment-memberships.js';
+import { waitUntil } from '../../stack/wait-until.js';
+import { uniqueId } from './system.js';
+
+export interface BurstCustomer {
+  userId: string;
+  /** The messageIds of the events sent for them. */
+  messages: string[];
+  /** Expected memberships, by segment version. */
+  expected: Record<string, boolean>;
+}
+
+interface BurstEvent {
+  userId: string;
+  event: string;
+  properties: Record<string, unknown>;
+  messageId: string;
+}
+
+/**
+ * Four product views each (the engaged browsers' threshold is three); every other customer also
+ * orders for 600, which makes them VIP and keeps them out of the engaged browsers. The events of all
+ * customers are interleaved, so one customer's arrive at once on several connections.
+ */
+export function burstOf(prefix: string, count: number): { customers: BurstCustomer[]; events: BurstEvent[] } {
+  const customers: BurstCustomer[] = [];
+  const perCustomer: BurstEvent[][] = [];
+  for (let i = 0; i < count; i++) {
+    const userId = uniqueId(prefix);
+    const orders = i % 2 === 0;
+    const events: BurstEvent[] = Array.from({ length: 4 }, (_, v) => ({ userId, event: 'Product Viewed', properties: { sku: `sku-${v}` }, messageId: uniqueId('m') }));
+    if (orders) events.splice(2, 0, { userId, event: 'Order Completed', properties: { revenue: 600 }, messageId: uniqueId('m') });
+    perCustomer.push(events);
+    customers.push({ userId, messages: events.map((e) => e.messageId), expected: { 'engagedBrowsers@1': !orders, 'vip@1': orders } });
+  }
+  const events = perCustomer.flatMap((list) => list.map((e, position) => ({ e, position }))).sort((a, b) => a.position - b.position).map(({ e }) => e);
+  return { customers, events };
+}
+
+/** Posts until answered 200: a refused connection or a 5xx is tried again, a 4xx is a failure of the test. */
+async function postUntilTaken(url: () => string, writeKey: string, event: BurstEvent): Promise<number> {
+  const deadline = Date.now() + 180_000;
+  for (let tries = 1; ; tries++) {
+    const response = await postSegment(url(), writeKey, '/v1/track', { ...event, timestamp: new Date().toISOString() }).catch(() => undefined);
+    if (response?.status === 200) return tries;
+    if (response && response.status < 500) throw new Error(`an event was refused with ${response.status}: ${JSON.stringify(response.body)}`);
+    if (Date.now() > deadline) throw new Error('an event was not taken within 3 minutes');
+    await sleep(250);
+  }
+}
+
+/** Posts every event, 16 at a time; `progress` hears how many have been taken. Returns how many needed more than one try. */
+export async function postBurst(url: () => string, writeKey: string, events: BurstEvent[], progress: (taken: number) => void = () => {}): Promise<number> {
+  let taken = 0;
+  const tries = await pMap(events, async (event) => {
+    const n = await postUntilTaken(url, writeKey, event);
+    progress(++taken);
+    return n;
+  }, { concurrency: 16 });
+  return tries.filter((n) => n > 1).length;
+}
+
+export interface SegmentAudit {
+  /** Customers whose facts are not exactly their events, once. */
+  miscounted: string[];
+  wrongMemberships: string[];
+  brokenChanges: string[];
+}
+
+/**
+ * Waits for every event to be counted (an event whose server died after claiming it is finished by
+ * the recovery schedule), then audits each customer.
+ */
+export async function auditSegments(db: Database, customers: BurstCustomer[], timeoutMs = 120_000): Promise<SegmentAudit> {
+  const { segmentFacts, segmentMembers, segmentChanges } = db.collections;
+  const counted = async (c: BurstCustomer) => (await segmentFacts.find({ userId: c.userId }, { projection: { messageKey: 1 } }).toArray()).map((f) => f.messageKey.split(':').slice(1).join(':'));
+  await waitUntil(async () => (await pMap(customers, async (c) => (await counted(c)).length >= c.messages.length, { concurrency: 8 })).every(Boolean), timeoutMs, 'every event counted').catch(() => undefined);
+  const audit: SegmentAudit = { miscounted: [], wrongMemberships: [], brokenChanges: [] };
+  await pMap(customers, async (c) => {
+    const facts = (await counted(c)).sort();
+    if (JSON.stringify(facts) !== JSON.stringify([...c.messages].sort())) audit.miscounted.push(`${c.userId}: ${facts.length} facts for ${c.messages.length} events`);
+    for (const [segment, expected] of Object.entries(c.expected)) {
+      const state = await segmentMembers.findOne({ _id: memberId(segment, c.userId) });
+      if ((state?.member ?? false) !== expected) audit.wrongMemberships.push(`${c.userId} ${segment}: ${state?.member ?? false}, expected ${expected}`);
+      const changes = (await segmentChanges.find({ memberId: memberId(segment, c.userId) }).toArray()).sort((a, b) => a.n - b.n);
+      const inOrder = changes.every((ch, i) => ch.n === i + 1 && ch.change === (i % 2 === 0 ? 'joined' : 'left'));
+      const last = changes.at(-1);
+      if (!inOrder || (last && (state?.n !== last.n || state.member !== (last.change === 'joined')))) audit.brokenChanges.push(`${c.userId} ${segment}: ${changes.map((ch) => `${ch.n}:${ch.change}`).join(',')} → state ${state?.n}:${state?.member}`);
+    }
+  }, { concurrency: 8 });
+  return audit;
+}
