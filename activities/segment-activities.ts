@@ -1,5 +1,6 @@
 /** The segment clock's and the backfills' activities (segments/clock.ts, segments/backfill.ts). */
-import { heartbeat } from '@temporalio/activity';
+import { Context, heartbeat } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
 import type { Config } from '../config.js';
 import type { Database } from '../store/db.js';
 import { backfillSegment } from '../segments/backfill.js';
@@ -16,6 +17,11 @@ export function createSegmentActivities(db: Database, config: Pick<Config, 'SEGM
   return {
     applyDueSegmentChanges: () => applyDueChanges(db, segments, Date.now, (report) => heartbeat(report)),
     // Heartbeats carry the progress: a worker that dies is noticed, and the retry resumes from the saved cursor.
-    backfillSegmentVersion: (segment) => backfillSegment(db, segments, segment, (processed) => heartbeat(processed)),
+    async backfillSegmentVersion(segment) {
+      const result = await backfillSegment(db, segments, segment, { progress: (processed) => heartbeat(processed), signal: Context.current().cancellationSignal });
+      // Stopped at its cancellation (its heartbeat lost, or the workflow cancelled): whoever goes on starts from the saved cursor.
+      if (!result.finished) throw new CancelledFailure('segment backfill stopped at its cancellation');
+      return result;
+    },
   };
 }

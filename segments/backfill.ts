@@ -13,12 +13,21 @@ import { segmentKey } from './sdk/segment.js';
 const PAGE = 200;
 const CUSTOMERS_IN_PARALLEL = 8;
 
-export async function backfillSegment(db: Database, segments: SegmentEngine, key: string, progress: (processed: number) => void = () => {}): Promise<{ processed: number; total: number }> {
+/**
+ * `progress` hears of each page saved; `signal` stops it after the page in hand (the activity's
+ * cancellation: a worker that lost its heartbeat stops writing rather than race its retry).
+ */
+export async function backfillSegment(
+  db: Database,
+  segments: SegmentEngine,
+  key: string,
+  options: { progress?: (processed: number) => void; signal?: AbortSignal } = {},
+): Promise<{ processed: number; total: number; finished: boolean }> {
   const segment = segments.segments.find((s) => segmentKey(s) === key);
   if (!segment) throw new Error(`segment version ${key} is not in this build`);
   const { profiles, segmentBackfills } = db.collections;
   const saved = (await backfillOf(segmentBackfills, key)) ?? { _id: key, processed: 0, total: await profiles.estimatedDocumentCount(), startedAt: new Date() };
-  if (saved.finishedAt) return { processed: saved.processed, total: saved.total };
+  if (saved.finishedAt) return { processed: saved.processed, total: saved.total, finished: true };
   await saveBackfill(segmentBackfills, saved);
   const ids = profiles.find(saved.cursor ? { _id: { $gt: saved.cursor } } : {}, { projection: { _id: 1 } }).sort({ _id: 1 });
   let page: string[] = [];
@@ -27,15 +36,20 @@ export async function backfillSegment(db: Database, segments: SegmentEngine, key
     saved.processed += page.length;
     saved.cursor = page.at(-1);
     await saveBackfill(segmentBackfills, saved);
-    progress(saved.processed);
+    options.progress?.(saved.processed);
     page = [];
   };
   for await (const { _id } of ids) {
     page.push(_id);
-    if (page.length === PAGE) await flush();
+    if (page.length < PAGE) continue;
+    await flush();
+    if (options.signal?.aborted) {
+      await ids.close();
+      return { processed: saved.processed, total: saved.total, finished: false };
+    }
   }
   if (page.length) await flush();
   saved.finishedAt = new Date();
   await saveBackfill(segmentBackfills, saved);
-  return { processed: saved.processed, total: saved.total };
+  return { processed: saved.processed, total: saved.total, finished: true };
 }

@@ -11,6 +11,7 @@ import { loadConfig, required, type Config } from '../config.js';
 import { openDatabase, type Database } from '../store/db.js';
 import { journeyVersions } from '../workflows/journeys/index.js';
 import type { JourneyDefinition } from '../workflows/sdk/journey.js';
+import type { SegmentDefinition } from '../segments/sdk/segment.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerEngagementRoutes } from './engagement-routes.js';
 import { registerConsole } from '../console/routes.js';
@@ -36,15 +37,17 @@ export interface ServerOptions {
   temporal: Client;
   /** The journey versions this deployment routes with (default: all in the build). */
   journeys?: readonly JourneyDefinition[];
+  /** The segment versions its ingestion computes (default: all in the build). */
+  segments?: readonly SegmentDefinition[];
 }
 
-export function buildServer({ config, db, temporal, journeys = journeyVersions }: ServerOptions) {
+export function buildServer({ config, db, temporal, journeys = journeyVersions, segments: segmentDefinitions }: ServerOptions) {
   let draining = false;
   const router = createRouter({
     client: temporal, db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys, settings: config.JOURNEY_SETTINGS, callTimeoutMs: config.DEPENDENCY_TIMEOUT,
     experiments: config.JOURNEY_EXPERIMENTS,
   });
-  const segments = deploymentSegments(db, config);
+  const segments = deploymentSegments(db, config, segmentDefinitions);
   const { ingest } = createIngestion(db, router, { phoneRegion: config.DEFAULT_PHONE_REGION, holdRules: config.HOLD_RULES, segments });
   const app = Fastify({
     loggerInstance: logger.child({ component: 'http' }),

@@ -12,6 +12,7 @@ import getPort from 'get-port';
 import { connectTemporal } from '../platform/temporal.js';
 import { openDatabase, type Database } from '../store/db.js';
 import type { JourneyDefinition } from '../workflows/sdk/journey.js';
+import type { SegmentDefinition } from '../segments/sdk/segment.js';
 import { startWorker, type RunningWorker } from '../worker.js';
 import { startAudienceReceiver, type AudienceReceiver } from './audience-receiver.js';
 import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from './smtp-sink.js';
@@ -36,6 +37,8 @@ export interface LocalSystemOptions {
   smtp?: SmtpSinkOptions;
   /** The journey versions this deployment routes new entrants with (default: all in the build). */
   journeys?: readonly JourneyDefinition[];
+  /** The segment versions the server computes from events (default: all in the build; a bench compares). */
+  segments?: readonly SegmentDefinition[];
   /** Further configuration (environment variable names), over the defaults above. */
   env?: Record<string, string>;
   /** false: start no worker in this process (a test runs workers as child processes). */
@@ -113,7 +116,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
   const worker =
     options.startWorker === false ? undefined : await startWorker(config, { db, workflowBundlePath: options.workflowBundlePath });
   await ensureSchedules(temporal, config);
-  const server = buildServer({ config, db, temporal, journeys: options.journeys });
+  const server = buildServer({ config, db, temporal, journeys: options.journeys, segments: options.segments });
   await server.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
 
   return {

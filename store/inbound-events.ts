@@ -54,6 +54,11 @@ export async function markInboundEventsProcessed(events: Collection<InboundEvent
   await insertNew(events, messageIds.map((id) => ({ _id: doneId(claimId(source, id)), receivedAt })));
 }
 
+/** Whether an accepted event's effects are all done (its claim marked processed): one read by id. */
+export async function isProcessed(events: Collection<InboundEventDoc>, source: string, messageId: string): Promise<boolean> {
+  return (await events.countDocuments({ _id: doneId(claimId(source, messageId)) })) > 0;
+}
+
 /**
  * Claims received in [since, before) that were never marked processed. A scan of that window, run by
  * the recovery schedule alone, never on the ingestion path.

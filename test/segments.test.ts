@@ -126,7 +126,7 @@ describe('races between servers', () => {
 });
 
 describe('backfill', () => {
-  it('a new version is evaluated over existing profiles, resuming where a dead attempt stopped', async () => {
+  it('a new version is evaluated over existing profiles, resuming where a dead or cancelled attempt stopped', async () => {
     const prefix = uniqueId('plan');
     const users = Array.from({ length: 450 }, (_, i) => `${prefix}-${String(i).padStart(3, '0')}`);
     await system.db.collections.profiles.insertMany(users.map((_id, i) => ({ _id, traits: { plan: i % 3 ? 'free' : 'pro' }, updatedAt: new Date() })));
@@ -134,12 +134,17 @@ describe('backfill', () => {
     const engine = createSegmentEngine(system.db, { segments: [pro], eventRetentionMs: 30 * DAY });
     const key = `${pro.id}@1`;
     // The first attempt dies after its first page.
-    await expect(backfillSegment(system.db, engine, key, () => { throw new Error('worker killed'); })).rejects.toThrow('worker killed');
+    await expect(backfillSegment(system.db, engine, key, { progress: () => { throw new Error('worker killed'); } })).rejects.toThrow('worker killed');
     const stopped = await system.db.collections.segmentBackfills.findOne({ _id: key });
     expect(stopped?.processed).toBe(200);
+    // The second is cancelled (its heartbeat lost): it stops after the page in hand, saved.
+    const cancel = new AbortController();
+    const cancelled = await backfillSegment(system.db, engine, key, { progress: () => cancel.abort(), signal: cancel.signal });
+    expect(cancelled).toMatchObject({ processed: 400, finished: false });
     const seen: number[] = [];
-    const done = await backfillSegment(system.db, engine, key, (processed) => seen.push(processed));
-    expect(seen[0]).toBeGreaterThan(200);
+    const done = await backfillSegment(system.db, engine, key, { progress: (processed) => seen.push(processed) });
+    expect(seen[0]).toBeGreaterThan(400);
+    expect(done.finished).toBe(true);
     expect(done.processed).toBeGreaterThanOrEqual(450);
     const proUsers = users.filter((_, i) => i % 3 === 0);
     expect(await system.db.collections.segmentMembers.countDocuments({ segment: key, member: true })).toBe(proUsers.length);

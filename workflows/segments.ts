@@ -20,8 +20,9 @@ export async function segmentClock(): Promise<ClockReport> {
 
 const { backfillSegmentVersion } = proxyActivities<SegmentActivities>({
   startToCloseTimeout: '24 hours',
-  // A page heartbeats within a second or two: a dead worker's backfill moves on to another this soon.
-  heartbeatTimeout: '20 seconds',
+  // A page heartbeats within a second or two: a dead worker's backfill moves on to another this soon
+  // (an attempt that misses it on a slow page stops after that page, and its retry goes on from there).
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '5s', maximumInterval: '2 minutes' },
 });
 

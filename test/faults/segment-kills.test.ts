@@ -16,9 +16,10 @@ import { startTestSystem, uniqueId, type TestSystem } from '../support/system.js
 import { startServerProcess, startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 
 const CUSTOMERS = Number(process.env.FAULT_CUSTOMERS ?? 60);
-const KILLS = Number(process.env.FAULT_KILLS ?? 3);
+/** Each kill of the worker during the backfill costs its heartbeat timeout: two at CI size, five in the fault suite. */
+const KILLS = Number(process.env.FAULT_KILLS ?? 2);
 /** Enough that the backfill is still going at each kill (a worker takes a few seconds to start). */
-const EXISTING_PROFILES = CUSTOMERS * 40;
+const EXISTING_PROFILES = CUSTOMERS * 20;
 const TIMEOUT = 240_000 + CUSTOMERS * 2_000;
 
 let system: TestSystem;
@@ -91,6 +92,6 @@ it(`the server and the worker killed in turn, ${KILLS} times each, during a burs
   });
   console.log(`burst: ${events.length} events, ${kills} kills, ${retried} events posted more than once`);
   expect(kills).toBe(2 * KILLS);
-  const audit = await auditSegments(system.db, customers);
-  expect(audit).toEqual({ miscounted: [], wrongMemberships: [], brokenChanges: [] });
+  const audit = await auditSegments(system.db, system.writeKey, customers);
+  expect(audit).toEqual({ unfinished: 0, miscounted: [], wrongMemberships: [], brokenChanges: [] });
 }, TIMEOUT);

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pMap from 'p-map';
 import { postSegment } from '../../client/segment-http.js';
 import type { Database } from '../../store/db.js';
+import { isProcessed } from '../../store/inbound-events.js';
 import { memberId } from '../../store/segment-memberships.js';
 import { waitUntil } from '../../stack/wait-until.js';
 import { uniqueId } from './system.js';
@@ -71,6 +72,8 @@ export async function postBurst(url: () => string, writeKey: string, events: Bur
 }
 
 export interface SegmentAudit {
+  /** Accepted events whose effects were never all done. */
+  unfinished: number;
   /** Customers whose facts are not exactly their events, once. */
   miscounted: string[];
   wrongMemberships: string[];
@@ -78,14 +81,17 @@ export interface SegmentAudit {
 }
 
 /**
- * Waits for every event to be counted (an event whose server died after claiming it is finished by
- * the recovery schedule), then audits each customer.
+ * Waits for every event's effects to be done (an event whose server died after claiming it, or whose
+ * database went away half way, is finished by the recovery schedule), then audits each customer.
+ * A fact alone is not enough to wait for: the evaluation it is recorded for may still be to come.
  */
-export async function auditSegments(db: Database, customers: BurstCustomer[], timeoutMs = 120_000): Promise<SegmentAudit> {
-  const { segmentFacts, segmentMembers, segmentChanges } = db.collections;
+export async function auditSegments(db: Database, source: string, customers: BurstCustomer[], timeoutMs = 120_000): Promise<SegmentAudit> {
+  const { segmentFacts, segmentMembers, segmentChanges, inboundEvents } = db.collections;
   const counted = async (c: BurstCustomer) => (await segmentFacts.find({ userId: c.userId }, { projection: { messageKey: 1 } }).toArray()).map((f) => f.messageKey.split(':').slice(1).join(':'));
-  await waitUntil(async () => (await pMap(customers, async (c) => (await counted(c)).length >= c.messages.length, { concurrency: 8 })).every(Boolean), timeoutMs, 'every event counted').catch(() => undefined);
-  const audit: SegmentAudit = { miscounted: [], wrongMemberships: [], brokenChanges: [] };
+  const messages = customers.flatMap((c) => c.messages);
+  const unfinished = async () => (await pMap(messages, (m) => isProcessed(inboundEvents, source, m), { concurrency: 8 })).filter((done) => !done).length;
+  await waitUntil(async () => (await unfinished()) === 0, timeoutMs, 'every event finished').catch(() => undefined);
+  const audit: SegmentAudit = { unfinished: await unfinished(), miscounted: [], wrongMemberships: [], brokenChanges: [] };
   await pMap(customers, async (c) => {
     const facts = (await counted(c)).sort();
     if (JSON.stringify(facts) !== JSON.stringify([...c.messages].sort())) audit.miscounted.push(`${c.userId}: ${facts.length} facts for ${c.messages.length} events`);
