@@ -4,6 +4,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pMap from 'p-map';
 import { postSegment } from '../client/segment-http.js';
 import { cartAbandonmentV2 as cartAbandonment } from '../workflows/journeys/cart-abandonment.js';
@@ -18,7 +19,14 @@ export interface LoadOptions {
   batchSize: number;
   /** Batch calls in flight at once. */
   concurrency: number;
+  /** Counts the batches answered 503 and posted again after their Retry-After, as a CDP does. */
+  retried?: { count: number };
+  /** Hears of each batch when it is first posted. */
+  onSent?: (batch: unknown[], at: number) => void;
 }
+
+/** A CDP's delivery gives up on a batch after this many tries. */
+const MAX_TRIES = 10;
 
 /** One track event as analytics.js would send it. */
 export function trackEvent(userId: string, event: string, properties: Record<string, unknown>, messageId: string) {
@@ -29,7 +37,11 @@ export function trackEvent(userId: string, event: string, properties: Record<str
   };
 }
 
-/** Posts every event in batches; resolves with each batch's response time, failing on any non-200. */
+/**
+ * Posts every event in batches; resolves with each batch's time from its first POST to its 200. A
+ * 503 (a dependency slower than the server waits for) is posted again after its Retry-After, as
+ * Segment's delivery does; any other answer fails the run.
+ */
 export async function postInBatches(events: unknown[], options: LoadOptions): Promise<number[]> {
   const batches = Array.from({ length: Math.ceil(events.length / options.batchSize) }, (_, i) =>
     events.slice(i * options.batchSize, (i + 1) * options.batchSize),
@@ -38,9 +50,14 @@ export async function postInBatches(events: unknown[], options: LoadOptions): Pr
     batches,
     async (batch) => {
       const started = performance.now();
-      const response = await postSegment(options.url, options.writeKey, '/v1/batch', { batch });
-      if (response.status !== 200) throw new Error(`batch answered ${response.status}: ${JSON.stringify(response.body)}`);
-      return performance.now() - started;
+      options.onSent?.(batch, Date.now());
+      for (let tries = 1; ; tries++) {
+        const response = await postSegment(options.url, options.writeKey, '/v1/batch', { batch });
+        if (response.status === 200) return performance.now() - started;
+        if (response.status !== 503 || tries === MAX_TRIES) throw new Error(`batch answered ${response.status}: ${JSON.stringify(response.body)}`);
+        if (options.retried) options.retried.count++;
+        await sleep(Number(response.headers.get('retry-after') ?? 1) * 1_000);
+      }
     },
     { concurrency: options.concurrency },
   );

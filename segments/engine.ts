@@ -104,8 +104,11 @@ export function createSegmentEngine(db: Database, options: SegmentEngineOptions)
         await projectChange(segmentMembers, taken!);
         states.set(key, { _id: '', segment: key, userId, member: taken!.change === 'joined', n: taken!.n, since: taken!.at, decidedBy: taken!.decidedBy });
       }
-      if (nextAt !== undefined) await noteDue(segmentDues, userId, new Date(nextAt));
-      if (!moved) return;
+      // Noted once settled: a pass that moved is followed by one that may find another instant.
+      if (!moved) {
+        if (nextAt !== undefined) await noteDue(segmentDues, userId, new Date(nextAt));
+        return;
+      }
     }
     throw new Error(`segment memberships of one customer kept changing over ${MAX_PASSES} passes`);
   }
