@@ -187,12 +187,18 @@ it('SIGTERM with journeys in flight: a clean, bounded exit, and after a restart 
 }, 300_000);
 
 /** Pids of the processes whose command line names this test's data folder (the stack's servers). */
+/**
+ * The servers whose command line names the data folder, without their children: a PostgreSQL backend
+ * shows the postmaster's command line for a moment after it is forked, and comes and goes.
+ */
 function serversOnDataDir(): number[] {
-  try {
-    return execFileSync('pgrep', ['-f', dataDir]).toString().trim().split('\n').map(Number);
-  } catch {
-    return [];
-  }
+  const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,args=']).toString().trim().split('\n').map((line) => {
+    const [pid, ppid, ...args] = line.trim().split(/\s+/);
+    return { pid: Number(pid), ppid: Number(ppid), args: args.join(' ') };
+  });
+  const matching = rows.filter((r) => r.args.includes(dataDir) && r.pid !== process.pid);
+  const pids = new Set(matching.map((r) => r.pid));
+  return matching.filter((r) => !pids.has(r.ppid)).map((r) => r.pid);
 }
 
 /** `npm start`'s process group and the guard it started (a group of its own), from ps. */
@@ -232,7 +238,12 @@ it('servers left running when the guard was killed too are stopped by the next s
   for (const pid of [...group, guard!]) process.kill(pid, 'SIGKILL');
   running = undefined;
   await new Promise((resolve) => setTimeout(resolve, 1_000));
-  expect(serversOnDataDir()).toEqual(left); // orphans, holding the folder
+  // Orphans of that run, holding the folder. Not necessarily all of them: a Go server (Temporal,
+  // FerretDB) exits at its next log line into the pipe its dead parent held; PostgreSQL ignores
+  // SIGPIPE and stays.
+  const orphans = serversOnDataDir();
+  expect(orphans.length).toBeGreaterThan(0);
+  expect(orphans.filter((pid) => !left.includes(pid))).toEqual([]);
 
   running = await started();
   expect(output).toContain('stopping servers an earlier run left running');
