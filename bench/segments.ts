@@ -29,7 +29,8 @@ import { defineSegment, segmentKey } from '../segments/sdk/segment.js';
 import { buildServer } from '../server/server.js';
 import { startStack } from '../stack/index.js';
 import { startLocalSystem } from '../stack/local-system.js';
-import { memberId } from '../store/segment-memberships.js';
+import { factId } from '../store/segment-facts.js';
+import { changeId, memberId } from '../store/segment-memberships.js';
 import { minuteOf } from '../store/segment-dues.js';
 import { postInBatches, trackEvent } from './load-generator.js';
 
@@ -83,7 +84,7 @@ const { profiles, segmentFacts, segmentMembers, segmentChanges, segmentDues } = 
 /** Every version's change for a customer, once made: the time the engine recorded it. */
 async function changeAt(segment: string, userId: string, n: number): Promise<number> {
   for (let tries = 0; tries < 200; tries++) {
-    const change = await segmentChanges.findOne({ _id: `${memberId(segment, userId)}|${n}` });
+    const change = await segmentChanges.findOne({ _id: changeId(segment, userId, n) });
     if (change) return change.at.getTime();
     await sleep(50);
   }
@@ -133,12 +134,12 @@ async function seedExpiring(dueMinuteStart: number) {
     const rows = ids.map((userId, i) => ({ userId, dueAt: new Date(dueMinuteStart + Math.floor(((from + i) / EXPIRING) * 59_000)) }));
     await segmentFacts.insertMany(rows.flatMap(({ userId, dueAt }) => [0, 1, 2].map((v) => {
       const messageKey = `${system.writeKey}:seed-${userId}-${v}`;
-      return { _id: `${userId}|${messageKey}`, userId, messageKey, event: 'Product Viewed', at: new Date(dueAt.getTime() - 7 * DAY + v * 3_600_000), properties: '{}' };
+      return { _id: factId(userId, messageKey), userId, messageKey, event: 'Product Viewed', at: new Date(dueAt.getTime() - 7 * DAY + v * 3_600_000), properties: '{}' };
     })), { ordered: false });
     const joined = (dueAt: Date) => new Date(dueAt.getTime() - 7 * DAY + 2 * 3_600_000);
     await segmentMembers.insertMany(rows.map(({ userId, dueAt }) => ({ _id: memberId(ENGAGED, userId), segment: ENGAGED, userId, member: true, n: 1, since: joined(dueAt), decidedBy: 'seeded' })), { ordered: false });
     await segmentChanges.insertMany(rows.map(({ userId, dueAt }) => ({
-      _id: `${memberId(ENGAGED, userId)}|1`, segment: ENGAGED, memberId: memberId(ENGAGED, userId), userId, n: 1, change: 'joined' as const, at: joined(dueAt),
+      _id: changeId(ENGAGED, userId, 1), segment: ENGAGED, memberId: memberId(ENGAGED, userId), userId, n: 1, change: 'joined' as const, at: joined(dueAt),
       day: joined(dueAt).toISOString().slice(0, 10), decidedBy: 'seeded', cause: 'seeded',
     })), { ordered: false });
     await segmentDues.insertMany(rows.map(({ userId, dueAt }) => ({ _id: `${userId}|${dueAt.toISOString()}`, userId, minute: minuteOf(dueAt), dueAt })), { ordered: false });

@@ -33,7 +33,7 @@ export interface StoredFact {
   properties: Record<string, unknown>;
 }
 
-const factId = (userId: string, messageKey: string) => `${userId}|${messageKey}`;
+export const factId = (userId: string, messageKey: string) => `${userId}|${messageKey}`;
 
 export async function recordFacts(facts: Collection<SegmentFactDoc>, userId: string, newFacts: NewFact[]): Promise<void> {
   if (!newFacts.length) return;

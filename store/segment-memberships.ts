@@ -40,6 +40,8 @@ export interface SegmentChangeDoc {
 }
 
 export const memberId = (segment: string, userId: string) => `${segment}|${userId}`;
+/** Change n of a customer's membership: the id journeys and broadcasts act on once. */
+export const changeId = (segment: string, userId: string, n: number) => `${memberId(segment, userId)}|${n}`;
 
 /** A customer's current states, one equality read. */
 export async function membershipsOf(members: Collection<SegmentMemberDoc>, userId: string): Promise<SegmentMemberDoc[]> {
@@ -49,7 +51,7 @@ export async function membershipsOf(members: Collection<SegmentMemberDoc>, userI
 /** Takes change n; false if another writer took it first. */
 export async function takeChange(changes: Collection<SegmentChangeDoc>, change: Omit<SegmentChangeDoc, '_id' | 'memberId' | 'day'>): Promise<boolean> {
   const id = memberId(change.segment, change.userId);
-  const taken = await insertNew(changes, [{ ...change, _id: `${id}|${change.n}`, memberId: id, day: change.at.toISOString().slice(0, 10) }]);
+  const taken = await insertNew(changes, [{ ...change, _id: changeId(change.segment, change.userId, change.n), memberId: id, day: change.at.toISOString().slice(0, 10) }]);
   return !taken.size;
 }
 
