@@ -3,7 +3,8 @@ import { capRules, required, type Config } from '../config.js';
 import type { Policy } from './policy.js';
 import type { Database } from '../store/db.js';
 import { journeyVersions } from '../workflows/journeys/index.js';
-import { checkTemplates } from '../workflows/sdk/journey.js';
+import { checkSegments, checkTemplates } from '../workflows/sdk/journey.js';
+import { segmentVersions } from '../segments/definitions/index.js';
 import { createDeliveryActivities, type DeliveryActivities } from './delivery-activities.js';
 import { createJourneyActivities, type JourneyActivities } from './journey-activities.js';
 import { createMaintenanceActivities, type MaintenanceActivities } from './maintenance-activities.js';
@@ -72,6 +73,9 @@ export async function createActivities(config: Config, db: Database): Promise<{ 
   const templates = await loadTemplates();
   // A journey that names a template this build lacks fails here, at start-up, not at its first send.
   for (const journey of journeyVersions) checkTemplates(journey, templates.has);
+  // And one that acts on a segment this build does not compute.
+  const computed = new Set(segmentVersions.map((s) => s.id));
+  for (const journey of journeyVersions) checkSegments(journey, computed);
   // The recovery schedule routes events to journeys: a client, connected on its first use.
   let temporal: Promise<Client> | undefined;
   const temporalClient = () => (temporal ??= connectTemporal(config));
@@ -88,7 +92,7 @@ export async function createActivities(config: Config, db: Database): Promise<{ 
     ...createJourneyActivities(db),
     ...createAudienceSyncActivities(db, audiencePlatforms),
     ...createEventRecoveryActivities(db, temporalClient, config),
-    ...createSegmentActivities(db, config),
+    ...createSegmentActivities(db, temporalClient, config),
     ...createMaintenanceActivities(
       db,
       { ledgerMs: config.LEDGER_RETENTION, dedupeMs: config.DEDUPE_RETENTION, segmentFactsMs: config.SEGMENT_EVENT_RETENTION, capRules: capRules(config), holdRules: config.HOLD_RULES },

@@ -80,6 +80,10 @@ export const TEMPLATES: Record<string, TemplateSource> = {
   // The win-back subject test: one body, two subjects.
   'winback-a': simpleEmail('We miss you, {{ profile.first_name | default: "friend" }}', winBackBody),
   'winback-b': simpleEmail('15% off, just for you', winBackBody),
+  'vip-welcome': simpleEmail('Welcome to VIP, {{ profile.first_name | default: "friend" }}', [
+    `Hi ${greeting},`,
+    'You are one of our best customers now: free express shipping and early access to every sale are yours.',
+  ]),
   'review-request': {
     ...htmlOnlyEmail('How is your order {{ event.order_id }}?', [
       `Hi ${greeting},`,

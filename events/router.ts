@@ -8,11 +8,16 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import type { SignalDefinition } from '@temporalio/common';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Database } from '../store/db.js';
-import { latestJourneys } from '../workflows/journeys/index.js';
+import { journeyVersions, latestJourneys } from '../workflows/journeys/index.js';
 import { loadProfile } from '../store/profiles.js';
 import { evaluate, scopesOf } from '../workflows/sdk/conditions.js';
 import { eventSignal, identifiedSignal, JOURNEY_WORKFLOW_TYPE, journeyWorkflowId } from '../workflows/sdk/definitions.js';
-import { eventsHeardBy, type JourneyDefinition } from '../workflows/sdk/journey.js';
+import { entryEvent, eventsHeardBy, type JourneyDefinition } from '../workflows/sdk/journey.js';
+import { segmentEvent } from '../workflows/sdk/segment-events.js';
+import type { ChangeListener } from '../segments/change-dispatch.js';
+import { parseSegmentKey } from '../segments/sdk/segment.js';
+import type { SegmentChangeDoc } from '../store/segment-memberships.js';
+import type { Config } from '../config.js';
 import { spanMs } from '../workflows/sdk/local-time.js';
 import { DEFINITION, JOURNEY, JOURNEY_VERSION, USER_ID } from '../workflows/sdk/search-attributes.js';
 import { fingerprint } from '../workflows/sdk/definition-fingerprint.js';
@@ -35,7 +40,7 @@ export interface RouterOptions {
   experiments?: readonly string[];
 }
 
-export interface Router {
+export interface Router extends ChangeListener {
   /**
    * `earlierIds`: ids the customer was known by before (see store/identities.ts); their instances
    * count too. `startedSince`: the event was accepted then and is being finished late (its claimer
@@ -68,6 +73,28 @@ function withinWindow(journey: JourneyDefinition, event: JourneyEvent): boolean 
   return (!from || at >= Date.parse(from)) && (!until || at < Date.parse(until));
 }
 
+/** A membership change as journeys hear it: its id is the messageId, so each instance takes it once. */
+export function segmentChangeEvent(change: SegmentChangeDoc): JourneyEvent {
+  const { id, version } = parseSegmentKey(change.segment);
+  return {
+    messageId: change._id,
+    event: segmentEvent(id, change.change === 'joined' ? 'join' : 'leave'),
+    userId: change.userId,
+    timestamp: change.at.toISOString(),
+    properties: { segment: id, version, decidedBy: change.decidedBy, cause: change.cause },
+  };
+}
+
+/** The deployment's router: this build's journeys with the configured settings and experiments. */
+export function deploymentRouter(
+  client: Client,
+  db: Database,
+  config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'JOURNEY_SETTINGS' | 'JOURNEY_EXPERIMENTS'>,
+  options: Partial<Pick<RouterOptions, 'journeys' | 'callTimeoutMs'>> = {},
+): Router {
+  return createRouter({ client, db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys: options.journeys ?? journeyVersions, settings: config.JOURNEY_SETTINGS, experiments: config.JOURNEY_EXPERIMENTS, callTimeoutMs: options.callTimeoutMs });
+}
+
 export function createRouter(options: RouterOptions): Router {
   const { taskQueue, db } = options;
   // Every Temporal call below runs inside this deadline, when one is set: Temporal's own, and ours
@@ -91,7 +118,7 @@ export function createRouter(options: RouterOptions): Router {
   // Each instance records the definition it started with, for `journeys check` before a deploy.
   const definitions = new Map(latest.map((j) => [j, fingerprint(j).definition]));
   // Derived once from the definitions, so routing an event is two map look-ups.
-  const startsOn = indexByEvent(latest, (j) => [j.entry.event]);
+  const startsOn = indexByEvent(latest, (j) => [entryEvent(j.entry)]);
   // Instances of older versions may wait for events the latest no longer does: listen for all of them.
   const hears = indexByEvent(latest, (j) => options.journeys.filter((v) => v.id === j.id).flatMap(eventsHeardBy));
 
@@ -186,13 +213,22 @@ export function createRouter(options: RouterOptions): Router {
     await Promise.all(persons.map((person) => signalIfRunning(journeyWorkflowId(journey.id, person, key), eventSignal, event)));
   }
 
+  async function route(event: JourneyEvent, earlierIds: string[] = [], startedSince?: Date): Promise<void> {
+    const starting = startsOn.get(event.event) ?? [];
+    const listening = (hears.get(event.event) ?? []).filter((j) => !starting.includes(j));
+    const timed = routingSeconds.startTimer();
+    await Promise.all([...starting.map((j) => start(j, event, earlierIds, startedSince)), ...listening.map((j) => deliver(j, event, earlierIds))]);
+    timed();
+  }
+
   return {
-    async route(event, earlierIds = [], startedSince) {
-      const starting = startsOn.get(event.event) ?? [];
-      const listening = (hears.get(event.event) ?? []).filter((j) => !starting.includes(j));
-      const timed = routingSeconds.startTimer();
-      await Promise.all([...starting.map((j) => start(j, event, earlierIds, startedSince)), ...listening.map((j) => deliver(j, event, earlierIds))]);
-      timed();
+    route,
+    hearsChange(segmentId, change) {
+      const name = segmentEvent(segmentId, change === 'joined' ? 'join' : 'leave');
+      return startsOn.has(name) || hears.has(name);
+    },
+    routeChange(change, startedSince) {
+      return route(segmentChangeEvent(change), [], startedSince);
     },
     async handOver(fromId, userId) {
       // Keyed instances carry their key in the id, so only unkeyed journeys can be addressed here.

@@ -5,6 +5,12 @@
 import { z } from 'zod';
 import { Id, unstorableParts, Text, type FieldProblem } from '../store/field-rules.js';
 import { MAX_BATCH_EVENTS, MAX_EVENT_BYTES } from './limits.js';
+import { SEGMENT_EVENT_PREFIX } from '../workflows/sdk/segment-events.js';
+
+/** A track event's name; those of segment membership changes are the engine's own (see segment-events.ts). */
+const EventName = Text(200, 'event name is required')
+  .min(1, 'event name is required')
+  .refine((name) => !name.startsWith(SEGMENT_EVENT_PREFIX), `event names starting with "${SEGMENT_EVENT_PREFIX}" are segment membership changes, which only the engine sends`);
 
 const Timestamp = z.iso.datetime({ offset: true });
 const Properties = z.record(z.string(), z.unknown()).default({});
@@ -53,7 +59,7 @@ function withContextTraits(value: unknown): unknown {
 }
 
 export const MessageSchemas = {
-  track: z.looseObject({ ...Common, type: z.literal('track'), event: Text(200, 'event name is required').min(1, 'event name is required'), properties: Properties }).superRefine(needsIdentity),
+  track: z.looseObject({ ...Common, type: z.literal('track'), event: EventName, properties: Properties }).superRefine(needsIdentity),
   identify: z.preprocess(withContextTraits, z.looseObject({ ...Common, type: z.literal('identify'), traits: Traits }).superRefine(needsIdentity)),
   page: z.looseObject({ ...Common, type: z.literal('page'), ...Viewed }).superRefine(needsIdentity),
   screen: z.looseObject({ ...Common, type: z.literal('screen'), ...Viewed }).superRefine(needsIdentity),

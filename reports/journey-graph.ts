@@ -2,7 +2,7 @@
  * A journey's steps drawn for people: an indented text tree or a Mermaid flowchart, each step with
  * the number of customers waiting in it right now.
  */
-import type { JourneyDefinition } from '../workflows/sdk/journey.js';
+import { entryEvent, type JourneyDefinition } from '../workflows/sdk/journey.js';
 import { childrenOf, type Step } from '../workflows/sdk/steps.js';
 
 export type StepCounts = Map<string, number>;
@@ -37,7 +37,7 @@ const countOf = (counts: StepCounts, id: string) => (counts.get(id) ? ` [${count
 export function journeyAsText(journey: JourneyDefinition, counts: StepCounts = new Map()): string {
   const lines = [
     `${journey.id} v${journey.version}: ${journey.description}`,
-    `  enters on "${journey.entry.event}"${journey.entry.key ? `, one per ${journey.entry.key}` : ''}; exits on ${journey.exitOn.map((e) => `"${e}"`).join(', ') || 'nothing'}`,
+    `  enters on "${entryEvent(journey.entry)}"${journey.entry.key ? `, one per ${journey.entry.key}` : ''}; exits on ${journey.exitOn.map((e) => `"${e}"`).join(', ') || 'nothing'}`,
   ];
   const walk = (steps: Step[], indent: string) => {
     for (const step of steps) {
@@ -53,7 +53,7 @@ export function journeyAsText(journey: JourneyDefinition, counts: StepCounts = n
 }
 
 export function journeyAsMermaid(journey: JourneyDefinition, counts: StepCounts = new Map()): string {
-  const lines = ['flowchart TD', `  entry(["${journey.entry.event}"])`];
+  const lines = ['flowchart TD', `  entry(["${entryEvent(journey.entry)}"])`];
   const node = (id: string) => `n_${id.replace(/[^A-Za-z0-9_]/g, '_')}`;
   const walk = (steps: Step[], from: string, label?: string): string => {
     let previous = from;

@@ -9,7 +9,8 @@ import type { Database } from '../store/db.js';
 import type { SuppressionDoc } from '../store/suppressions.js';
 import { ledgerForUser, type LedgerDoc } from '../store/ledger.js';
 import { stateQuery } from '../workflows/sdk/definitions.js';
-import type { JourneyResult, StepRecord } from '../workflows/sdk/types.js';
+import type { EntryRecord, JourneyResult, StepRecord } from '../workflows/sdk/types.js';
+import { segmentOfEvent } from '../workflows/sdk/segment-events.js';
 import { JOURNEY, USER_ID } from '../workflows/sdk/search-attributes.js';
 
 export interface JourneyRunTimeline {
@@ -21,18 +22,20 @@ export interface JourneyRunTimeline {
   closedAt?: Date;
   exitEvent?: string;
   currentStep?: string;
+  /** What it entered on (unknown for runs of older builds). */
+  entry?: EntryRecord;
   steps: Array<StepRecord & { ledger?: LedgerDoc }>;
 }
 
-async function stepsOf(client: Client, run: WorkflowExecutionInfo): Promise<Pick<JourneyRunTimeline, 'steps' | 'exitEvent' | 'currentStep'>> {
+async function stepsOf(client: Client, run: WorkflowExecutionInfo): Promise<Pick<JourneyRunTimeline, 'steps' | 'exitEvent' | 'currentStep' | 'entry'>> {
   const handle = client.workflow.getHandle(run.workflowId, run.runId);
   if (run.status.name === 'COMPLETED') {
     const result = (await handle.result()) as JourneyResult;
-    return { steps: result.steps, exitEvent: result.exitEvent };
+    return { steps: result.steps, exitEvent: result.exitEvent, entry: result.entry };
   }
   if (run.status.name === 'RUNNING') {
     const state = await handle.query(stateQuery);
-    return { steps: state.steps, currentStep: state.currentStep };
+    return { steps: state.steps, currentStep: state.currentStep, entry: state.entry };
   }
   return { steps: [] };
 }
@@ -42,7 +45,7 @@ export async function userTimeline(client: Client, db: Database, userId: string)
   const runs: JourneyRunTimeline[] = [];
   const escaped = userId.replaceAll('"', '\\"');
   for await (const run of client.workflow.list({ query: `${USER_ID.name} = "${escaped}"` })) {
-    const { steps, exitEvent, currentStep } = await stepsOf(client, run);
+    const { steps, exitEvent, currentStep, entry } = await stepsOf(client, run);
     runs.push({
       journey: run.typedSearchAttributes.get(JOURNEY) ?? run.type,
       workflowId: run.workflowId,
@@ -52,6 +55,7 @@ export async function userTimeline(client: Client, db: Database, userId: string)
       closedAt: run.closeTime,
       exitEvent,
       currentStep,
+      entry,
       steps: steps.map((step) => ({
         ...step,
         ledger: ledger.find((e) => e.workflowId === run.workflowId && e._id.includes(`/${run.runId}/${step.stepId}#`)),
@@ -63,6 +67,13 @@ export async function userTimeline(client: Client, db: Database, userId: string)
 
 const clock = (date: Date | string) => new Date(date).toISOString().slice(11, 19);
 
+/** `"Checkout Started"`, or for a segment change `joining segment lapsed (change lapsed@1|u-1|1)`. */
+function enteredOn(entry: EntryRecord): string {
+  const segment = segmentOfEvent(entry.event);
+  if (!segment) return `"${entry.event}"`;
+  return `${entry.event.endsWith(':joined') ? 'joining' : 'leaving'} segment ${segment} (change ${entry.messageId})`;
+}
+
 /** Plain text for a terminal: one block per journey run, one line per step. */
 export function formatTimeline(userId: string, runs: JourneyRunTimeline[]): string {
   const lines = [`${userId}`];
@@ -73,7 +84,7 @@ export function formatTimeline(userId: string, runs: JourneyRunTimeline[]): stri
         ? `left at ${clock(run.closedAt)} on "${run.exitEvent}"`
         : `${run.status.toLowerCase()} at ${clock(run.closedAt)}`
       : `in step ${run.currentStep ?? '(starting)'}`;
-    lines.push(`  ${run.journey}: entered ${clock(run.startedAt)}, ${end}`);
+    lines.push(`  ${run.journey}: entered ${clock(run.startedAt)}${run.entry ? ` on ${enteredOn(run.entry)}` : ''}, ${end}`);
     for (const step of run.steps) {
       const what = step.ledger ? `${step.ledger.channel} ${step.ledger.subject}` : '';
       const resolution = step.ledger?.resolution;

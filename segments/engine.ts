@@ -5,7 +5,9 @@
  * change is taken by inserting its number (store/segment-memberships.ts). Each pass reads the state,
  * then the facts, so whichever writer reads last sees every fact inserted before it; a writer that
  * changed something evaluates again, and stops only when the stored state agrees with a fresh
- * evaluation. Every pass notes the next instant at which time alone could change an answer.
+ * evaluation. Every pass notes the next instant at which time alone could change an answer. A
+ * change a journey acts on is handed to it through an outbox (change-dispatch.ts); a backfill's
+ * changes are not: they say what a customer already was, not that something just happened.
  */
 import type { Database } from '../store/db.js';
 import { factsOf, moveFacts, recordFacts, type NewFact } from '../store/segment-facts.js';
@@ -13,6 +15,7 @@ import { latestChange, membershipsOf, projectChange, takeChange, type Membership
 import { noteDue } from '../store/segment-dues.js';
 import { isActive, suppressionHistory } from '../store/suppressions.js';
 import { evaluate, type Fact } from './sdk/evaluate.js';
+import { handOver, type ChangeListener } from './change-dispatch.js';
 import { checkSegments, latestOf, readsOf, segmentKey, type SegmentDefinition, type SegmentReads } from './sdk/segment.js';
 
 /** Passes before giving up on a customer whose state keeps moving under us (another writer's). */
@@ -36,6 +39,8 @@ export interface SegmentEngineOptions {
   eventRetentionMs: number;
   /** The clock, for tests that move time. */
   now?: () => number;
+  /** Who acts on membership changes (the journeys' router); without one, changes are only recorded. */
+  listener?: ChangeListener;
 }
 
 export function createSegmentEngine(db: Database, options: SegmentEngineOptions): SegmentEngine {
@@ -53,6 +58,11 @@ export function createSegmentEngine(db: Database, options: SegmentEngineOptions)
   const propertiesRead = new Map([...readingEvent.keys()].map((event) => [event, new Set(order.flatMap((s) => [...(reads.get(s)!.events.get(event) ?? [])]))]));
   const timed = order.filter((s) => reads.get(s)!.timed);
   const readingSuppression = order.filter((s) => reads.get(s)!.suppression);
+  // Journeys act on a segment's latest version only: a customer is in each version of it.
+  const latestKeys = new Set(order.map((s) => segmentKey(latestOf(order, s.id))));
+  const { listener } = options;
+  const heard = (segment: SegmentDefinition, change: MembershipChange, cause: string) =>
+    !!listener && cause !== 'backfill' && latestKeys.has(segmentKey(segment)) && listener.hearsChange(segment.id, change);
 
   /** The segments given, and every segment that reads one of them, in evaluation order. */
   function withDependents(changed: Iterable<SegmentDefinition>): SegmentDefinition[] {
@@ -90,19 +100,24 @@ export function createSegmentEngine(db: Database, options: SegmentEngineOptions)
         const current = states.get(key);
         if (verdict.member === (current?.member ?? false)) continue;
         moved = true;
+        const kind: MembershipChange = verdict.member ? 'joined' : 'left';
         const change = {
           segment: key,
           userId,
           n: (current?.n ?? 0) + 1,
-          change: (verdict.member ? 'joined' : 'left') as MembershipChange,
+          change: kind,
           at: new Date(at),
           decidedBy: verdict.decidedBy,
           cause,
+          ...(heard(segment, kind, cause) ? { dispatch: 'pending' as const } : {}),
         };
         // Lost the number to another writer: take the state from the latest change, and look again.
-        const taken = (await takeChange(segmentChanges, change)) ? change : await latestChange(segmentChanges, key, userId);
-        await projectChange(segmentMembers, taken!);
-        states.set(key, { _id: '', segment: key, userId, member: taken!.change === 'joined', n: taken!.n, since: taken!.at, decidedBy: taken!.decidedBy });
+        const ours = await takeChange(segmentChanges, change);
+        const taken = ours ?? (await latestChange(segmentChanges, key, userId))!;
+        await projectChange(segmentMembers, taken);
+        states.set(key, { _id: '', segment: key, userId, member: taken.change === 'joined', n: taken.n, since: taken.at, decidedBy: taken.decidedBy });
+        // Handed over once the state shows it, so a journey's entry filter reading the segment agrees.
+        if (ours?.dispatch) await handOver(segmentChanges, listener!, ours);
       }
       // Noted once settled: a pass that moved is followed by one that may find another instant.
       if (!moved) {

@@ -23,7 +23,7 @@ import { handleError } from './http-errors.js';
 import { decodeCompressedBody } from './request-bodies.js';
 import { createIngestion } from '../events/ingestion.js';
 import { logger } from '../platform/logger.js';
-import { createRouter } from '../events/router.js';
+import { deploymentRouter } from '../events/router.js';
 import { deploymentSegments } from '../segments/deployment.js';
 import { registerSegmentRoutes } from './segment-routes.js';
 import { connectTemporal } from '../platform/temporal.js';
@@ -43,11 +43,8 @@ export interface ServerOptions {
 
 export function buildServer({ config, db, temporal, journeys = journeyVersions, segments: segmentDefinitions }: ServerOptions) {
   let draining = false;
-  const router = createRouter({
-    client: temporal, db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys, settings: config.JOURNEY_SETTINGS, callTimeoutMs: config.DEPENDENCY_TIMEOUT,
-    experiments: config.JOURNEY_EXPERIMENTS,
-  });
-  const segments = deploymentSegments(db, config, segmentDefinitions);
+  const router = deploymentRouter(temporal, db, config, { journeys, callTimeoutMs: config.DEPENDENCY_TIMEOUT });
+  const segments = deploymentSegments(db, config, segmentDefinitions, router);
   const { ingest } = createIngestion(db, router, { phoneRegion: config.DEFAULT_PHONE_REGION, holdRules: config.HOLD_RULES, segments });
   const app = Fastify({
     loggerInstance: logger.child({ component: 'http' }),

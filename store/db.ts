@@ -166,6 +166,7 @@ export async function openDatabase(url: string, name: string, options: { monitor
     collections.segmentChanges.createIndex({ memberId: 1 }),
     collections.segmentChanges.createIndex({ userId: 1 }),
     collections.segmentChanges.createIndex({ segment: 1, day: 1, change: 1 }),
+    collections.segmentChanges.createIndex({ dispatch: 1 }),
     collections.segmentDues.createIndex({ minute: 1 }),
   ]);
   return { client, db, collections, close: () => client.close() };

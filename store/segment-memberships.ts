@@ -37,7 +37,15 @@ export interface SegmentChangeDoc {
   decidedBy: string;
   /** What made the engine look: `event <source>:<messageId>`, `identify …`, `time`, `backfill`. */
   cause: string;
+  /**
+   * An outbox mark, on a change some journey acts on until it has been handed to them: taken with
+   * the change, in the same insert, so a writer that dies between the two leaves it for the
+   * recovery schedule (segments/change-dispatch.ts), never lost.
+   */
+  dispatch?: 'pending';
 }
+
+type NewChange = Omit<SegmentChangeDoc, '_id' | 'memberId' | 'day'>;
 
 export const memberId = (segment: string, userId: string) => `${segment}|${userId}`;
 /** Change n of a customer's membership: the id journeys and broadcasts act on once. */
@@ -48,11 +56,21 @@ export async function membershipsOf(members: Collection<SegmentMemberDoc>, userI
   return members.find({ userId }).toArray();
 }
 
-/** Takes change n; false if another writer took it first. */
-export async function takeChange(changes: Collection<SegmentChangeDoc>, change: Omit<SegmentChangeDoc, '_id' | 'memberId' | 'day'>): Promise<boolean> {
-  const id = memberId(change.segment, change.userId);
-  const taken = await insertNew(changes, [{ ...change, _id: changeId(change.segment, change.userId, change.n), memberId: id, day: change.at.toISOString().slice(0, 10) }]);
-  return !taken.size;
+/** Takes change n: the change as stored, or undefined if another writer took it first. */
+export async function takeChange(changes: Collection<SegmentChangeDoc>, change: NewChange): Promise<SegmentChangeDoc | undefined> {
+  const doc = { ...change, _id: changeId(change.segment, change.userId, change.n), memberId: memberId(change.segment, change.userId), day: change.at.toISOString().slice(0, 10) };
+  const taken = await insertNew(changes, [doc]);
+  return taken.size ? undefined : doc;
+}
+
+/** The change has been handed to the journeys acting on it. Only this field is ever written again, so a read-modify-write loses nothing. */
+export async function markDispatched(changes: Collection<SegmentChangeDoc>, id: string): Promise<void> {
+  await changes.updateOne({ _id: id }, { $unset: { dispatch: '' } });
+}
+
+/** Changes taken before `before` and never handed over: an equality read of the outbox marks (few: each is cleared within a second). */
+export async function pendingChanges(changes: Collection<SegmentChangeDoc>, before: Date, limit: number): Promise<SegmentChangeDoc[]> {
+  return changes.find({ dispatch: 'pending', at: { $lt: before } }).limit(limit).toArray();
 }
 
 export async function latestChange(changes: Collection<SegmentChangeDoc>, segment: string, userId: string): Promise<SegmentChangeDoc | undefined> {
@@ -61,7 +79,7 @@ export async function latestChange(changes: Collection<SegmentChangeDoc>, segmen
 }
 
 /** Projects a change onto the current state, unless the state already comes from a later one. */
-export async function projectChange(members: Collection<SegmentMemberDoc>, change: Omit<SegmentChangeDoc, '_id' | 'memberId' | 'day'>): Promise<void> {
+export async function projectChange(members: Collection<SegmentMemberDoc>, change: NewChange): Promise<void> {
   const _id = memberId(change.segment, change.userId);
   const write = () =>
     members.updateOne(

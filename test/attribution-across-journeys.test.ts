@@ -10,12 +10,14 @@ import { waitUntil } from '../stack/wait-until.js';
 import { journeyVersion } from '../workflows/journeys/index.js';
 import { chooseVariant } from '../workflows/sdk/split.js';
 import type { StepOf } from '../workflows/sdk/steps.js';
+import { winBackV1Build } from './support/builds.js';
 import { emailSentTo } from './support/delivery.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
 
 let system: TestSystem;
 beforeAll(async () => {
   system = await startTestSystem({
+    journeys: winBackV1Build,
     journeySettings: {
       winBack: { attributionWindow: '1 hour' },
       cartAbandonment: { reminderDelay: '1s', orderWindow: '1 hour', retargetFor: '1 hour' },

@@ -17,6 +17,7 @@ import { openDatabase, type Database } from '../store/db.js';
 import { journeyVersion } from '../workflows/journeys/index.js';
 import { chooseVariant } from '../workflows/sdk/split.js';
 import type { StepOf } from '../workflows/sdk/steps.js';
+import { winBackV1Build } from './support/builds.js';
 import { runCli } from './support/cli.js';
 import { onceAt, withStoreFault } from './support/faulty-database.js';
 import { dsn, postBounce, postTwilioStatus } from './support/provider-reports.js';
@@ -52,7 +53,7 @@ describe('journeys run for weeks, then reported', () => {
     const customers: Record<string, TestCustomer[]> = {};
     for (const [arm, list] of Object.entries(ids)) customers[arm] = await Promise.all(list.map((id) => tester.customer({ first_name: 'Pat' }, id)));
     const all = Object.values(customers).flat();
-    for (const c of all) await c.track('Customer Lapsed', { days_since_order: 95 });
+    for (const c of all) await c.track('Customer Lapsed', { days_since_order: 95 }, winBackV1Build);
     for (const c of [...customers.A!, ...customers.B!]) await c.waitForEmails(1);
 
     await tester.advance('1 day');

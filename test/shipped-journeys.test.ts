@@ -12,14 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '../stack/wait-until.js';
 import { runCli } from './support/cli.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
-import { journeyVersions } from '../workflows/journeys/index.js';
+import { buildWithout } from './support/builds.js';
 
 let system: TestSystem;
 beforeAll(async () => {
   system = await startTestSystem({
     // Cart abandonment's entrants get v1 here, the version the replay fixtures edit (v2 is tested in
-    // engagement.test.ts).
-    journeys: journeyVersions.filter((j) => !(j.id === 'cartAbandonment' && j.version === 2)),
+    // engagement.test.ts); win-back's get v1, entered by an event (v2 enters from the lapsed segment).
+    journeys: buildWithout('cartAbandonment@2', 'winBack@2'),
     journeySettings: {
       cartAbandonment: { reminderDelay: '1s', orderWindow: '1s', retargetFor: '1s' },
       browseAbandonment: { browseWindow: '1s' },

@@ -3,7 +3,7 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { AudienceSyncActivities, AudienceSyncReport } from '../activities/audience-sync.js';
 import type { CleanupReport, MaintenanceActivities } from '../activities/maintenance-activities.js';
 import type { RollupReport } from '../reports/rollup.js';
-import type { EventRecoveryActivities } from '../activities/event-recovery.js';
+import type { EventRecoveryActivities, RecoveryResult } from '../activities/event-recovery.js';
 
 const { cleanExpiredData, foldIntoRollups } = proxyActivities<MaintenanceActivities>({
   startToCloseTimeout: '10 minutes',
@@ -36,6 +36,6 @@ const { finishAbandonedEvents } = proxyActivities<EventRecoveryActivities>({
   retry: { initialInterval: '5s', maximumInterval: '1 minute' },
 });
 
-export async function inboundRecovery(): Promise<{ finished: number; failed: number }> {
+export async function inboundRecovery(): Promise<RecoveryResult> {
   return finishAbandonedEvents();
 }

@@ -29,6 +29,11 @@ export function defineSegment(definition: SegmentDefinition): SegmentDefinition 
 }
 
 export const segmentKey = (segment: Pick<SegmentDefinition, 'id' | 'version'>) => `${segment.id}@${segment.version}`;
+/** The id and version a segment key names. */
+export function parseSegmentKey(key: string): Pick<SegmentDefinition, 'id' | 'version'> {
+  const at = key.lastIndexOf('@');
+  return { id: key.slice(0, at), version: Number(key.slice(at + 1)) };
+}
 
 /** What a segment reads, so an event or a profile change re-evaluates only the segments it can change. */
 export interface SegmentReads {

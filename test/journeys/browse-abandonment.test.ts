@@ -47,7 +47,7 @@ it('adding the product to the cart ends the journey without a reminder', async (
 });
 
 /** The shipped journeys with browse abandonment's entry rules changed, as a deployment would route. */
-function deployedWithEntry(entry: Partial<JourneyDefinition['entry']>): JourneyDefinition[] {
+function deployedWithEntry(entry: Partial<Pick<JourneyDefinition['entry'], 'where' | 'key' | 'reentry' | 'window'>>): JourneyDefinition[] {
   return journeyVersions.map((j) => (j === browseAbandonment ? { ...j, entry: { ...j.entry, ...entry } } : j));
 }
 

@@ -9,7 +9,8 @@
  *   expect(await ada.currentStep('welcomeSeries')).toBe('wait-for-first-order');
  *
  * Runs on Temporal's time-skipping test server with the real delivery path (database, SMTP server,
- * Twilio stand-in, audience webhook), routing events exactly as ingestion does.
+ * Twilio stand-in, audience webhook), routing events exactly as ingestion does: the segments first
+ * (on the test server's clock), whose membership changes start and end journeys, then the journeys.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -24,6 +25,8 @@ import { mergeTraits } from '../../store/profiles.js';
 import { ensureTestServer } from '../../stack/tools.js';
 import { waitUntil } from '../../stack/wait-until.js';
 import { journeyVersions } from '../../workflows/journeys/index.js';
+import { segmentVersions } from '../../segments/definitions/index.js';
+import { createSegmentEngine, type SegmentEngine } from '../../segments/engine.js';
 import { journeyWorkflowId, stateQuery } from '../../workflows/sdk/definitions.js';
 import type { JourneyDefinition } from '../../workflows/sdk/journey.js';
 import type { Duration, JourneyResult, StepRecord } from '../../workflows/sdk/types.js';
@@ -34,6 +37,8 @@ export interface TestCustomer {
   email: string;
   /** Sends an event as the CDP would; `deployed` routes it as a build with only those versions would. */
   track(event: string, properties?: Record<string, unknown>, deployed?: readonly JourneyDefinition[]): Promise<void>;
+  /** What the segment clock does when the customer's next instant is due (after `advance`): the changes time made. */
+  timePassed(deployed?: readonly JourneyDefinition[]): Promise<void>;
   emailSubjects(): string[];
   /** Waits (in real time) until this many emails have arrived for the customer. */
   waitForEmails(count: number): Promise<string[]>;
@@ -49,6 +54,8 @@ export interface JourneyTester {
   system: TestSystem;
   env: TestWorkflowEnvironment;
   customer(traits?: Record<string, unknown>, userId?: string): Promise<TestCustomer>;
+  /** The router a build with these versions routes with (the shipped build's by default). */
+  router(deployed?: readonly JourneyDefinition[]): Router;
   advance(duration: Duration): Promise<void>;
   now(): Promise<number>;
   close(): Promise<void>;
@@ -74,11 +81,23 @@ export async function startJourneyTester(options: { settings?: Record<string, Re
     return routers.get(deployed)!;
   };
   const now = async () => Number(await env.currentTimeMs());
+  // The engine's clock is the test server's, read before each call (the engine reads it synchronously).
+  let clock = 0;
+  const engines = new Map<readonly JourneyDefinition[], SegmentEngine>();
+  const segmentsFor = async (deployed: readonly JourneyDefinition[]) => {
+    clock = await now();
+    if (!engines.has(deployed)) {
+      const options = { segments: segmentVersions, eventRetentionMs: system.config.SEGMENT_EVENT_RETENTION, now: () => clock, listener: routerFor(deployed) };
+      engines.set(deployed, createSegmentEngine(system.db, options));
+    }
+    return engines.get(deployed)!;
+  };
 
   return {
     system,
     env,
     now,
+    router: (deployed = journeyVersions) => routerFor(deployed),
     advance: (duration) => env.sleep(duration),
     async customer(traits = {}, userId = uniqueId('customer')) {
       const email = `${userId}@example.com`;
@@ -89,8 +108,13 @@ export async function startJourneyTester(options: { settings?: Record<string, Re
         userId,
         email,
         async track(event, properties = {}, deployed = journeyVersions) {
-          const timestamp = new Date(await now()).toISOString();
-          await routerFor(deployed).route({ messageId: uniqueId('m'), event, userId, timestamp, properties });
+          const segments = await segmentsFor(deployed);
+          const messageId = uniqueId('m');
+          await segments.recordEvent(userId, { messageKey: `tester:${messageId}`, event, at: new Date(clock), properties }, `event tester:${messageId}`);
+          await routerFor(deployed).route({ messageId, event, userId, timestamp: new Date(clock).toISOString(), properties });
+        },
+        async timePassed(deployed = journeyVersions) {
+          await (await segmentsFor(deployed)).refresh(userId, 'time');
         },
         emailSubjects: () => mine().map((m) => m.subject ?? ''),
         async waitForEmails(count) {

@@ -9,7 +9,8 @@ import { cartEmailAlone, cartSmsAlone } from './cart-channels-alone.js';
 import { cartAbandonmentV1, cartAbandonmentV2 } from './cart-abandonment.js';
 import { postPurchaseReviewV1, postPurchaseReviewV2 } from './post-purchase-review.js';
 import { welcomeSeriesV1, welcomeSeriesV2 } from './welcome-series.js';
-import { winBack } from './win-back.js';
+import { vipWelcome } from './vip-welcome.js';
+import { winBackV1, winBackV2 } from './win-back.js';
 
 export const journeyVersions: readonly JourneyDefinition[] = [
   cartAbandonmentV1,
@@ -19,7 +20,9 @@ export const journeyVersions: readonly JourneyDefinition[] = [
   browseAbandonment,
   welcomeSeriesV1,
   welcomeSeriesV2,
-  winBack,
+  winBackV1,
+  winBackV2,
+  vipWelcome,
   postPurchaseReviewV1,
   postPurchaseReviewV2,
 ];

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { JourneyEvent, StepRecord } from './types.js';
+import type { EntryRecord, JourneyEvent, StepRecord } from './types.js';
 
 /** Every event for a customer's running journey arrives through this one signal. */
 export const eventSignal = defineSignal<[JourneyEvent]>('event');
@@ -16,6 +16,8 @@ export interface JourneyState {
   currentStep: string | undefined;
   steps: StepRecord[];
   audiences: string[];
+  /** Absent in answers of older builds. */
+  entry?: EntryRecord;
 }
 
 export const stateQuery = defineQuery<JourneyState>('state');

@@ -29,6 +29,7 @@ import type {
   DeliveryOutcome,
   DeliveryRequest,
   Duration,
+  EntryRecord,
   JourneyEvent,
   JourneyInput,
   JourneyResult,
@@ -132,7 +133,13 @@ class JourneyRun implements StepRuntime {
       currentStep: this.currentStep,
       steps: [...this.steps],
       audiences: [...this.audiences],
+      entry: this.entry(),
     };
+  }
+
+  private entry(): EntryRecord {
+    const { event, messageId, timestamp } = this.input.entryEvent;
+    return { event, messageId, at: timestamp };
   }
 
   async execute(): Promise<JourneyResult> {
@@ -151,7 +158,7 @@ class JourneyRun implements StepRuntime {
     else result = await this.leave(this.exitEvent);
     if (result.status === 'completed') this.report({ stepId: 'end', at: new Date().toISOString(), outcome: 'completed' });
     await Promise.all(this.background);
-    return result;
+    return { ...result, entry: this.entry() };
   }
 
   private async leave(exitEvent: JourneyEvent): Promise<JourneyResult> {

@@ -5,11 +5,20 @@
  */
 import { scopesOf, type Condition } from './conditions.js';
 import { allSteps, type DurationRef, type Step } from './steps.js';
+import { SEGMENT_EVENT_PREFIX, segmentEvent, segmentOfEvent, type SegmentTransition } from './segment-events.js';
 import type { Duration } from './types.js';
 
-export interface Entry {
-  event: string;
-  /** Only events (and customers) matching this enter; `event.*` and `profile.*` fields. */
+/**
+ * What starts an instance: an incoming event, or a change of the customer's membership of a segment
+ * (segments/definitions/), delivered once per change (see segment-events.ts).
+ */
+export type Entry = EntryRules & ({ event: string; segment?: never; on?: never } | { segment: string; on: SegmentTransition; event?: never });
+
+interface EntryRules {
+  /**
+   * Only events (and customers) matching this enter; `event.*` and `profile.*` fields. A segment
+   * change's event carries `segment`, `version`, `decidedBy` (the condition that decided) and `cause`.
+   */
   where?: Condition;
   /** One instance per value of this event property (e.g. 'cart_id') instead of one per user. */
   key?: string;
@@ -48,6 +57,11 @@ export interface JourneyDefinition {
 export type JourneyInputDefinition = Omit<JourneyDefinition, 'exitOn' | 'goals' | 'settings' | 'fallbackTimeZone' | 'priority'> &
   Partial<Pick<JourneyDefinition, 'exitOn' | 'goals' | 'settings' | 'fallbackTimeZone' | 'priority'>>;
 
+/** The event that starts an instance: the entry event, or the segment change's own. */
+export function entryEvent(entry: Entry): string {
+  return entry.event !== undefined ? entry.event : segmentEvent(entry.segment, entry.on);
+}
+
 const IDENTIFIER = /^[a-z][A-Za-z0-9]*$/;
 const CHANNELS = new Set(['email', 'sms']);
 
@@ -68,7 +82,10 @@ export function defineJourney(input: JourneyInputDefinition): JourneyDefinition 
   };
   if (!IDENTIFIER.test(journey.id)) failJourney('id must be a camelCase identifier');
   if (!Number.isInteger(journey.version) || journey.version < 1) failJourney('version must be a positive integer');
-  if (journey.exitOn.includes(journey.entry.event)) failJourney('the entry event cannot also be an exit event');
+  const { entry } = journey;
+  if (entry.event?.startsWith(SEGMENT_EVENT_PREFIX)) failJourney(`"${entry.event}" is a segment change: enter with { segment, on }`);
+  if (entry.segment !== undefined && entry.key) failJourney('a segment entry has no event properties to key instances on');
+  if (journey.exitOn.includes(entryEvent(entry))) failJourney('the entry event cannot also be an exit event');
   if (journey.entry.where && [...scopesOf(journey.entry.where)].some((s) => s !== 'event' && s !== 'profile')) {
     failJourney('entry.where may only read event.* and profile.* fields');
   }
@@ -120,6 +137,17 @@ export function checkTemplates(journey: JourneyDefinition, hasTemplate: (name: s
       );
     }
   }
+}
+
+/** The segments a journey acts on (entry, exits, goals, waits): each must be computed by the deployment. */
+export function segmentsNamed(journey: JourneyDefinition): string[] {
+  return [...new Set([entryEvent(journey.entry), ...eventsHeardBy(journey)].flatMap((name) => segmentOfEvent(name) ?? []))];
+}
+
+/** Segments are the deployment's: a journey naming one it does not compute fails at start-up. */
+export function checkSegments(journey: JourneyDefinition, computed: ReadonlySet<string>): void {
+  const missing = segmentsNamed(journey).filter((id) => !computed.has(id));
+  if (missing.length) throw new JourneyDefinitionError(`journey "${journey.id}" v${journey.version}: no segment "${missing.join('", "')}" in the build (segments/definitions/)`);
 }
 
 /** The events a running instance needs delivered: exits, goals and the events its steps wait for. */

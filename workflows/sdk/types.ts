@@ -146,4 +146,13 @@ export interface JourneyResult {
   status: 'completed' | 'exited';
   exitEvent?: string;
   steps: StepRecord[];
+  /** What the customer entered on (absent in results of older builds). */
+  entry?: EntryRecord;
+}
+
+/** The event an instance entered on: a segment change's messageId is the change's id. */
+export interface EntryRecord {
+  event: string;
+  messageId: string;
+  at: string;
 }

@@ -1,0 +1,70 @@
+/**
+ * Journeys entered from segments, on the real stack: a membership change starts the journey that
+ * listens for it, once, before the event's request is answered; a change its writer could not hand
+ * over (Temporal unreachable, the writer dead) is handed over by the recovery schedule, once; the
+ * engine's own event names cannot be sent from outside; `explain` says what a run entered on.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { deploymentRouter } from '../events/router.js';
+import { deploymentSegments } from '../segments/deployment.js';
+import { waitUntil } from '../stack/wait-until.js';
+import { mergeTraits } from '../store/profiles.js';
+import { changeId, memberId } from '../store/segment-memberships.js';
+import { journeyWorkflowId } from '../workflows/sdk/definitions.js';
+import { runCli } from './support/cli.js';
+import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
+
+let system: TestSystem;
+beforeAll(async () => {
+  system = await startTestSystem();
+});
+afterAll(() => system?.close());
+
+const subjects = (userId: string) => system.smtp.messagesTo(`${userId}@example.com`).map((m) => m.subject);
+
+it('an order that makes the customer VIP starts the VIP welcome once, entered on the change', async () => {
+  const userId = uniqueId('vip');
+  await system.identify(userId, { email: `${userId}@example.com`, first_name: 'Vi' });
+  await system.track(userId, 'Order Completed', { revenue: 600 });
+  // The journey was started before the order's request was answered: its handle answers now.
+  const result = await system.journeyResult(userId, 'vipWelcome');
+  expect(result).toMatchObject({ status: 'completed', entry: { event: 'segment:vip:joined', messageId: changeId('vip@1', userId, 1) } });
+  expect(subjects(userId)).toEqual(['Welcome to VIP, Vi']);
+  expect((await system.db.collections.segmentChanges.findOne({ _id: changeId('vip@1', userId, 1) }))?.dispatch).toBeUndefined();
+
+  // Still VIP after the next order: no change, no second welcome.
+  await system.track(userId, 'Order Completed', { revenue: 700 });
+  const runs = await system.temporal.workflow.count(`WorkflowId = '${journeyWorkflowId('vipWelcome', userId)}'`);
+  expect(runs.count).toBe(1);
+  expect(subjects(userId)).toEqual(['Welcome to VIP, Vi']);
+
+  const explained = await runCli(['explain', '--user', userId, '--journey', 'vipWelcome'], system.env);
+  expect(explained.stdout).toContain(`vipWelcome: entered`);
+  expect(explained.stdout).toContain(`on joining segment vip (change ${changeId('vip@1', userId, 1)})`);
+});
+
+it('a change whose hand-over failed is handed over by the recovery schedule, and starts its journey once', async () => {
+  const userId = uniqueId('late');
+  await mergeTraits(system.db.collections.profiles, userId, { email: `${userId}@example.com`, first_name: 'Lu', vip: true }, new Date());
+  // A server that takes the change and then loses Temporal before handing it over.
+  const router = deploymentRouter(system.temporal, system.db, system.config);
+  const unreachable = { hearsChange: router.hearsChange, routeChange: () => Promise.reject(new Error('Temporal gave no answer')) };
+  const segments = deploymentSegments(system.db, system.config, undefined, unreachable);
+  await expect(segments.traitsChanged(userId, ['vip'], 'identify test:1')).rejects.toThrow('Temporal gave no answer');
+  expect(await system.db.collections.segmentMembers.findOne({ _id: memberId('vip@1', userId) })).toMatchObject({ member: true });
+  expect((await system.db.collections.segmentChanges.findOne({ _id: changeId('vip@1', userId, 1) }))?.dispatch).toBe('pending');
+
+  // The recovery schedule (every second here) hands over changes pending for longer than the 5 s lease.
+  await waitUntil(async () => !(await system.db.collections.segmentChanges.findOne({ _id: changeId('vip@1', userId, 1) }))?.dispatch, 30_000, 'the change handed over');
+  expect(await system.journeyResult(userId, 'vipWelcome')).toMatchObject({ status: 'completed', entry: { messageId: changeId('vip@1', userId, 1) } });
+  // Handed over again (a second recovery, the writer coming back): the journey takes it as its own.
+  await router.routeChange((await system.db.collections.segmentChanges.findOne({ _id: changeId('vip@1', userId, 1) }))!, new Date(Date.now() - 60_000));
+  expect((await system.temporal.workflow.count(`WorkflowId = '${journeyWorkflowId('vipWelcome', userId)}'`)).count).toBe(1);
+  expect(subjects(userId)).toEqual(['Welcome to VIP, Lu']);
+});
+
+it('refuses a track event named like a segment change, with the reason', async () => {
+  const response = await system.post('/v1/track', { userId: uniqueId('spoof'), event: 'segment:vip:joined', properties: {}, messageId: uniqueId('m') });
+  expect(response.status).toBe(400);
+  expect(JSON.stringify(response.body)).toContain('segment membership changes, which only the engine sends');
+});

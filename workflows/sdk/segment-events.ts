@@ -1,0 +1,22 @@
+/**
+ * A segment membership change as journeys hear it: an event named for the segment and the way the
+ * customer went, whose messageId is the change's id (store/segment-memberships.ts), so an instance
+ * acts on a change once however often it is delivered. The names are the engine's own: ingestion
+ * refuses a track event that takes one, so no CDP can start a segment's journeys.
+ */
+export type SegmentTransition = 'join' | 'leave';
+
+export const SEGMENT_EVENT_PREFIX = 'segment:';
+
+export const segmentEvent = (segment: string, on: SegmentTransition) => `${SEGMENT_EVENT_PREFIX}${segment}:${on === 'join' ? 'joined' : 'left'}`;
+
+/** For `exitOn` and `waitForEvent`: the customer joined the segment. */
+export const joinedSegment = (segment: string) => segmentEvent(segment, 'join');
+/** For `exitOn` and `waitForEvent`: the customer left the segment. */
+export const leftSegment = (segment: string) => segmentEvent(segment, 'leave');
+
+/** The segment a segment event names; undefined for any other event. */
+export function segmentOfEvent(name: string): string | undefined {
+  const match = /^segment:(.+):(joined|left)$/.exec(name);
+  return match?.[1];
+}
