@@ -3,6 +3,7 @@
  * the number of customers waiting in it right now.
  */
 import { entryEvent, type JourneyDefinition } from '../workflows/sdk/journey.js';
+import { describeEvent } from '../workflows/sdk/segment-events.js';
 import { childrenOf, type Step } from '../workflows/sdk/steps.js';
 
 export type StepCounts = Map<string, number>;
@@ -37,7 +38,7 @@ const countOf = (counts: StepCounts, id: string) => (counts.get(id) ? ` [${count
 export function journeyAsText(journey: JourneyDefinition, counts: StepCounts = new Map()): string {
   const lines = [
     `${journey.id} v${journey.version}: ${journey.description}`,
-    `  enters on "${entryEvent(journey.entry)}"${journey.entry.key ? `, one per ${journey.entry.key}` : ''}; exits on ${journey.exitOn.map((e) => `"${e}"`).join(', ') || 'nothing'}`,
+    `  enters on ${describeEvent(entryEvent(journey.entry))}${journey.entry.key ? `, one per ${journey.entry.key}` : ''}; exits on ${journey.exitOn.map(describeEvent).join(', ') || 'nothing'}`,
   ];
   const walk = (steps: Step[], indent: string) => {
     for (const step of steps) {

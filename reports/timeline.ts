@@ -10,7 +10,7 @@ import type { SuppressionDoc } from '../store/suppressions.js';
 import { ledgerForUser, type LedgerDoc } from '../store/ledger.js';
 import { stateQuery } from '../workflows/sdk/definitions.js';
 import type { EntryRecord, JourneyResult, StepRecord } from '../workflows/sdk/types.js';
-import { segmentOfEvent } from '../workflows/sdk/segment-events.js';
+import { describeEvent, segmentOfEvent } from '../workflows/sdk/segment-events.js';
 import { JOURNEY, USER_ID } from '../workflows/sdk/search-attributes.js';
 
 export interface JourneyRunTimeline {
@@ -68,11 +68,7 @@ export async function userTimeline(client: Client, db: Database, userId: string)
 const clock = (date: Date | string) => new Date(date).toISOString().slice(11, 19);
 
 /** `"Checkout Started"`, or for a segment change `joining segment lapsed (change lapsed@1|u-1|1)`. */
-function enteredOn(entry: EntryRecord): string {
-  const segment = segmentOfEvent(entry.event);
-  if (!segment) return `"${entry.event}"`;
-  return `${entry.event.endsWith(':joined') ? 'joining' : 'leaving'} segment ${segment} (change ${entry.messageId})`;
-}
+const enteredOn = (entry: EntryRecord) => `${describeEvent(entry.event)}${segmentOfEvent(entry.event) ? ` (change ${entry.messageId})` : ''}`;
 
 /** Plain text for a terminal: one block per journey run, one line per step. */
 export function formatTimeline(userId: string, runs: JourneyRunTimeline[]): string {

@@ -4,7 +4,9 @@ import { loadTemplates } from '../activities/templates.js';
 import { journeyVersion, journeyVersions, latestJourneys } from '../workflows/journeys/index.js';
 import { eq } from '../workflows/sdk/conditions.js';
 import { journeyWorkflowId } from '../workflows/sdk/definitions.js';
-import { checkTemplates, defineJourney, eventsHeardBy, type JourneyInputDefinition } from '../workflows/sdk/journey.js';
+import { checkSegments, checkTemplates, defineJourney, eventsHeardBy, segmentsNamed, type JourneyInputDefinition } from '../workflows/sdk/journey.js';
+import { joinedSegment, leftSegment } from '../workflows/sdk/segment-events.js';
+import { segmentVersions } from '../segments/definitions/index.js';
 import { branch, send, setting, split, wait, waitForEvent } from '../workflows/sdk/steps.js';
 
 const email = (id: string, template = 'welcome') => send(id, { channel: 'email', template, category: 'marketing' });
@@ -18,8 +20,9 @@ describe('shipped journeys', () => {
       'cartEmailAlone@1',
       'cartSmsAlone@1',
       'postPurchaseReview@2',
+      'vipWelcome@1',
       'welcomeSeries@2',
-      'winBack@1',
+      'winBack@2',
     ]);
     expect(journeyVersion('welcomeSeries', 1)?.version).toBe(1);
     expect(journeyVersion('postPurchaseReview', 1)?.version).toBe(1);
@@ -70,6 +73,16 @@ describe('validation names the journey and the step', () => {
     const journey = defineJourney({ ...base, steps: [email('s', 'no-such-template')] });
     const { has } = await loadTemplates();
     expect(() => checkTemplates(journey, has)).toThrow(/journey "example" v1: step "s": no email template "no-such-template"/);
+  });
+
+  it('a segment entry keyed by an event property, an event named like a segment change, a segment the build lacks', () => {
+    fails({ entry: { segment: 'vip', on: 'join', key: 'order_id' } }, /a segment entry has no event properties to key instances on/);
+    fails({ entry: { event: 'segment:vip:joined' } }, /"segment:vip:joined" is a segment change: enter with \{ segment, on \}/);
+    fails({ entry: { segment: 'vip', on: 'join' }, exitOn: [joinedSegment('vip')] }, /the entry event cannot also be an exit event/);
+    const journey = defineJourney({ ...base, entry: { segment: 'vip', on: 'join' }, exitOn: [leftSegment('newsletter'), 'Order Returned'] });
+    expect(segmentsNamed(journey)).toEqual(['vip', 'newsletter']);
+    expect(() => checkSegments(journey, new Set(['vip']))).toThrow(/journey "example" v1: no segment "newsletter" in the build/);
+    for (const shipped of journeyVersions) expect(() => checkSegments(shipped, new Set(segmentVersions.map((s) => s.id)))).not.toThrow();
   });
 
   it('an entry event that is also an exit event, and a bad id', () => {

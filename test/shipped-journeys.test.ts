@@ -66,13 +66,19 @@ describe('operator CLI', () => {
   it('shows customers in flight per version and per step, live', async () => {
     const c = await customer();
     await system.track(c.userId, 'Customer Lapsed', { days_since_order: 120 });
-    await waitUntil(async () => (await runCli(['journeys', 'show', 'winBack'], system.env)).stdout.includes('[1 here]'), 30_000, 'the live count');
-    const shown = await runCli(['journeys', 'show', 'winBack'], system.env);
+    // v1 is the version this deployment enters customers into (v2 enters from the lapsed segment).
+    const showV1 = ['journeys', 'show', 'winBack', '--version', '1'];
+    await waitUntil(async () => (await runCli(showV1, system.env)).stdout.includes('[1 here]'), 30_000, 'the live count');
+    const shown = await runCli(showV1, system.env);
     expect(shown.stdout).toMatch(/winBack v1: Lapsed customers/);
     expect(shown.stdout).toMatch(/attribution-window: wait setting attributionWindow \[1 here\]/);
     expect(shown.stdout).toMatch(/A 45%:\n\s+winback-email-a: email winback-a \(marketing\)/);
+    const latest = await runCli(['journeys', 'show', 'winBack'], system.env);
+    expect(latest.stdout).toMatch(/winBack v2: Customers who join the lapsed segment/);
+    expect(latest.stdout).toContain('enters on joining segment lapsed; exits on "Order Completed"');
+    // Counted across the namespace: other test files' customers may be in v2.
     const listed = await runCli(['journeys'], system.env);
-    expect(listed.stdout).toMatch(/winBack\s+latest v1 {2}v1: 1 in flight/);
+    expect(listed.stdout).toMatch(/winBack\s+latest v2 {2}v1: 1 in flight, v2: \d+ in flight/);
     expect(listed.stdout).toMatch(/welcomeSeries\s+latest v2 {2}v1: \d+ in flight, v2: \d+ in flight/);
     const mermaid = await runCli(['journeys', 'show', 'winBack', '--mermaid'], system.env);
     expect(mermaid.stdout).toMatch(/^flowchart TD/);

@@ -15,11 +15,14 @@ import { postSegment } from '../../client/segment-http.js';
 import { startStack } from '../../stack/index.js';
 import { startLocalSystem, type LocalSystem } from '../../stack/local-system.js';
 import { waitUntil } from '../../stack/wait-until.js';
+import { deploymentRouter } from '../../events/router.js';
+import { deploymentSegments } from '../../segments/deployment.js';
 import { journeyVersions } from '../../workflows/journeys/index.js';
 import { armOf, journeyExperiments } from '../../workflows/journeys/experiments.js';
 import { journeyWorkflowId } from '../../workflows/sdk/definitions.js';
 import { chooseVariant } from '../../workflows/sdk/split.js';
 import type { StepOf } from '../../workflows/sdk/steps.js';
+import type { JourneyDefinition } from '../../workflows/sdk/journey.js';
 
 interface Scenario {
   journey: string;
@@ -31,8 +34,8 @@ interface Scenario {
   userId?: string;
   /** Further configuration of the deployment (e.g. JOURNEY_EXPERIMENTS). */
   env?: Record<string, string>;
-  /** Plays the events after the profile exists; resolves when the instance may be awaited. */
-  play(cdp: Cdp, system: LocalSystem): Promise<void>;
+  /** Plays the events after the profile exists; resolves when the instance may be awaited. `journeys`: the deployment's. */
+  play(cdp: Cdp, system: LocalSystem, journeys: readonly JourneyDefinition[]): Promise<void>;
 }
 
 type Cdp = (event: string, properties?: Record<string, unknown>) => Promise<void>;
@@ -50,6 +53,17 @@ function independentArm(scenario: string) {
   let userId = '';
   for (let i = 0; armOf(experiment, (userId = `recorded-${scenario}-${i}`)).name !== 'independent'; i++);
   return { userId, env: { JOURNEY_EXPERIMENTS: 'cart-orchestration' }, traits: sms };
+}
+
+/**
+ * The customer's last order was 61 days ago, learnt now (an import of order history): the lapsed
+ * segment takes them in at once, and its journeys hear of the change (the order itself is not routed
+ * to journeys, as an imported one is not). The clock does the same when the 60 days run out.
+ */
+async function lapsed(system: LocalSystem, journeys: readonly JourneyDefinition[], userId: string): Promise<void> {
+  const router = deploymentRouter(system.temporal, system.db, system.config, { journeys });
+  const segments = deploymentSegments(system.db, system.config, undefined, router);
+  await segments.recordEvent(userId, { messageKey: 'import:o-61', event: 'Order Completed', at: new Date(Date.now() - 61 * 86_400_000), properties: {} }, 'event import:o-61');
 }
 
 /** A customer id the win-back split puts in the given variant. */
@@ -108,6 +122,8 @@ const SCENARIOS: Scenario[] = [
       await cdp('Order Completed', { order_id: 'w1' });
     },
   },
+  { journey: 'winBack', version: 2, name: 'variant-a-completed', userId: winBackUser('A'), settings: { attributionWindow: '1s' }, play: (_cdp, system, journeys) => lapsed(system, journeys, winBackUser('A')) },
+  { journey: 'vipWelcome', version: 1, name: 'welcomed', settings: {}, play: (cdp) => cdp('Order Completed', { order_id: 'v1', revenue: 600 }) },
   { journey: 'winBack', version: 1, name: 'variant-a-completed', userId: winBackUser('A'), settings: { attributionWindow: '1s' }, play: (cdp) => cdp('Customer Lapsed') },
   {
     journey: 'winBack', version: 1, name: 'holdout-returned', userId: winBackUser('holdout'), settings: { attributionWindow: '1 hour' },
@@ -137,20 +153,21 @@ try {
     // A fresh system per scenario, so "wait for the first email" means this scenario's email, and a
     // deployment with only the recorded version, as when that version was the newest.
     const tag = `${scenario.journey}-v${scenario.version}-${scenario.name}`;
+    const journeys = journeyVersions.filter((j) => j.id !== scenario.journey || j.version === scenario.version);
     const system = await startLocalSystem({
       temporalAddress: stack.temporalAddress,
       mongoUrl: stack.mongoUrl,
       database: `record_${tag.replaceAll('-', '_')}`,
       taskQueue: `record-${tag}`,
       journeySettings: { [scenario.journey]: scenario.settings },
-      journeys: journeyVersions.filter((j) => j.id !== scenario.journey || j.version === scenario.version),
+      journeys,
       env: scenario.env,
     });
     try {
       const userId = scenario.userId ?? `recorded-${tag}`;
       const send = (path: string, body: Record<string, unknown>) => postSegment(system.httpUrl, system.writeKey, path, body);
       await send('/v1/identify', { userId, traits: { email: `${userId}@example.com`, ...scenario.traits } });
-      await scenario.play(async (event, properties = {}) => void (await send('/v1/track', { userId, event, properties })), system);
+      await scenario.play(async (event, properties = {}) => void (await send('/v1/track', { userId, event, properties })), system, journeys);
       const handle = system.temporal.workflow.getHandle(journeyWorkflowId(scenario.journey, userId, scenario.key));
       await handle.result();
       const file = path.join(outDir, scenario.journey, `v${scenario.version}-${scenario.name}.json`);

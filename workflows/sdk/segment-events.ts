@@ -15,8 +15,15 @@ export const joinedSegment = (segment: string) => segmentEvent(segment, 'join');
 /** For `exitOn` and `waitForEvent`: the customer left the segment. */
 export const leftSegment = (segment: string) => segmentEvent(segment, 'leave');
 
+const SEGMENT_EVENT = /^segment:(.+):(joined|left)$/;
+
 /** The segment a segment event names; undefined for any other event. */
 export function segmentOfEvent(name: string): string | undefined {
-  const match = /^segment:(.+):(joined|left)$/.exec(name);
-  return match?.[1];
+  return SEGMENT_EVENT.exec(name)?.[1];
+}
+
+/** An event's name as people read it: `"Order Completed"`, or `joining segment lapsed`. */
+export function describeEvent(name: string): string {
+  const match = SEGMENT_EVENT.exec(name);
+  return match ? `${match[2] === 'joined' ? 'joining' : 'leaving'} segment ${match[1]}` : `"${name}"`;
 }
