@@ -2,7 +2,8 @@
  * kill -9 under the segments: the worker killed again and again during a new segment version's
  * backfill over existing profiles, then the ingestion server and the worker killed in turn during
  * a burst of events the segments read. No event counted twice or missed, every membership what
- * the events and traits decide, every customer's changes numbered without a gap.
+ * the events and traits decide, every customer's changes numbered without a gap, each join a
+ * journey listens for starting it once (and a backfill's joins none).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import getPort from 'get-port';
@@ -11,7 +12,10 @@ import { memberId } from '../../store/segment-memberships.js';
 import { segmentVersions } from '../../segments/definitions/index.js';
 import { segmentKey } from '../../segments/sdk/segment.js';
 import { waitUntil } from '../../stack/wait-until.js';
-import { auditSegments, burstOf, postBurst } from '../support/segment-burst.js';
+import pMap from 'p-map';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { journeyWorkflowId } from '../../workflows/sdk/definitions.js';
+import { auditSegmentJourneys, auditSegments, burstOf, postBurst } from '../support/segment-burst.js';
 import { startTestSystem, uniqueId, type TestSystem } from '../support/system.js';
 import { startServerProcess, startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 
@@ -75,6 +79,16 @@ it(`${KILLS} kills of the worker during the backfill of ${EXISTING_PROFILES} exi
   expect(changes.length).toBe(wanted.length);
   expect(changes.every((c) => c.n === 1 && c.change === 'joined' && c.cause === 'backfill')).toBe(true);
   expect(await system.db.collections.segmentMembers.countDocuments({ _id: memberId(vip, profiles[1]!._id), member: true })).toBe(0);
+  // A backfill says what customers already were: none of its joins starts a VIP welcome.
+  expect(await system.db.collections.segmentChanges.countDocuments({ segment: vip, dispatch: 'pending' })).toBe(0);
+  const welcomed = await pMap(wanted, (userId) => system.temporal.workflow.getHandle(journeyWorkflowId('vipWelcome', userId)).describe().then(
+    () => userId,
+    (err) => {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    },
+  ), { concurrency: 16 });
+  expect(welcomed.filter(Boolean)).toEqual([]);
 }, TIMEOUT);
 
 it(`the server and the worker killed in turn, ${KILLS} times each, during a burst of ${CUSTOMERS} customers' events: each counted once, memberships right`, async () => {
@@ -94,4 +108,6 @@ it(`the server and the worker killed in turn, ${KILLS} times each, during a burs
   expect(kills).toBe(2 * KILLS);
   const audit = await auditSegments(system.db, system.writeKey, customers);
   expect(audit).toEqual({ unfinished: 0, miscounted: [], wrongMemberships: [], brokenChanges: [] });
+  // Every other customer joined VIP: one VIP welcome each, entered on the join, one send decided.
+  expect(await auditSegmentJourneys(system.db, system.temporal, customers)).toEqual({ pending: 0, missing: [], extra: [], sends: [] });
 }, TIMEOUT);

@@ -9,7 +9,10 @@ import pMap from 'p-map';
 import { postSegment } from '../../client/segment-http.js';
 import type { Database } from '../../store/db.js';
 import { isProcessed } from '../../store/inbound-events.js';
-import { memberId } from '../../store/segment-memberships.js';
+import type { Client } from '@temporalio/client';
+import { changeId, memberId } from '../../store/segment-memberships.js';
+import { journeyWorkflowId } from '../../workflows/sdk/definitions.js';
+import type { JourneyResult } from '../../workflows/sdk/types.js';
 import { waitUntil } from '../../stack/wait-until.js';
 import { uniqueId } from './system.js';
 
@@ -30,7 +33,8 @@ interface BurstEvent {
 
 /**
  * Four product views each (the engaged browsers' threshold is three); every other customer also
- * orders for 600, which makes them VIP and keeps them out of the engaged browsers. The events of all
+ * orders for 600, which makes them VIP (and starts the VIP welcome) and keeps them out of the
+ * engaged browsers. The events of all
  * customers are interleaved, so one customer's arrive at once on several connections.
  */
 export function burstOf(prefix: string, count: number): { customers: BurstCustomer[]; events: BurstEvent[] } {
@@ -103,6 +107,45 @@ export async function auditSegments(db: Database, source: string, customers: Bur
       const last = changes.at(-1);
       if (!inOrder || (last && (state?.n !== last.n || state.member !== (last.change === 'joined')))) audit.brokenChanges.push(`${c.userId} ${segment}: ${changes.map((ch) => `${ch.n}:${ch.change}`).join(',')} → state ${state?.n}:${state?.member}`);
     }
+  }, { concurrency: 8 });
+  return audit;
+}
+
+export interface SegmentJourneyAudit {
+  /** Changes never handed to their journeys (an outbox mark left). */
+  pending: number;
+  /** VIPs without a VIP welcome, or whose instance did not enter on their join. */
+  missing: string[];
+  /** Customers with more than one VIP welcome run, or one who never joined VIP. */
+  extra: string[];
+  /** VIP welcomes whose send was not decided exactly once. */
+  sends: string[];
+}
+
+/**
+ * What the burst's membership changes started: once every change has been handed over (a server
+ * that died after taking one leaves it to the recovery schedule), each customer who joined VIP has
+ * exactly one VIP welcome, entered on their join (change 1), its send decided once; the others none.
+ */
+export async function auditSegmentJourneys(db: Database, temporal: Client, customers: BurstCustomer[], timeoutMs = 120_000): Promise<SegmentJourneyAudit> {
+  const { segmentChanges, ledger } = db.collections;
+  const pending = async () => (await pMap(customers, (c) => segmentChanges.countDocuments({ userId: c.userId, dispatch: 'pending' }), { concurrency: 8 })).reduce((a, b) => a + b, 0);
+  await waitUntil(async () => (await pending()) === 0, timeoutMs, 'every change handed over').catch(() => undefined);
+  const audit: SegmentJourneyAudit = { pending: await pending(), missing: [], extra: [], sends: [] };
+  await pMap(customers, async (c) => {
+    const workflowId = journeyWorkflowId('vipWelcome', c.userId);
+    const runs = async () => (await temporal.workflow.count(`WorkflowId = '${workflowId}'`)).count;
+    if (!c.expected['vip@1']) {
+      if ((await runs()) > 0) audit.extra.push(`${c.userId}: a VIP welcome without joining VIP`);
+      return;
+    }
+    const result = (await temporal.workflow.getHandle(workflowId).result().catch(() => undefined)) as JourneyResult | undefined;
+    if (result?.entry?.messageId !== changeId('vip@1', c.userId, 1)) audit.missing.push(`${c.userId}: ${result ? `entered on ${result.entry?.messageId}` : 'no VIP welcome'}`);
+    // Visibility lags the run by a moment: wait for it to list this one, then count.
+    await waitUntil(async () => (await runs()) >= 1, 10_000, 'the run listed').catch(() => undefined);
+    if ((await runs()) > 1) audit.extra.push(`${c.userId}: ${await runs()} VIP welcome runs`);
+    const decided = await ledger.find({ userId: c.userId, journeyId: 'vipWelcome' }).toArray();
+    if (decided.length !== 1 || decided[0]!.status !== 'done') audit.sends.push(`${c.userId}: ${decided.map((d) => `${d.status}:${d.reason}`).join(',') || 'no decision'}`);
   }, { concurrency: 8 });
   return audit;
 }
