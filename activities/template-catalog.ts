@@ -84,6 +84,14 @@ export const TEMPLATES: Record<string, TemplateSource> = {
     `Hi ${greeting},`,
     'You are one of our best customers now: free express shipping and early access to every sale are yours.',
   ]),
+  birthday: simpleEmail('Happy birthday, {{ profile.first_name | default: "friend" }}!', [
+    `Hi ${greeting},`,
+    'Many happy returns from all of us. Your gift: 20% off anything this week, code BIRTHDAY.',
+  ]),
+  'renewal-reminder': simpleEmail('Your subscription renews on {{ profile.renewal_date }}', [
+    `Hi ${greeting},`,
+    'Your subscription renews in seven days, on {{ profile.renewal_date }}. Nothing to do if you want to keep it; to change or cancel, visit your account page.',
+  ]),
   'review-request': {
     ...htmlOnlyEmail('How is your order {{ event.order_id }}?', [
       `Hi ${greeting},`,

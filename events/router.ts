@@ -118,7 +118,7 @@ export function createRouter(options: RouterOptions): Router {
   // Each instance records the definition it started with, for `journeys check` before a deploy.
   const definitions = new Map(latest.map((j) => [j, fingerprint(j).definition]));
   // Derived once from the definitions, so routing an event is two map look-ups.
-  const startsOn = indexByEvent(latest, (j) => [entryEvent(j.entry)]);
+  const startsOn = indexByEvent(latest, (j) => [entryEvent(j)]);
   // Instances of older versions may wait for events the latest no longer does: listen for all of them.
   const hears = indexByEvent(latest, (j) => options.journeys.filter((v) => v.id === j.id).flatMap(eventsHeardBy));
 

@@ -38,7 +38,7 @@ const countOf = (counts: StepCounts, id: string) => (counts.get(id) ? ` [${count
 export function journeyAsText(journey: JourneyDefinition, counts: StepCounts = new Map()): string {
   const lines = [
     `${journey.id} v${journey.version}: ${journey.description}`,
-    `  enters on ${describeEvent(entryEvent(journey.entry))}${journey.entry.key ? `, one per ${journey.entry.key}` : ''}; exits on ${journey.exitOn.map(describeEvent).join(', ') || 'nothing'}`,
+    `  enters on ${describeEvent(entryEvent(journey))}${journey.entry.key ? `, one per ${journey.entry.key}` : ''}; exits on ${journey.exitOn.map(describeEvent).join(', ') || 'nothing'}`,
   ];
   const walk = (steps: Step[], indent: string) => {
     for (const step of steps) {
@@ -54,7 +54,7 @@ export function journeyAsText(journey: JourneyDefinition, counts: StepCounts = n
 }
 
 export function journeyAsMermaid(journey: JourneyDefinition, counts: StepCounts = new Map()): string {
-  const lines = ['flowchart TD', `  entry(["${entryEvent(journey.entry)}"])`];
+  const lines = ['flowchart TD', `  entry(["${entryEvent(journey)}"])`];
   const node = (id: string) => `n_${id.replace(/[^A-Za-z0-9_]/g, '_')}`;
   const walk = (steps: Step[], from: string, label?: string): string => {
     let previous = from;

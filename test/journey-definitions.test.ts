@@ -15,11 +15,13 @@ const base: JourneyInputDefinition = { id: 'example', version: 1, description: '
 describe('shipped journeys', () => {
   it('registers each version once and offers the highest to new entrants', () => {
     expect(latestJourneys().map((j) => `${j.id}@${j.version}`).sort()).toEqual([
+      'birthdayGreeting@1',
       'browseAbandonment@1',
       'cartAbandonment@2',
       'cartEmailAlone@1',
       'cartSmsAlone@1',
       'postPurchaseReview@2',
+      'renewalReminder@1',
       'vipWelcome@1',
       'welcomeSeries@2',
       'winBack@2',
@@ -76,7 +78,11 @@ describe('validation names the journey and the step', () => {
   });
 
   it('a segment entry keyed by an event property, an event named like a segment change, a segment the build lacks', () => {
-    fails({ entry: { segment: 'vip', on: 'join', key: 'order_id' } }, /a segment entry has no event properties to key instances on/);
+    fails({ entry: { segment: 'vip', on: 'join', key: 'order_id' } }, /a segment or date entry has no event properties to key instances on/);
+    fails({ entry: { date: 'birthday', atLocalTime: '09:00' } }, /entry.date "birthday" is not a profile field like "profile.birthday"/);
+    fails({ entry: { date: 'profile.birthday', atLocalTime: '9:00' } }, /entry.atLocalTime "9:00" is not HH:MM/);
+    fails({ entry: { date: 'profile.renewal_date', offset: 'a week before', atLocalTime: '10:00' } }, /entry.offset: "a week before" is not an offset/);
+    fails({ fallbackTimeZone: 'Europe/Nowhere' }, /fallbackTimeZone "Europe\/Nowhere" is not an IANA time zone/);
     fails({ entry: { event: 'segment:vip:joined' } }, /"segment:vip:joined" is a segment change: enter with \{ segment, on \}/);
     fails({ entry: { segment: 'vip', on: 'join' }, exitOn: [joinedSegment('vip')] }, /the entry event cannot also be an exit event/);
     const journey = defineJourney({ ...base, entry: { segment: 'vip', on: 'join' }, exitOn: [leftSegment('newsletter'), 'Order Returned'] });

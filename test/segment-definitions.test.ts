@@ -82,6 +82,28 @@ describe('segment definitions', () => {
     expect(evaluate(german.where, state([], { country: 'DE', ltv: 50, email: 'a@b' }), now, RETENTION)).toMatchObject({ member: false, decidedBy: 'not: ltv > 100' });
   });
 
+  it('dates as occasions: every year at a local time, DST-correct, February 29 on the 28th, with an offset, moved by the time zone', () => {
+    const birthday = seg({ date: 'birthday', every: 'year', atLocalTime: '09:00', fallbackTimeZone: 'America/New_York' });
+    const at = (iso: string) => Date.parse(iso);
+    // 09:00 in Berlin is 08:00 UTC in winter and 07:00 UTC in summer.
+    const berlin = (birthday_: string) => state([], { birthday: birthday_, timezone: 'Europe/Berlin' });
+    expect(evaluate(birthday.where, berlin('1990-01-10'), at('2027-01-10T07:59:00Z'), RETENTION)).toMatchObject({ member: false, nextAt: at('2027-01-10T08:00:00Z') });
+    expect(evaluate(birthday.where, berlin('1990-04-10'), at('2027-04-10T07:00:00Z'), RETENTION)).toMatchObject({ member: true, nextAt: at('2027-04-11T07:00:00Z') });
+    // The night the clocks go forward (to 28 March 2027) is an hour short: "a day" from 09:00 still ends at 09:00.
+    expect(evaluate(birthday.where, berlin('1990-03-27'), at('2027-03-27T08:00:00Z'), RETENTION)).toMatchObject({ member: true, nextAt: at('2027-03-28T07:00:00Z') });
+    // No time zone in the profile: the fallback's 09:00.
+    expect(evaluate(birthday.where, state([], { birthday: '1990-07-04' }), at('2027-07-04T12:59:00Z'), RETENTION)).toMatchObject({ member: false, nextAt: at('2027-07-04T13:00:00Z') });
+    // Born on 29 February: the 28th in 2027, the 29th in 2028.
+    expect(evaluate(birthday.where, state([], { birthday: '1992-02-29', timezone: 'UTC' }), at('2027-02-28T10:00:00Z'), RETENTION).member).toBe(true);
+    expect(evaluate(birthday.where, state([], { birthday: '1992-02-29', timezone: 'UTC' }), at('2028-02-28T10:00:00Z'), RETENTION)).toMatchObject({ member: false, nextAt: at('2028-02-29T09:00:00Z') });
+    const renewal = seg({ date: 'renewal_date', offset: '-7 days', atLocalTime: '10:00', lasting: '2 hours' });
+    expect(evaluate(renewal.where, state([], { renewal_date: '2027-01-20' }), at('2027-01-13T10:30:00Z'), RETENTION)).toMatchObject({ member: true, nextAt: at('2027-01-13T12:00:00Z') });
+    expect(evaluate(renewal.where, state([], { renewal_date: '2027-01-20' }), at('2027-01-13T12:00:00Z'), RETENTION)).toMatchObject({ member: false, nextAt: undefined });
+    expect(evaluate(renewal.where, state([], { renewal_date: 'soon' }), at('2027-01-13T10:30:00Z'), RETENTION)).toMatchObject({ member: false, nextAt: undefined });
+    expect(() => seg({ date: 'birthday', atLocalTime: '9am' } as never)).toThrow(/a local time like "09:00"/);
+    expect(() => seg({ date: 'birthday', atLocalTime: '09:00', fallbackTimeZone: 'Mars/Olympus' })).toThrow(/an IANA time zone/);
+  });
+
   it('consent, suppression and other segments', () => {
     const newsletter = segmentVersions.find((s) => s.id === 'newsletter')!;
     const traits = { email: 'a@example.com', consent: { categories: { newsletter: { email: true } } } };

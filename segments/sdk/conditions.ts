@@ -4,7 +4,7 @@
  * misspelt field is refused at load rather than read as "no condition".
  */
 import { z } from 'zod';
-import { parseOffset } from '../../workflows/sdk/local-time.js';
+import { isValidZone, parseOffset } from '../../workflows/sdk/local-time.js';
 
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 export type Scalar = z.infer<typeof scalar>;
@@ -20,6 +20,17 @@ const span = z.string().refine((text) => {
 }, 'a span like "7 days" or "12h"');
 
 const bound = z.union([z.number(), z.string()]);
+
+/** '-7 days', '3 days': a calendar offset either way. */
+const offset = z.string().refine((text) => {
+  try {
+    parseOffset(text);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'an offset like "-7 days" or "3 days"');
+const localTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a local time like "09:00"');
 
 /** A value's test: equality, a set, comparisons (numbers, or ISO dates as text), presence. */
 const comparisonShape = {
@@ -66,6 +77,22 @@ const eventCondition = z
   .strict()
   .refine((c) => ['count', 'none', 'sum', 'max', 'first', 'last'].filter((k) => k in c).length <= 1, 'one of count, none, sum, max, first, last');
 
+/**
+ * A date in the profile as an occasion: in the segment from `atLocalTime` on the day (with `offset`,
+ * every year with `every`), in the customer's time zone (the `timezone` trait, else
+ * `fallbackTimeZone`), for `lasting` (default a day). A February 29 falls on February 28 in other years.
+ */
+const dateCondition = z
+  .object({
+    date: z.string().min(1),
+    every: z.literal('year').optional(),
+    offset: offset.optional(),
+    atLocalTime: localTime,
+    lasting: span.optional(),
+    fallbackTimeZone: z.string().refine((zone) => isValidZone(zone), 'an IANA time zone').optional(),
+  })
+  .strict();
+
 const consentCondition = z.object({ consent: z.enum(['email', 'sms', 'advertising']), category: z.string().optional() }).strict();
 const suppressedCondition = z.object({ suppressed: z.enum(['email', 'sms', 'audience', 'webhook']) }).strict();
 const segmentCondition = z.object({ inSegment: z.string().min(1) }).strict();
@@ -75,6 +102,7 @@ export type EventCondition = z.infer<typeof eventCondition>;
 export type ConsentCondition = z.infer<typeof consentCondition>;
 export type SuppressedCondition = z.infer<typeof suppressedCondition>;
 export type SegmentCondition = z.infer<typeof segmentCondition>;
+export type DateCondition = z.infer<typeof dateCondition>;
 
 export type Condition =
   | TraitCondition
@@ -82,6 +110,7 @@ export type Condition =
   | ConsentCondition
   | SuppressedCondition
   | SegmentCondition
+  | DateCondition
   | { all: Condition[] }
   | { any: Condition[] }
   | { not: Condition };
@@ -96,11 +125,13 @@ export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
     consentCondition,
     suppressedCondition,
     segmentCondition,
+    dateCondition,
   ]),
 );
 
 export const isTrait = (c: Condition): c is TraitCondition => 'trait' in c;
 export const isEvent = (c: Condition): c is EventCondition => 'event' in c;
+export const isDate = (c: Condition): c is DateCondition => 'date' in c && 'atLocalTime' in c;
 
 /** The conditions a condition is made of, itself first. */
 export function leavesOf(condition: Condition): Condition[] {
@@ -120,6 +151,11 @@ export function describe(condition: Condition): string {
   if ('inSegment' in condition) return `in segment ${condition.inSegment}`;
   if ('consent' in condition) return `consented to ${condition.consent}${condition.category ? ` (${condition.category})` : ''}`;
   if ('suppressed' in condition) return `suppressed on ${condition.suppressed}`;
+  if (isDate(condition)) {
+    const { date, every, offset: by, atLocalTime, lasting = '1 day' } = condition;
+    const shift = by ? `${by.replace(/^-/, '')} ${by.startsWith('-') ? 'before' : 'after'} ` : '';
+    return `${shift}${date}${every ? ' every year' : ''}, from ${atLocalTime} local time for ${lasting}`;
+  }
   if (isTrait(condition)) {
     const { trait, ...test } = condition;
     return `${trait} ${describeTest(test)}`;

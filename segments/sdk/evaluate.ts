@@ -5,8 +5,8 @@
  * and never by scanning. Pure: the same customer and moment give the same answer.
  */
 import { DateTime } from 'luxon';
-import { spanMs } from '../../workflows/sdk/local-time.js';
-import { describe, isEvent, isTrait, type Comparison, type Condition, type EventCondition, type TraitCondition } from './conditions.js';
+import { isValidZone, parseOffset, spanMs } from '../../workflows/sdk/local-time.js';
+import { describe, isDate, isEvent, isTrait, type Comparison, type Condition, type DateCondition, type EventCondition, type TraitCondition } from './conditions.js';
 
 /** One occurrence of an event a segment reads, with the properties segments read of it. */
 export interface Fact {
@@ -134,6 +134,30 @@ function eventVerdict(c: EventCondition, state: CustomerState, now: number, rete
   return { value: counted.length >= atLeast && (atMost === undefined || counted.length <= atMost), nextAt: leaves };
 }
 
+/** Years around now whose occasion may matter: enough for offsets of up to a year either way. */
+const YEARS_AROUND = [-2, -1, 0, 1, 2];
+
+/** Each occasion's window, from its start in the customer's zone (DST-correct: luxon keeps the wall-clock time). */
+function dateVerdict(c: DateCondition, traits: Record<string, unknown>, now: number): { value: boolean; nextAt?: number } {
+  const raw = valueAt(traits, c.date);
+  const base = typeof raw === 'string' ? DateTime.fromISO(raw, { setZone: true }) : undefined;
+  if (!base?.isValid) return { value: false };
+  const zone = typeof traits.timezone === 'string' && isValidZone(traits.timezone) ? traits.timezone : (c.fallbackTimeZone ?? 'UTC');
+  const [hour, minute] = c.atLocalTime.split(':').map(Number);
+  const lasting = parseOffset(c.lasting ?? '1 day');
+  const thisYear = DateTime.fromMillis(now, { zone }).year;
+  const years = c.every ? YEARS_AROUND.map((d) => thisYear + d) : [base.year];
+  const windows = years.map((year) => {
+    // February 29 on February 28 in the years without one.
+    const day = Math.min(base.day, DateTime.fromObject({ year, month: base.month }, { zone }).daysInMonth!);
+    const day0 = DateTime.fromObject({ year, month: base.month, day, hour, minute }, { zone });
+    const start = c.offset ? day0.plus(parseOffset(c.offset)) : day0;
+    // In calendar units: a day from 09:00 ends at 09:00 the next day, even across a clock change.
+    return [start.toMillis(), start.plus(lasting).toMillis()] as const;
+  });
+  return { value: windows.some(([start, end]) => now >= start && now < end), nextAt: ahead(now, ...windows.flat()) };
+}
+
 function consentVerdict(c: { consent: string; category?: string }, traits: Record<string, unknown>): boolean {
   const consent = (traits.consent ?? {}) as Record<string, unknown>;
   const inCategory = c.category ? valueAt(consent, `categories.${c.category}.${c.consent}`) : undefined;
@@ -159,6 +183,10 @@ export function evaluate(where: Condition, state: CustomerState, now: number, re
   }
   if (isEvent(where)) {
     const v = eventVerdict(where, state, now, retentionMs);
+    return leaf(v.value, v.nextAt);
+  }
+  if (isDate(where)) {
+    const v = dateVerdict(where, state.traits, now);
     return leaf(v.value, v.nextAt);
   }
   if ('inSegment' in where) return leaf(state.inSegment(where.inSegment));

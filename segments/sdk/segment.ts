@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { spanMs } from '../../workflows/sdk/local-time.js';
-import { conditionSchema, isEvent, isTrait, leavesOf, type Condition } from './conditions.js';
+import { conditionSchema, isDate, isEvent, isTrait, leavesOf, type Condition } from './conditions.js';
 
 export interface SegmentDefinition {
   id: string;
@@ -61,6 +61,10 @@ export function readsOf(segment: SegmentDefinition): SegmentReads {
     } else if (isTrait(leaf)) {
       reads.traits.add(leaf.trait.split('.')[0]!);
       if (leaf.olderThan || leaf.newerThan || leaf.withinNext) reads.timed = true;
+    } else if (isDate(leaf)) {
+      // The customer's time zone moves the occasion too.
+      reads.traits.add(leaf.date.split('.')[0]!).add('timezone');
+      reads.timed = true;
     } else if ('inSegment' in leaf) reads.segments.add(leaf.inSegment);
     else if ('consent' in leaf) {
       reads.consent = true;

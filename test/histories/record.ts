@@ -66,6 +66,11 @@ async function lapsed(system: LocalSystem, journeys: readonly JourneyDefinition[
   await segments.recordEvent(userId, { messageKey: 'import:o-61', event: 'Order Completed', at: new Date(Date.now() - 61 * 86_400_000), properties: {} }, 'event import:o-61');
 }
 
+/** The UTC day whose 09:00-to-09:00 window holds now, `days` later: a date whose occasion is on now. */
+function occasionDay(days: number): string {
+  return new Date(Date.now() - 9 * 3_600_000 + days * 86_400_000).toISOString().slice(0, 10);
+}
+
 /** A customer id the win-back split puts in the given variant. */
 function winBackUser(variant: string): string {
   const test = journeyVersions.find((j) => j.id === 'winBack')!.steps[0] as StepOf<'split'>;
@@ -123,6 +128,9 @@ const SCENARIOS: Scenario[] = [
     },
   },
   { journey: 'winBack', version: 2, name: 'variant-a-completed', userId: winBackUser('A'), settings: { attributionWindow: '1s' }, play: (_cdp, system, journeys) => lapsed(system, journeys, winBackUser('A')) },
+  // Identified with a date whose occasion is now: the journey's date segment takes them in at once.
+  { journey: 'birthdayGreeting', version: 1, name: 'greeted', settings: {}, traits: { timezone: 'UTC', birthday: `1990${occasionDay(0).slice(4)}` }, play: async () => {} },
+  { journey: 'renewalReminder', version: 1, name: 'reminded', settings: {}, traits: { timezone: 'UTC', renewal_date: occasionDay(7) }, play: async () => {} },
   { journey: 'vipWelcome', version: 1, name: 'welcomed', settings: {}, play: (cdp) => cdp('Order Completed', { order_id: 'v1', revenue: 600 }) },
   { journey: 'winBack', version: 1, name: 'variant-a-completed', userId: winBackUser('A'), settings: { attributionWindow: '1s' }, play: (cdp) => cdp('Customer Lapsed') },
   {

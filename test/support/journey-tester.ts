@@ -37,7 +37,12 @@ export interface TestCustomer {
   email: string;
   /** Sends an event as the CDP would; `deployed` routes it as a build with only those versions would. */
   track(event: string, properties?: Record<string, unknown>, deployed?: readonly JourneyDefinition[]): Promise<void>;
-  /** What the segment clock does when the customer's next instant is due (after `advance`): the changes time made. */
+  /** Traits from the CDP: into the profile, then the segments reading them (dates among them). */
+  identify(traits: Record<string, unknown>): Promise<void>;
+  /**
+   * What the segment clock does after `advance`: each of the customer's noted instants that has come,
+   * applied in order at its moment (a join and the leave after it are two changes), then now.
+   */
   timePassed(deployed?: readonly JourneyDefinition[]): Promise<void>;
   emailSubjects(): string[];
   /** Waits (in real time) until this many emails have arrived for the customer. */
@@ -101,7 +106,9 @@ export async function startJourneyTester(options: { settings?: Record<string, Re
     advance: (duration) => env.sleep(duration),
     async customer(traits = {}, userId = uniqueId('customer')) {
       const email = `${userId}@example.com`;
-      await mergeTraits(system.db.collections.profiles, userId, { email, ...traits });
+      await mergeTraits(system.db.collections.profiles, userId, { email, ...traits }, new Date(await now()));
+      // As ingestion does after an identify: the segments reading these traits (a birthday) know them.
+      await (await segmentsFor(journeyVersions)).traitsChanged(userId, ['email', ...Object.keys(traits)], 'identify tester');
       const handle = (journeyId: string, key?: string) => env.client.workflow.getHandle(journeyWorkflowId(journeyId, userId, key));
       const mine = () => system.smtp.messagesTo(email);
       return {
@@ -113,8 +120,23 @@ export async function startJourneyTester(options: { settings?: Record<string, Re
           await segments.recordEvent(userId, { messageKey: `tester:${messageId}`, event, at: new Date(clock), properties }, `event tester:${messageId}`);
           await routerFor(deployed).route({ messageId, event, userId, timestamp: new Date(clock).toISOString(), properties });
         },
+        async identify(traits) {
+          await mergeTraits(system.db.collections.profiles, userId, traits, new Date(await now()));
+          await (await segmentsFor(journeyVersions)).traitsChanged(userId, Object.keys(traits), 'identify tester');
+        },
         async timePassed(deployed = journeyVersions) {
-          await (await segmentsFor(deployed)).refresh(userId, 'time');
+          const segments = await segmentsFor(deployed);
+          const until = clock;
+          const dues = system.db.collections.segmentDues;
+          for (;;) {
+            const due = (await dues.find({ userId }).toArray()).filter((d) => d.dueAt.getTime() <= until).sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime())[0];
+            if (!due) break;
+            clock = due.dueAt.getTime();
+            await segments.refresh(userId, 'time');
+            await dues.deleteOne({ _id: due._id });
+          }
+          clock = until;
+          await segments.refresh(userId, 'time');
         },
         emailSubjects: () => mine().map((m) => m.subject ?? ''),
         async waitForEmails(count) {

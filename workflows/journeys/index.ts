@@ -10,6 +10,8 @@ import { cartAbandonmentV1, cartAbandonmentV2 } from './cart-abandonment.js';
 import { postPurchaseReviewV1, postPurchaseReviewV2 } from './post-purchase-review.js';
 import { welcomeSeriesV1, welcomeSeriesV2 } from './welcome-series.js';
 import { vipWelcome } from './vip-welcome.js';
+import { birthdayGreeting } from './birthday-greeting.js';
+import { renewalReminder } from './renewal-reminder.js';
 import { winBackV1, winBackV2 } from './win-back.js';
 
 export const journeyVersions: readonly JourneyDefinition[] = [
@@ -23,6 +25,8 @@ export const journeyVersions: readonly JourneyDefinition[] = [
   winBackV1,
   winBackV2,
   vipWelcome,
+  birthdayGreeting,
+  renewalReminder,
   postPurchaseReviewV1,
   postPurchaseReviewV2,
 ];

@@ -5,14 +5,46 @@
  */
 import { scopesOf, type Condition } from './conditions.js';
 import { allSteps, type DurationRef, type Step } from './steps.js';
-import { SEGMENT_EVENT_PREFIX, segmentEvent, segmentOfEvent, type SegmentTransition } from './segment-events.js';
+import { dateSegmentId, SEGMENT_EVENT_PREFIX, segmentEvent, segmentOfEvent, type SegmentTransition } from './segment-events.js';
+import { isValidZone, parseOffset } from './local-time.js';
 import type { Duration } from './types.js';
 
 /**
- * What starts an instance: an incoming event, or a change of the customer's membership of a segment
- * (segments/definitions/), delivered once per change (see segment-events.ts).
+ * What starts an instance: an incoming event; a change of the customer's membership of a segment
+ * (segments/definitions/), delivered once per change (see segment-events.ts); or a date in the
+ * profile (`profile.birthday` every year, `profile.renewal_date` with an offset of '-7 days') at a
+ * local time, once per occurrence: the journey's own segment of customers whose date it is
+ * (segments/definitions/date-entries.ts), entered on joining it.
  */
-export type Entry = EntryRules & ({ event: string; segment?: never; on?: never } | { segment: string; on: SegmentTransition; event?: never });
+export type Entry = EntryRules & (EventEntry | SegmentEntry | DateEntry);
+
+interface EventEntry {
+  event: string;
+  segment?: never;
+  on?: never;
+  date?: never;
+}
+
+interface SegmentEntry {
+  segment: string;
+  on: SegmentTransition;
+  event?: never;
+  date?: never;
+}
+
+export interface DateEntry {
+  /** A profile field holding an ISO date: `profile.birthday`. */
+  date: string;
+  /** Every year on the date's month and day (February 29 on the 28th in other years); default once. */
+  every?: 'year';
+  /** Before or after the date, in calendar units: '-7 days'. */
+  offset?: string;
+  /** The wall-clock time in the customer's time zone (the journey's fallback zone without one). */
+  atLocalTime: string;
+  event?: never;
+  segment?: never;
+  on?: never;
+}
 
 interface EntryRules {
   /**
@@ -58,11 +90,15 @@ export type JourneyInputDefinition = Omit<JourneyDefinition, 'exitOn' | 'goals' 
   Partial<Pick<JourneyDefinition, 'exitOn' | 'goals' | 'settings' | 'fallbackTimeZone' | 'priority'>>;
 
 /** The event that starts an instance: the entry event, or the segment change's own. */
-export function entryEvent(entry: Entry): string {
-  return entry.event !== undefined ? entry.event : segmentEvent(entry.segment, entry.on);
+export function entryEvent(journey: Pick<JourneyDefinition, 'id' | 'entry'>): string {
+  const { entry } = journey;
+  if (entry.event !== undefined) return entry.event;
+  if (entry.segment !== undefined) return segmentEvent(entry.segment, entry.on);
+  return segmentEvent(dateSegmentId(journey.id), 'join');
 }
 
 const IDENTIFIER = /^[a-z][A-Za-z0-9]*$/;
+const LOCAL_TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
 const CHANNELS = new Set(['email', 'sms']);
 
 export class JourneyDefinitionError extends Error {
@@ -71,6 +107,18 @@ export class JourneyDefinitionError extends Error {
 
 function checkDuration(ref: DurationRef, settings: Record<string, Duration>, fail: (problem: string) => never): void {
   if (typeof ref === 'object' && !(ref.setting in settings)) fail(`refers to setting "${ref.setting}", which the journey does not define`);
+}
+
+function checkDateEntry(entry: DateEntry, fail: (problem: string) => never): void {
+  if (!/^profile\.[A-Za-z0-9_]+$/.test(entry.date)) fail(`entry.date "${entry.date}" is not a profile field like "profile.birthday"`);
+  if (!LOCAL_TIME.test(entry.atLocalTime)) fail(`entry.atLocalTime "${entry.atLocalTime}" is not HH:MM`);
+  if (entry.offset !== undefined) {
+    try {
+      parseOffset(entry.offset);
+    } catch (err) {
+      fail(`entry.offset: ${(err as Error).message}`);
+    }
+  }
 }
 
 /** Checks everything that can be checked without running the journey. */
@@ -84,8 +132,10 @@ export function defineJourney(input: JourneyInputDefinition): JourneyDefinition 
   if (!Number.isInteger(journey.version) || journey.version < 1) failJourney('version must be a positive integer');
   const { entry } = journey;
   if (entry.event?.startsWith(SEGMENT_EVENT_PREFIX)) failJourney(`"${entry.event}" is a segment change: enter with { segment, on }`);
-  if (entry.segment !== undefined && entry.key) failJourney('a segment entry has no event properties to key instances on');
-  if (journey.exitOn.includes(entryEvent(entry))) failJourney('the entry event cannot also be an exit event');
+  if (entry.event === undefined && entry.key) failJourney('a segment or date entry has no event properties to key instances on');
+  if (entry.date !== undefined) checkDateEntry(entry, failJourney);
+  if (!isValidZone(journey.fallbackTimeZone)) failJourney(`fallbackTimeZone "${journey.fallbackTimeZone}" is not an IANA time zone`);
+  if (journey.exitOn.includes(entryEvent(journey))) failJourney('the entry event cannot also be an exit event');
   if (journey.entry.where && [...scopesOf(journey.entry.where)].some((s) => s !== 'event' && s !== 'profile')) {
     failJourney('entry.where may only read event.* and profile.* fields');
   }
@@ -105,7 +155,7 @@ export function defineJourney(input: JourneyInputDefinition): JourneyDefinition 
         break;
       case 'waitUntil':
         if (!step.date && !step.atLocalTime) fail('waitUntil needs a date field, a local time, or both');
-        if (step.atLocalTime && !/^([01]\d|2[0-3]):[0-5]\d$/.test(step.atLocalTime)) fail(`"${step.atLocalTime}" is not HH:MM`);
+        if (step.atLocalTime && !LOCAL_TIME.test(step.atLocalTime)) fail(`"${step.atLocalTime}" is not HH:MM`);
         break;
       case 'send':
         if (!CHANNELS.has(step.channel)) fail(`unknown channel "${step.channel}"`);
@@ -141,7 +191,7 @@ export function checkTemplates(journey: JourneyDefinition, hasTemplate: (name: s
 
 /** The segments a journey acts on (entry, exits, goals, waits): each must be computed by the deployment. */
 export function segmentsNamed(journey: JourneyDefinition): string[] {
-  return [...new Set([entryEvent(journey.entry), ...eventsHeardBy(journey)].flatMap((name) => segmentOfEvent(name) ?? []))];
+  return [...new Set([entryEvent(journey), ...eventsHeardBy(journey)].flatMap((name) => segmentOfEvent(name) ?? []))];
 }
 
 /** Segments are the deployment's: a journey naming one it does not compute fails at start-up. */

@@ -10,6 +10,9 @@ export const SEGMENT_EVENT_PREFIX = 'segment:';
 
 export const segmentEvent = (segment: string, on: SegmentTransition) => `${SEGMENT_EVENT_PREFIX}${segment}:${on === 'join' ? 'joined' : 'left'}`;
 
+/** The segment of customers whose date it is, for a journey entered on a date (one version per journey version). */
+export const dateSegmentId = (journeyId: string) => `${journeyId}-date`;
+
 /** For `exitOn` and `waitForEvent`: the customer joined the segment. */
 export const joinedSegment = (segment: string) => segmentEvent(segment, 'join');
 /** For `exitOn` and `waitForEvent`: the customer left the segment. */
