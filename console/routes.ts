@@ -20,7 +20,7 @@ import { experimentReport } from '../reports/experiment-report.js';
 import { journeyAsMermaid } from '../reports/journey-graph.js';
 import { journeyReport } from '../reports/journey-report.js';
 import { Day, JourneyReportQuery } from '../reports/report-queries.js';
-import { userTimeline } from '../reports/timeline.js';
+import { enteredOn, userTimeline } from '../reports/timeline.js';
 import { customerSegments } from '../reports/segment-report.js';
 import { browserSnippets } from '../events/browser-sources.js';
 import { settleUnknown } from '../operations/unknown-outcomes.js';
@@ -241,6 +241,7 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
       runs: runs.map((run) => ({
         ...run,
         end: run.closedAt ? (run.exitEvent ? `left on "${run.exitEvent}"` : run.status.toLowerCase()) : `now in ${run.currentStep ?? '(starting)'}`,
+        entry: run.entry && enteredOn(run.entry),
         // What the page shows of each step's message, and nothing more of the ledger entry.
         steps: run.steps.map(({ ledger, ...step }) => ({
           ...step,

@@ -68,7 +68,7 @@ export async function userTimeline(client: Client, db: Database, userId: string)
 const clock = (date: Date | string) => new Date(date).toISOString().slice(11, 19);
 
 /** `"Checkout Started"`, or for a segment change `joining segment lapsed (change lapsed@1|u-1|1)`. */
-const enteredOn = (entry: EntryRecord) => `${describeEvent(entry.event)}${segmentOfEvent(entry.event) ? ` (change ${entry.messageId})` : ''}`;
+export const enteredOn = (entry: EntryRecord) => `${describeEvent(entry.event)}${segmentOfEvent(entry.event) ? ` (change ${entry.messageId})` : ''}`;
 
 /** Plain text for a terminal: one block per journey run, one line per step. */
 export function formatTimeline(userId: string, runs: JourneyRunTimeline[]): string {

@@ -199,6 +199,13 @@ it('shows a segment with its size, joins per day and a member found by email, an
   const changes = await page.locator('#segment-changes tr:has-text("engagedBrowsers@1")').allInnerTexts();
   expect(changes).toEqual([expect.stringMatching(/left\s+engagedBrowsers@1\s+Order Completed in the last 7 days/), expect.stringMatching(/joined\s+engagedBrowsers@1\s+Product Viewed at least 3 times/)]);
   await page.screenshot({ path: path.join(shots, 'customer-segments.png'), fullPage: true });
+
+  // An order that makes them VIP starts the VIP welcome: the page says it entered on that change.
+  await system.track(browsing, 'Order Completed', { revenue: 600 });
+  const welcome = page.locator('.run:has-text("vipWelcome")');
+  await waitUntil(async () => (await page.reload(), (await welcome.count()) === 1), 20_000, 'the VIP welcome on the page');
+  await expect(welcome.locator('.entered-on').innerText()).resolves.toBe(`on joining segment vip (change vip@1|${browsing}|1)`);
+  await page.screenshot({ path: path.join(shots, 'customer-segment-entry.png'), fullPage: true });
   await page.context().close();
 });
 
