@@ -3,7 +3,8 @@
  * backfill over existing profiles, then the ingestion server and the worker killed in turn during
  * a burst of events the segments read. No event counted twice or missed, every membership what
  * the events and traits decide, every customer's changes numbered without a gap, each join a
- * journey listens for starting it once (and a backfill's joins none).
+ * journey listens for starting it once (and a backfill's joins none); and the worker killed as a
+ * minute's birthdays fall due: each greeted once, entered on that moment's change.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import getPort from 'get-port';
@@ -15,7 +16,9 @@ import { waitUntil } from '../../stack/wait-until.js';
 import pMap from 'p-map';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { journeyWorkflowId } from '../../workflows/sdk/definitions.js';
-import { auditSegmentJourneys, auditSegments, burstOf, postBurst } from '../support/segment-burst.js';
+import { auditEntries, auditSegmentJourneys, auditSegments, birthdaysDueSoon, burstOf, identifyAll, postBurst } from '../support/segment-burst.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { changeId } from '../../store/segment-memberships.js';
 import { startTestSystem, uniqueId, type TestSystem } from '../support/system.js';
 import { startServerProcess, startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 
@@ -110,4 +113,29 @@ it(`the server and the worker killed in turn, ${KILLS} times each, during a burs
   expect(audit).toEqual({ unfinished: 0, miscounted: [], wrongMemberships: [], brokenChanges: [] });
   // Every other customer joined VIP: one VIP welcome each, entered on the join, one send decided.
   expect(await auditSegmentJourneys(system.db, system.temporal, customers)).toEqual({ pending: 0, missing: [], extra: [], sends: [] });
+}, TIMEOUT);
+
+it(`the worker killed as ${CUSTOMERS} birthdays fall due in the same minute, again while the clock applies them: each greeted once, on the moment's change`, async () => {
+  const segment = 'birthdayGreeting-date@1';
+  const { due, customers } = birthdaysDueSoon('bday', CUSTOMERS, 20_000);
+  await identifyAll(server!.url, system.writeKey, customers);
+  const joined = async () => (await pMap(customers, (c) => system.db.collections.segmentChanges.countDocuments({ _id: changeId(segment, c.userId, 1) }), { concurrency: 8 })).filter((n) => n > 0).length;
+  expect(await joined()).toBe(0); // their 09:00 is still ahead
+  await sleep(due - Date.now() + 500);
+  // The minute has come and the clock (every 5 s) is on it: the worker killed, then killed
+  // again each time the restarted worker has applied more, while some are still to come.
+  const killedAt: number[] = [];
+  for (let kill = 0; kill < KILLS; kill++) {
+    const before = await joined();
+    if (before === customers.length) break;
+    killedAt.push(before);
+    await restartWorker();
+    await waitUntil(async () => (await joined()) > before, 120_000, 'the clock applying more of the minute');
+  }
+  console.log(`birthdays: ${customers.length} due at ${new Date(due).toISOString()}, worker killed with ${killedAt.join(', ')} applied`);
+  expect(killedAt.length).toBeGreaterThan(0);
+  const audit = await auditEntries(system.db, system.temporal, { journey: 'birthdayGreeting', segment, entered: customers.map((c) => c.userId) }, TIMEOUT / 2);
+  expect(audit).toEqual({ pending: 0, missing: [], extra: [], sends: [] });
+  const emails = customers.filter((c) => system.smtp.messagesTo(c.traits.email as string).length !== 1);
+  expect(emails.map((c) => `${c.userId}: ${system.smtp.messagesTo(c.traits.email as string).length} emails`)).toEqual([]);
 }, TIMEOUT);

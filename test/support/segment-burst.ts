@@ -5,6 +5,7 @@
  * each customer's changes numbered 1..n without a gap, alternating from a join, ending in the state.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DateTime } from 'luxon';
 import pMap from 'p-map';
 import { postSegment } from '../../client/segment-http.js';
 import type { Database } from '../../store/db.js';
@@ -111,41 +112,83 @@ export async function auditSegments(db: Database, source: string, customers: Bur
   return audit;
 }
 
-export interface SegmentJourneyAudit {
+export interface EntryAudit {
   /** Changes never handed to their journeys (an outbox mark left). */
   pending: number;
-  /** VIPs without a VIP welcome, or whose instance did not enter on their join. */
+  /** Customers who should have entered but have no run, or whose run did not enter on their first join. */
   missing: string[];
-  /** Customers with more than one VIP welcome run, or one who never joined VIP. */
+  /** Customers with more than one run, or with one who should have none. */
   extra: string[];
-  /** VIP welcomes whose send was not decided exactly once. */
+  /** Runs whose send was not decided exactly once. */
   sends: string[];
 }
 
 /**
- * What the burst's membership changes started: once every change has been handed over (a server
- * that died after taking one leaves it to the recovery schedule), each customer who joined VIP has
- * exactly one VIP welcome, entered on their join (change 1), its send decided once; the others none.
+ * What membership changes started: once each of `entered` has joined `segment` and every change has
+ * been handed over (a process that died after taking one leaves it to the recovery schedule), each
+ * of them has exactly one run of `journey`, entered on their first join (change 1), its send decided
+ * once; each of `notEntered` none.
  */
-export async function auditSegmentJourneys(db: Database, temporal: Client, customers: BurstCustomer[], timeoutMs = 120_000): Promise<SegmentJourneyAudit> {
+export async function auditEntries(
+  db: Database,
+  temporal: Client,
+  audit: { journey: string; segment: string; entered: string[]; notEntered?: string[] },
+  timeoutMs = 120_000,
+): Promise<EntryAudit> {
   const { segmentChanges, ledger } = db.collections;
-  const pending = async () => (await pMap(customers, (c) => segmentChanges.countDocuments({ userId: c.userId, dispatch: 'pending' }), { concurrency: 8 })).reduce((a, b) => a + b, 0);
-  await waitUntil(async () => (await pending()) === 0, timeoutMs, 'every change handed over').catch(() => undefined);
-  const audit: SegmentJourneyAudit = { pending: await pending(), missing: [], extra: [], sends: [] };
-  await pMap(customers, async (c) => {
-    const workflowId = journeyWorkflowId('vipWelcome', c.userId);
-    const runs = async () => (await temporal.workflow.count(`WorkflowId = '${workflowId}'`)).count;
-    if (!c.expected['vip@1']) {
-      if ((await runs()) > 0) audit.extra.push(`${c.userId}: a VIP welcome without joining VIP`);
-      return;
-    }
-    const result = (await temporal.workflow.getHandle(workflowId).result().catch(() => undefined)) as JourneyResult | undefined;
-    if (result?.entry?.messageId !== changeId('vip@1', c.userId, 1)) audit.missing.push(`${c.userId}: ${result ? `entered on ${result.entry?.messageId}` : 'no VIP welcome'}`);
-    // Visibility lags the run by a moment: wait for it to list this one, then count.
-    await waitUntil(async () => (await runs()) >= 1, 10_000, 'the run listed').catch(() => undefined);
-    if ((await runs()) > 1) audit.extra.push(`${c.userId}: ${await runs()} VIP welcome runs`);
-    const decided = await ledger.find({ userId: c.userId, journeyId: 'vipWelcome' }).toArray();
-    if (decided.length !== 1 || decided[0]!.status !== 'done') audit.sends.push(`${c.userId}: ${decided.map((d) => `${d.status}:${d.reason}`).join(',') || 'no decision'}`);
+  const all = [...audit.entered, ...(audit.notEntered ?? [])];
+  const pending = async () => (await pMap(all, (userId) => segmentChanges.countDocuments({ userId, dispatch: 'pending' }), { concurrency: 8 })).reduce((a, b) => a + b, 0);
+  const joined = async () => (await pMap(audit.entered, (userId) => segmentChanges.countDocuments({ _id: changeId(audit.segment, userId, 1) }), { concurrency: 8 })).filter((n) => n > 0).length;
+  await waitUntil(async () => (await joined()) === audit.entered.length && (await pending()) === 0, timeoutMs, 'every join taken and handed over').catch(() => undefined);
+  const found: EntryAudit = { pending: await pending(), missing: [], extra: [], sends: [] };
+  const runsOf = async (userId: string) => (await temporal.workflow.count(`WorkflowId = '${journeyWorkflowId(audit.journey, userId)}'`)).count;
+  await pMap(audit.notEntered ?? [], async (userId) => {
+    if ((await runsOf(userId)) > 0) found.extra.push(`${userId}: a ${audit.journey} run without joining ${audit.segment}`);
   }, { concurrency: 8 });
-  return audit;
+  await pMap(audit.entered, async (userId) => {
+    const result = (await temporal.workflow.getHandle(journeyWorkflowId(audit.journey, userId)).result().catch(() => undefined)) as JourneyResult | undefined;
+    if (result?.entry?.messageId !== changeId(audit.segment, userId, 1)) found.missing.push(`${userId}: ${result ? `entered on ${result.entry?.messageId}` : `no ${audit.journey} run`}`);
+    // Visibility lags the run by a moment: wait for it to list this one, then count.
+    await waitUntil(async () => (await runsOf(userId)) >= 1, 10_000, 'the run listed').catch(() => undefined);
+    if ((await runsOf(userId)) > 1) found.extra.push(`${userId}: ${await runsOf(userId)} ${audit.journey} runs`);
+    const decided = await ledger.find({ userId, journeyId: audit.journey }).toArray();
+    if (decided.length !== 1 || decided[0]!.status !== 'done') found.sends.push(`${userId}: ${decided.map((d) => `${d.status}:${d.reason}`).join(',') || 'no decision'}`);
+  }, { concurrency: 8 });
+  return found;
+}
+
+/** The burst's VIP joins: one VIP welcome each for the customers who ordered, none for the others. */
+export const auditSegmentJourneys = (db: Database, temporal: Client, customers: BurstCustomer[]) =>
+  auditEntries(db, temporal, {
+    journey: 'vipWelcome',
+    segment: 'vip@1',
+    entered: customers.filter((c) => c.expected['vip@1']).map((c) => c.userId),
+    notEntered: customers.filter((c) => !c.expected['vip@1']).map((c) => c.userId),
+  });
+
+/**
+ * Customers whose birthday greeting falls due at the start of a coming minute, at least `leadMs` from
+ * now: 09:00 on their birthday in a fixed-offset zone (`UTC+5:37`) chosen to put 09:00 there.
+ */
+export function birthdaysDueSoon(prefix: string, count: number, leadMs: number): { due: number; customers: { userId: string; traits: Record<string, unknown> }[] } {
+  const due = Math.ceil((Date.now() + leadMs) / 60_000) * 60_000;
+  const utc = new Date(due);
+  let offset = (9 * 60 - (utc.getUTCHours() * 60 + utc.getUTCMinutes())) % 1440;
+  if (offset < -720) offset += 1440;
+  if (offset > 840) offset -= 1440;
+  const timezone = `UTC${offset < 0 ? '-' : '+'}${Math.floor(Math.abs(offset) / 60)}:${String(Math.abs(offset) % 60).padStart(2, '0')}`;
+  const birthday = `1990${DateTime.fromMillis(due, { zone: timezone }).toISODate()!.slice(4)}`;
+  const customers = Array.from({ length: count }, () => {
+    const userId = uniqueId(prefix);
+    return { userId, traits: { email: `${userId}@example.com`, birthday, timezone } };
+  });
+  return { due, customers };
+}
+
+/** Identifies each customer through the server, as the CDP does; all must be taken. */
+export async function identifyAll(url: string, writeKey: string, customers: { userId: string; traits: Record<string, unknown> }[]): Promise<void> {
+  await pMap(customers, async ({ userId, traits }) => {
+    const response = await postSegment(url, writeKey, '/v1/identify', { userId, traits, messageId: uniqueId('m') });
+    if (response.status !== 200) throw new Error(`an identify was refused with ${response.status}`);
+  }, { concurrency: 16 });
 }
