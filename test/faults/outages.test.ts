@@ -20,7 +20,7 @@ import { startStack, type Stack } from '../../stack/index.js';
 import { waitForPort, type ManagedProcess } from '../../stack/processes.js';
 import { waitUntil } from '../../stack/wait-until.js';
 import { auditSends } from '../support/delivery-audit.js';
-import { auditSegmentJourneys, auditSegments, burstOf, postBurst } from '../support/segment-burst.js';
+import { auditEntries, auditSegmentJourneys, auditSegments, birthdaysDueSoon, burstOf, identifyAll, postBurst } from '../support/segment-burst.js';
 import { startTestSystem, uniqueId, type TestSystem } from '../support/system.js';
 import { startServerProcess, type WorkerProcess } from '../support/worker-process.js';
 
@@ -140,6 +140,25 @@ it.skipIf(!!process.env.MONGODB_URL)('the database killed and back, three times,
   expect(kills.length).toBe(3);
   expect(await auditSegments(system.db, system.writeKey, burst)).toEqual({ unfinished: 0, miscounted: [], wrongMemberships: [], brokenChanges: [] });
   expect(await auditSegmentJourneys(system.db, system.temporal, burst)).toEqual({ pending: 0, missing: [], extra: [], sends: [] });
+}, TIMEOUT);
+
+it.skipIf(!!process.env.MONGODB_URL)("the database killed and back, twice, as a minute's birthdays fall due: each greeted once, on the moment's change", async () => {
+  const segment = 'birthdayGreeting-date@1';
+  const { due, customers: birthdays } = birthdaysDueSoon('dbbday', CUSTOMERS, 15_000);
+  await identifyAll(server.url, system.writeKey, birthdays);
+  const ferretdb = processNamed('ferretdb')!;
+  await sleep(due - Date.now() + 300);
+  // The clock's run for the minute (every 5 s) loses its database mid-way, twice.
+  for (let kill = 0; kill < 2; kill++) {
+    await ferretdb.kill();
+    await sleep(800);
+    ferretdb.start();
+    await waitForPort(ferretdb, '127.0.0.1', Number(new URL(stack.mongoUrl).port));
+    await sleep(1_500);
+  }
+  expect(await auditEntries(system.db, system.temporal, { journey: 'birthdayGreeting', segment, entered: birthdays.map((c) => c.userId) })).toEqual({ pending: 0, missing: [], extra: [], sends: [] });
+  const notOnce = birthdays.filter((c) => system.smtp.messagesTo(c.traits.email as string).length !== 1).map((c) => c.userId);
+  expect(notOnce).toEqual([]);
 }, TIMEOUT);
 
 it.skipIf(!!process.env.MONGODB_URL || process.env.THROUGHLINE_STORE_BACKEND === 'sqlite')('PostgreSQL under FerretDB killed -9 with its backends and restarted, three times, during sends: nothing it acknowledged is lost', async () => {
