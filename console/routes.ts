@@ -252,7 +252,10 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
       segments: {
         memberOf: segments.memberOf.map((m) => ({ ...m, id: m.segment.split('@')[0], version: m.segment.split('@')[1] })),
         // The newest first, and the last hundred: the CLI's explain prints them all.
-        changes: segments.changes.slice(-SEGMENT_CHANGES_SHOWN).reverse(),
+        changes: segments.changes
+          .slice(-SEGMENT_CHANGES_SHOWN)
+          .reverse()
+          .map((c) => ({ ...c, journeys: [...Object.entries(c.journeys ?? {}).map(([journey, outcome]) => `${journey}: ${outcome}`), ...(c.dispatch ? ['not handed to its journeys yet'] : [])] })),
       },
       suppressions: suppressions.map((s) => ({ ...s, scope: s.category ? `${s.channel}/${s.category}` : s.channel, active: isActive(s, now), evidence: undefined })),
       consent: consent.map((c) => ({ ...c, scope: c.category ? `${c.channel}/${c.category}` : c.channel, source: shownText(request, c.source) })),

@@ -47,7 +47,7 @@ export interface Router extends ChangeListener {
    * failed half way); a run that started since then is taken as the one it started, and not started
    * again, even if it has ended.
    */
-  route(event: JourneyEvent, earlierIds?: string[], startedSince?: Date): Promise<void>;
+  route(event: JourneyEvent, earlierIds?: string[], startedSince?: Date): Promise<Record<string, string>>;
   /** The person `fromId` turned out to be `userId`: their running journeys carry on for `userId`. */
   handOver(fromId: string, userId: string): Promise<void>;
 }
@@ -124,8 +124,7 @@ export function createRouter(options: RouterOptions): Router {
 
   const running = new Set(options.experiments ?? []);
 
-  async function admits(journey: JourneyDefinition, event: JourneyEvent): Promise<boolean> {
-    if (!withinWindow(journey, event) || !mayEnter(journey.id, event.userId, running)) return false;
+  async function passesFilter(journey: JourneyDefinition, event: JourneyEvent): Promise<boolean> {
     const where = journey.entry.where;
     if (!where) return true;
     const profile = scopesOf(where).has('profile') ? (await loadProfile(db.collections.profiles, event.userId))?.traits : undefined;
@@ -161,21 +160,25 @@ export function createRouter(options: RouterOptions): Router {
     }
   }
 
-  async function start(journey: JourneyDefinition, event: JourneyEvent, earlierIds: string[], startedSince: Date | undefined): Promise<void> {
+  /** Starts (or joins) the customer's instance; says what it did, for a segment change's record. */
+  async function start(journey: JourneyDefinition, event: JourneyEvent, earlierIds: string[], startedSince: Date | undefined): Promise<string> {
     const key = keyOf(journey, event);
-    if (key === null || !(await admits(journey, event))) return;
+    if (key === null) return 'not entered: the event has no key';
+    if (!withinWindow(journey, event)) return 'not entered: outside its entry window';
+    if (!mayEnter(journey.id, event.userId, running)) return 'not entered: held out by a cross-journey experiment';
+    if (!(await passesFilter(journey, event))) return 'not entered: its entry filter (where) did not hold';
     // Already in this journey from before they were known: the event joins that instance.
     for (const earlierId of earlierIds) {
-      if (await signalIfRunning(journeyWorkflowId(journey.id, earlierId, key), eventSignal, event)) return;
+      if (await signalIfRunning(journeyWorkflowId(journey.id, earlierId, key), eventSignal, event)) return `joined the instance of ${earlierId}`;
     }
     const workflowId = journeyWorkflowId(journey.id, event.userId, key);
     const lastStarted = startedSince && (await latestRun(workflowId))?.startTime;
     if (startedSince && lastStarted && lastStarted >= startedSince) {
       await signalIfRunning(workflowId, eventSignal, event); // a run drops an event it has seen
-      return;
+      return 'entered (a run started since is its own)';
     }
     const reentry = journey.entry.reentry ?? { policy: 'always' };
-    if (reentry.policy === 'cooldown' && (await coolingDown(workflowId, reentry.cooldown, event))) return;
+    if (reentry.policy === 'cooldown' && (await coolingDown(workflowId, reentry.cooldown, event))) return `not entered: re-entry cooldown of ${reentry.cooldown}`;
     const input: JourneyInput = {
       journeyId: journey.id,
       version: journey.version,
@@ -200,25 +203,33 @@ export function createRouter(options: RouterOptions): Router {
           { key: DEFINITION, value: definitions.get(journey)! },
         ],
       });
+      return 'entered (or reached the instance running)';
     } catch (err) {
       // Re-entry 'never' and the customer has been through the journey before.
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      return 'not entered: re-entry never, and entered before';
     }
   }
 
-  async function deliver(journey: JourneyDefinition, event: JourneyEvent, earlierIds: string[]): Promise<void> {
+  async function deliver(journey: JourneyDefinition, event: JourneyEvent, earlierIds: string[]): Promise<string> {
     const key = keyOf(journey, event);
-    if (key === null) return; // a keyed journey's instance cannot be addressed without the key
+    if (key === null) return 'not delivered: the event has no key'; // a keyed journey's instance cannot be addressed without the key
     const persons = [event.userId, ...earlierIds];
-    await Promise.all(persons.map((person) => signalIfRunning(journeyWorkflowId(journey.id, person, key), eventSignal, event)));
+    const reached = await Promise.all(persons.map((person) => signalIfRunning(journeyWorkflowId(journey.id, person, key), eventSignal, event)));
+    return reached.some(Boolean) ? 'delivered to the instance running' : 'no instance running';
   }
 
-  async function route(event: JourneyEvent, earlierIds: string[] = [], startedSince?: Date): Promise<void> {
+  /** What the event did in each journey it starts or reaches, by journey id. */
+  async function route(event: JourneyEvent, earlierIds: string[] = [], startedSince?: Date): Promise<Record<string, string>> {
     const starting = startsOn.get(event.event) ?? [];
     const listening = (hears.get(event.event) ?? []).filter((j) => !starting.includes(j));
     const timed = routingSeconds.startTimer();
-    await Promise.all([...starting.map((j) => start(j, event, earlierIds, startedSince)), ...listening.map((j) => deliver(j, event, earlierIds))]);
+    const outcomes = await Promise.all([
+      ...starting.map(async (j) => [j.id, await start(j, event, earlierIds, startedSince)] as const),
+      ...listening.map(async (j) => [j.id, await deliver(j, event, earlierIds)] as const),
+    ]);
     timed();
+    return Object.fromEntries(outcomes);
   }
 
   return {

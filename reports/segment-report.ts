@@ -53,7 +53,11 @@ export async function customerSegments(db: Database, userId: string): Promise<Cu
 
 export function formatCustomerSegments({ memberOf, changes }: CustomerSegments): string {
   const lines = [`Segments: ${memberOf.length ? memberOf.map((m) => m.segment).join(', ') : 'none'}`];
-  for (const c of changes) lines.push(`  ${c.at.toISOString()}  ${c.change.padEnd(6)} ${c.segment}  because ${c.decidedBy}  (${c.cause})`);
+  for (const c of changes) {
+    lines.push(`  ${c.at.toISOString()}  ${c.change.padEnd(6)} ${c.segment}  because ${c.decidedBy}  (${c.cause})`);
+    for (const [journey, outcome] of Object.entries(c.journeys ?? {})) lines.push(`      → ${journey}: ${outcome}`);
+    if (c.dispatch) lines.push('      → not handed to its journeys yet (the recovery schedule will)');
+  }
   return lines.join('\n');
 }
 

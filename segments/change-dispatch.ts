@@ -14,16 +14,19 @@ import { markDispatched, pendingChanges, type MembershipChange, type SegmentChan
 export interface ChangeListener {
   /** Whether anything acts on a change of this segment this way: only such changes are marked and handed over. */
   hearsChange(segmentId: string, change: MembershipChange): boolean;
-  /** Acts on the change; `startedSince`: handed over late, so a journey run started since then is its own. */
-  routeChange(change: SegmentChangeDoc, startedSince?: Date): Promise<void>;
+  /**
+   * Acts on the change; `startedSince`: handed over late, so a journey run started since then is its
+   * own. Says what it did in each journey (entered, or why not), for `explain`.
+   */
+  routeChange(change: SegmentChangeDoc, startedSince?: Date): Promise<Record<string, string>>;
 }
 
 /** Changes recovered per run at most; the rest wait for the next run (every INBOUND_RECOVERY_INTERVAL). */
 const RECOVERED_PER_RUN = 1_000;
 
 export async function handOver(changes: Collection<SegmentChangeDoc>, listener: ChangeListener, change: SegmentChangeDoc, recovering = false): Promise<void> {
-  await listener.routeChange(change, recovering ? change.at : undefined);
-  await markDispatched(changes, change._id);
+  const journeys = await listener.routeChange(change, recovering ? change.at : undefined);
+  await markDispatched(changes, change._id, journeys);
 }
 
 /** For the recovery schedule: hands over the changes still marked pending that were taken before `before`. */

@@ -43,6 +43,8 @@ export interface SegmentChangeDoc {
    * recovery schedule (segments/change-dispatch.ts), never lost.
    */
   dispatch?: 'pending';
+  /** Once handed over: what it did in each journey acting on it (entered, or why not), by journey id. */
+  journeys?: Record<string, string>;
 }
 
 type NewChange = Omit<SegmentChangeDoc, '_id' | 'memberId' | 'day'>;
@@ -63,9 +65,12 @@ export async function takeChange(changes: Collection<SegmentChangeDoc>, change: 
   return taken.size ? undefined : doc;
 }
 
-/** The change has been handed to the journeys acting on it. Only this field is ever written again, so a read-modify-write loses nothing. */
-export async function markDispatched(changes: Collection<SegmentChangeDoc>, id: string): Promise<void> {
-  await changes.updateOne({ _id: id }, { $unset: { dispatch: '' } });
+/**
+ * The change has been handed to the journeys acting on it, with what it did in each. Only the hand-over
+ * writes these fields again, and a second hand-over finds the same, so a read-modify-write loses nothing.
+ */
+export async function markDispatched(changes: Collection<SegmentChangeDoc>, id: string, journeys: Record<string, string>): Promise<void> {
+  await changes.updateOne({ _id: id }, { $unset: { dispatch: '' }, $set: { journeys } });
 }
 
 /** Changes taken before `before` and never handed over: an equality read of the outbox marks (few: each is cleared within a second). */

@@ -205,6 +205,7 @@ it('shows a segment with its size, joins per day and a member found by email, an
   const welcome = page.locator('.run:has-text("vipWelcome")');
   await waitUntil(async () => (await page.reload(), (await welcome.count()) === 1), 20_000, 'the VIP welcome on the page');
   await expect(welcome.locator('.entered-on').innerText()).resolves.toBe(`on joining segment vip (change vip@1|${browsing}|1)`);
+  await expect(page.locator('#segment-changes tr:has-text("vip@1") td.journeys').innerText()).resolves.toBe('vipWelcome: entered (or reached the instance running)');
   await page.screenshot({ path: path.join(shots, 'customer-segment-entry.png'), fullPage: true });
   await page.context().close();
 });

@@ -32,6 +32,8 @@ it('an order that makes the customer VIP starts the VIP welcome once, entered on
   expect(subjects(userId)).toEqual(['Welcome to VIP, Vi']);
   expect((await system.db.collections.segmentChanges.findOne({ _id: changeId('vip@1', userId, 1) }))?.dispatch).toBeUndefined();
 
+  expect((await system.db.collections.segmentChanges.findOne({ _id: changeId('vip@1', userId, 1) }))?.journeys).toEqual({ vipWelcome: 'entered (or reached the instance running)' });
+
   // Still VIP after the next order: no change, no second welcome.
   await system.track(userId, 'Order Completed', { revenue: 700 });
   const runs = await system.temporal.workflow.count(`WorkflowId = '${journeyWorkflowId('vipWelcome', userId)}'`);
@@ -41,6 +43,20 @@ it('an order that makes the customer VIP starts the VIP welcome once, entered on
   const explained = await runCli(['explain', '--user', userId, '--journey', 'vipWelcome'], system.env);
   expect(explained.stdout).toContain(`vipWelcome: entered`);
   expect(explained.stdout).toContain(`on joining segment vip (change ${changeId('vip@1', userId, 1)})`);
+  expect(explained.stdout).toMatch(/joined vip@1 .*\n\s+→ vipWelcome: entered/);
+});
+
+it('a change that does not enter says why: the re-entry cooldown after leaving VIP and coming back', async () => {
+  const userId = uniqueId('again');
+  await system.identify(userId, { email: `${userId}@example.com`, vip: true });
+  await system.journeyResult(userId, 'vipWelcome');
+  await system.identify(userId, { vip: false });
+  await system.identify(userId, { vip: true });
+  const third = await system.db.collections.segmentChanges.findOne({ _id: changeId('vip@1', userId, 3) });
+  expect(third).toMatchObject({ change: 'joined', journeys: { vipWelcome: 'not entered: re-entry cooldown of 365 days' } });
+  const explained = await runCli(['explain', '--user', userId], system.env);
+  expect(explained.stdout).toContain('→ vipWelcome: not entered: re-entry cooldown of 365 days');
+  expect(subjects(userId)).toHaveLength(1);
 });
 
 it('a change whose hand-over failed is handed over by the recovery schedule, and starts its journey once', async () => {
