@@ -6,11 +6,14 @@
 import { insertNew, type Database, type OtherTouch } from '../store/db.js';
 import { latestJourneys } from '../workflows/journeys/index.js';
 import { insertProgress } from '../store/journey-progress.js';
+import { currentMemberships } from '../store/segment-memberships.js';
 import { loadProfile, mergeTraits } from '../store/profiles.js';
 import type { ConversionRecord, ProfileSnapshot, ProgressRecord } from '../workflows/sdk/types.js';
 
 export interface JourneyActivities {
   profileSnapshot(userId: string): Promise<ProfileSnapshot>;
+  /** Whether the customer is in each segment now (for `inSegment` in branches). */
+  segmentMemberships(userId: string): Promise<Record<string, boolean>>;
   updateProfile(userId: string, set: Record<string, unknown>): Promise<void>;
   recordConversion(conversion: ConversionRecord): Promise<void>;
   recordProgress(records: ProgressRecord[]): Promise<void>;
@@ -42,6 +45,7 @@ export function createJourneyActivities(db: Database): JourneyActivities {
       const profile = await loadProfile(db.collections.profiles, userId);
       return { timezone: profile?.timezone, traits: profile?.traits ?? {} };
     },
+    segmentMemberships: (userId) => currentMemberships(db.collections.segmentMembers, userId),
     async updateProfile(userId, set) {
       await mergeTraits(db.collections.profiles, userId, set);
     },

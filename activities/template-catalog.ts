@@ -88,6 +88,10 @@ export const TEMPLATES: Record<string, TemplateSource> = {
     `Hi ${greeting},`,
     'Many happy returns from all of us. Your gift: 20% off anything this week, code BIRTHDAY.',
   ]),
+  'birthday-vip': simpleEmail('Happy birthday, {{ profile.first_name | default: "friend" }}: a gift for our VIPs', [
+    `Hi ${greeting},`,
+    'Many happy returns. As one of our VIPs, your gift is 30% off anything this week and free express shipping, code BIRTHDAYVIP.',
+  ]),
   'renewal-reminder': simpleEmail('Your subscription renews on {{ profile.renewal_date }}', [
     `Hi ${greeting},`,
     'Your subscription renews in seven days, on {{ profile.renewal_date }}. Nothing to do if you want to keep it; to change or cancel, visit your account page.',

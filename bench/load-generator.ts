@@ -11,6 +11,7 @@ import { cartAbandonmentV2 as cartAbandonment } from '../workflows/journeys/cart
 import { eventSignal, JOURNEY_WORKFLOW_TYPE, journeyWorkflowId } from '../workflows/sdk/definitions.js';
 import { JOURNEY, JOURNEY_VERSION, USER_ID } from '../workflows/sdk/search-attributes.js';
 import type { Duration, JourneyEvent } from '../workflows/sdk/types.js';
+import type { JourneyDefinition } from '../workflows/sdk/journey.js';
 
 export interface LoadOptions {
   url: string;
@@ -64,19 +65,37 @@ export async function postInBatches(events: unknown[], options: LoadOptions): Pr
 }
 
 /** What routing a "Checkout Started" asks of Temporal for cart abandonment, made directly: a baseline. */
-export function startCartJourney(client: Client, taskQueue: string, event: JourneyEvent & { userId: string }, settings?: Record<string, Duration>) {
+/** A cart-abandonment journey started the bare way, for baselines. */
+export const startCartJourney = (client: Client, taskQueue: string, event: JourneyEvent, settings?: Record<string, Duration>) =>
+  startJourney(client, taskQueue, cartAbandonment, event, settings);
+
+/** A journey started by signalWithStart alone (no HTTP, dedupe, segments or routing), for baselines. */
+export function startJourney(client: Client, taskQueue: string, journey: JourneyDefinition, event: JourneyEvent, settings?: Record<string, Duration>) {
   const { userId } = event;
   return client.workflow.signalWithStart(JOURNEY_WORKFLOW_TYPE, {
-    workflowId: journeyWorkflowId(cartAbandonment.id, userId),
+    workflowId: journeyWorkflowId(journey.id, userId),
     taskQueue,
-    args: [{ journeyId: cartAbandonment.id, version: cartAbandonment.version, userId, entryEvent: event, ...(settings ? { settings } : {}) }],
+    args: [{ journeyId: journey.id, version: journey.version, userId, entryEvent: event, ...(settings ? { settings } : {}) }],
     signal: eventSignal,
     signalArgs: [event],
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     typedSearchAttributes: [
       { key: USER_ID, value: userId },
-      { key: JOURNEY, value: cartAbandonment.id },
-      { key: JOURNEY_VERSION, value: cartAbandonment.version },
+      { key: JOURNEY, value: journey.id },
+      { key: JOURNEY_VERSION, value: journey.version },
     ],
   });
+}
+
+/**
+ * A fixed-offset zone (`UTC+5:37`) in which `instant` is at the local time `hh:mm`: for customers whose
+ * occasion at a local time must fall due at a chosen minute. `instant` must be on a UTC minute.
+ */
+export function zoneWhereLocalTimeIs(instant: number, localTime: string): string {
+  const [hour, minute] = localTime.split(':').map(Number) as [number, number];
+  const utc = new Date(instant);
+  let offset = (hour * 60 + minute - (utc.getUTCHours() * 60 + utc.getUTCMinutes())) % 1440;
+  if (offset < -720) offset += 1440;
+  if (offset > 840) offset -= 1440;
+  return `UTC${offset < 0 ? '-' : '+'}${Math.floor(Math.abs(offset) / 60)}:${String(Math.abs(offset) % 60).padStart(2, '0')}`;
 }

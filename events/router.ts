@@ -16,7 +16,7 @@ import { entryEvent, eventsHeardBy, type JourneyDefinition } from '../workflows/
 import { segmentEvent } from '../workflows/sdk/segment-events.js';
 import type { ChangeListener } from '../segments/change-dispatch.js';
 import { parseSegmentKey } from '../segments/sdk/segment.js';
-import type { SegmentChangeDoc } from '../store/segment-memberships.js';
+import { currentMemberships, type SegmentChangeDoc } from '../store/segment-memberships.js';
 import type { Config } from '../config.js';
 import { spanMs } from '../workflows/sdk/local-time.js';
 import { DEFINITION, JOURNEY, JOURNEY_VERSION, USER_ID } from '../workflows/sdk/search-attributes.js';
@@ -127,8 +127,12 @@ export function createRouter(options: RouterOptions): Router {
   async function passesFilter(journey: JourneyDefinition, event: JourneyEvent): Promise<boolean> {
     const where = journey.entry.where;
     if (!where) return true;
-    const profile = scopesOf(where).has('profile') ? (await loadProfile(db.collections.profiles, event.userId))?.traits : undefined;
-    return evaluate(where, { event: event.properties, profile: profile ?? {} });
+    const scopes = scopesOf(where);
+    const [profile, segments] = await Promise.all([
+      scopes.has('profile') ? loadProfile(db.collections.profiles, event.userId) : undefined,
+      scopes.has('segments') ? currentMemberships(db.collections.segmentMembers, event.userId) : undefined,
+    ]);
+    return evaluate(where, { event: event.properties, profile: profile?.traits ?? {}, segments: segments ?? {} });
   }
 
   /** The latest run of an instance, if there has been one. */

@@ -7,6 +7,7 @@
  */
 import type { Collection } from 'mongodb';
 import { insertNew, isDuplicateKey, upsertRacing } from './db.js';
+import { parseSegmentKey } from '../segments/sdk/segment.js';
 
 /** The current state, `_id` `<segment@version>|<userId>`. */
 export interface SegmentMemberDoc {
@@ -56,6 +57,19 @@ export const changeId = (segment: string, userId: string, n: number) => `${membe
 /** A customer's current states, one equality read. */
 export async function membershipsOf(members: Collection<SegmentMemberDoc>, userId: string): Promise<SegmentMemberDoc[]> {
   return members.find({ userId }).toArray();
+}
+
+/**
+ * Whether the customer is in each segment now, by segment id: the state of the highest version the
+ * engine has computed for them (a new version's backfill may not have reached them yet).
+ */
+export async function currentMemberships(members: Collection<SegmentMemberDoc>, userId: string): Promise<Record<string, boolean>> {
+  const latest = new Map<string, { version: number; member: boolean }>();
+  for (const state of await membershipsOf(members, userId)) {
+    const { id, version } = parseSegmentKey(state.segment);
+    if ((latest.get(id)?.version ?? 0) < version) latest.set(id, { version, member: state.member });
+  }
+  return Object.fromEntries([...latest].map(([id, { member }]) => [id, member]));
 }
 
 /** Takes change n: the change as stored, or undefined if another writer took it first. */

@@ -11,6 +11,9 @@ import { waitUntil } from '../stack/wait-until.js';
 import { mergeTraits } from '../store/profiles.js';
 import { changeId, memberId } from '../store/segment-memberships.js';
 import { journeyWorkflowId } from '../workflows/sdk/definitions.js';
+import { inSegment } from '../workflows/sdk/conditions.js';
+import { journeyVersions } from '../workflows/journeys/index.js';
+import { vipWelcome } from '../workflows/journeys/vip-welcome.js';
 import { runCli } from './support/cli.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
 
@@ -77,6 +80,22 @@ it('a change whose hand-over failed is handed over by the recovery schedule, and
   await router.routeChange((await system.db.collections.segmentChanges.findOne({ _id: changeId('vip@1', userId, 1) }))!, new Date(Date.now() - 60_000));
   expect((await system.temporal.workflow.count(`WorkflowId = '${journeyWorkflowId('vipWelcome', userId)}'`)).count).toBe(1);
   expect(subjects(userId)).toEqual(['Welcome to VIP, Lu']);
+});
+
+it('an entry filter reading segments: only the engaged browsers among new VIPs are welcomed, and the others say why', async () => {
+  // A deployment whose VIP welcome is for engaged browsers only (the worker runs the shipped steps).
+  const deployed = journeyVersions.map((j) => (j === vipWelcome ? { ...j, entry: { ...j.entry, where: inSegment('engagedBrowsers') } } : j));
+  const router = deploymentRouter(system.temporal, system.db, system.config, { journeys: deployed });
+  const segments = deploymentSegments(system.db, system.config, undefined, router);
+  const [browser, stranger] = [uniqueId('browser'), uniqueId('stranger')];
+  for (const userId of [browser, stranger]) await mergeTraits(system.db.collections.profiles, userId, { email: `${userId}@example.com`, vip: true }, new Date());
+  for (let i = 0; i < 3; i++) await segments.recordEvent(browser, { messageKey: `t:${browser}:${i}`, event: 'Product Viewed', at: new Date(), properties: {} }, 'event test');
+  for (const userId of [browser, stranger]) await segments.traitsChanged(userId, ['vip'], 'identify test');
+  const outcome = async (userId: string) => (await system.db.collections.segmentChanges.findOne({ _id: changeId('vip@1', userId, 1) }))?.journeys?.vipWelcome;
+  expect(await outcome(browser)).toBe('entered (or reached the instance running)');
+  expect(await outcome(stranger)).toBe('not entered: its entry filter (where) did not hold');
+  await system.journeyResult(browser, 'vipWelcome');
+  expect((await system.temporal.workflow.count(`WorkflowId = '${journeyWorkflowId('vipWelcome', stranger)}'`)).count).toBe(0);
 });
 
 it('refuses a track event named like a segment change, with the reason', async () => {

@@ -65,6 +65,15 @@ it('greets on the birthday at 09:00 Berlin time after the clocks went forward, a
   expect(ida.emailSubjects()).toHaveLength(2);
 });
 
+it('gives a VIP the larger gift: the branch reads the vip segment as it stands that morning', async () => {
+  const [year] = await yearsAhead('05-05');
+  const val = await tester.customer({ first_name: 'Val', birthday: '1985-05-05', vip: true });
+  await skipTo(`${year}-05-05T09:01`, 'America/New_York'); // no time zone in the profile: the journey's fallback
+  await val.timePassed();
+  expect(await val.waitForEmails(2)).toEqual(['Welcome to VIP, Val', 'Happy birthday, Val: a gift for our VIPs']);
+  expect((await finished(val.userId, 'birthdayGreeting')).steps.map((step) => `${step.stepId}:${step.outcome}`)).toEqual(['vip-gift:branch:vip', 'birthday-vip-email:sent']);
+});
+
 it('reminds seven days before the renewal date at 10:00 New York time, and follows the date when it moves', async () => {
   const [year] = await yearsAhead('06-20');
   const kept = await tester.customer({ first_name: 'Kim', renewal_date: `${year}-06-20` });

@@ -6,6 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DateTime } from 'luxon';
+import { zoneWhereLocalTimeIs } from '../../bench/load-generator.js';
 import pMap from 'p-map';
 import { postSegment } from '../../client/segment-http.js';
 import type { Database } from '../../store/db.js';
@@ -172,11 +173,7 @@ export const auditSegmentJourneys = (db: Database, temporal: Client, customers: 
  */
 export function birthdaysDueSoon(prefix: string, count: number, leadMs: number): { due: number; customers: { userId: string; traits: Record<string, unknown> }[] } {
   const due = Math.ceil((Date.now() + leadMs) / 60_000) * 60_000;
-  const utc = new Date(due);
-  let offset = (9 * 60 - (utc.getUTCHours() * 60 + utc.getUTCMinutes())) % 1440;
-  if (offset < -720) offset += 1440;
-  if (offset > 840) offset -= 1440;
-  const timezone = `UTC${offset < 0 ? '-' : '+'}${Math.floor(Math.abs(offset) / 60)}:${String(Math.abs(offset) % 60).padStart(2, '0')}`;
+  const timezone = zoneWhereLocalTimeIs(due, '09:00');
   const birthday = `1990${DateTime.fromMillis(due, { zone: timezone }).toISODate()!.slice(4)}`;
   const customers = Array.from({ length: count }, () => {
     const userId = uniqueId(prefix);

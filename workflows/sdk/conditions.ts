@@ -1,7 +1,8 @@
 /**
  * Declarative, serialisable conditions on event properties and profile traits, for entry filters,
  * branches and waitForEvent. Fields are paths into a scope: `event.*` (the event being looked at),
- * `entry.*` (the event that started the journey), `profile.*` (the customer's traits).
+ * `entry.*` (the event that started the journey), `profile.*` (the customer's traits), `segments.*`
+ * (whether the customer is in each segment now: `inSegment('vip')`).
  */
 type Scalar = string | number | boolean | null;
 
@@ -27,6 +28,16 @@ export const lt = (field: string, value: number | string): Condition => ({ field
 export const all = (...conditions: Condition[]): Condition => ({ all: conditions });
 export const any = (...conditions: Condition[]): Condition => ({ any: conditions });
 export const not = (condition: Condition): Condition => ({ not: condition });
+/** The customer is in the segment now (its latest version the engine has computed for them). */
+export const inSegment = (segment: string): Condition => eq(`segments.${segment}`, true);
+
+/** Every field a condition reads. */
+export function fieldsOf(condition: Condition): string[] {
+  if ('all' in condition) return condition.all.flatMap(fieldsOf);
+  if ('any' in condition) return condition.any.flatMap(fieldsOf);
+  if ('not' in condition) return fieldsOf(condition.not);
+  return [condition.field];
+}
 
 export function valueAt(scope: ConditionScope, path: string): unknown {
   let value: unknown = scope;
@@ -73,8 +84,5 @@ export function evaluate(condition: Condition, scope: ConditionScope): boolean {
 
 /** The top-level scopes a condition reads, e.g. ['profile'], so callers load only what is needed. */
 export function scopesOf(condition: Condition): Set<string> {
-  if ('all' in condition) return new Set(condition.all.flatMap((c) => [...scopesOf(c)]));
-  if ('any' in condition) return new Set(condition.any.flatMap((c) => [...scopesOf(c)]));
-  if ('not' in condition) return scopesOf(condition.not);
-  return new Set([condition.field.split('.')[0]!]);
+  return new Set(fieldsOf(condition).map((field) => field.split('.')[0]!));
 }

@@ -202,6 +202,11 @@ class JourneyRun implements StepRuntime {
     return profileSnapshot(this.userId);
   }
 
+  async segments(stepId: string): Promise<Record<string, boolean>> {
+    const { segmentMemberships } = this.activities(`${stepId}:segments`);
+    return segmentMemberships(this.userId);
+  }
+
   async updateProfile(stepId: string, set: Record<string, unknown>): Promise<void> {
     const { updateProfile } = this.activities(stepId);
     await updateProfile(this.userId, set);

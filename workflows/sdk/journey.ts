@@ -3,7 +3,7 @@
  * it (exit events), what counts as success (goals), its settings and its steps. Definitions are data,
  * checked when they are loaded, so a broken journey fails at start-up with its name and step.
  */
-import { scopesOf, type Condition } from './conditions.js';
+import { fieldsOf, scopesOf, type Condition } from './conditions.js';
 import { allSteps, type DurationRef, type Step } from './steps.js';
 import { dateSegmentId, SEGMENT_EVENT_PREFIX, segmentEvent, segmentOfEvent, type SegmentTransition } from './segment-events.js';
 import { isValidZone, parseOffset } from './local-time.js';
@@ -136,8 +136,8 @@ export function defineJourney(input: JourneyInputDefinition): JourneyDefinition 
   if (entry.date !== undefined) checkDateEntry(entry, failJourney);
   if (!isValidZone(journey.fallbackTimeZone)) failJourney(`fallbackTimeZone "${journey.fallbackTimeZone}" is not an IANA time zone`);
   if (journey.exitOn.includes(entryEvent(journey))) failJourney('the entry event cannot also be an exit event');
-  if (journey.entry.where && [...scopesOf(journey.entry.where)].some((s) => s !== 'event' && s !== 'profile')) {
-    failJourney('entry.where may only read event.* and profile.* fields');
+  if (journey.entry.where && [...scopesOf(journey.entry.where)].some((s) => !['event', 'profile', 'segments'].includes(s))) {
+    failJourney('entry.where may only read event.*, profile.* and segments.* fields');
   }
   const seen = new Set<string>();
   for (const step of allSteps(journey.steps)) {
@@ -189,9 +189,18 @@ export function checkTemplates(journey: JourneyDefinition, hasTemplate: (name: s
   }
 }
 
-/** The segments a journey acts on (entry, exits, goals, waits): each must be computed by the deployment. */
+/** The segments a journey acts on or reads (entry, exits, goals, waits, `inSegment` in filters and branches): each must be computed by the deployment. */
 export function segmentsNamed(journey: JourneyDefinition): string[] {
-  return [...new Set([entryEvent(journey), ...eventsHeardBy(journey)].flatMap((name) => segmentOfEvent(name) ?? []))];
+  const changes = [entryEvent(journey), ...eventsHeardBy(journey)].flatMap((name) => segmentOfEvent(name) ?? []);
+  const conditions = [journey.entry.where, ...[...allSteps(journey.steps)].flatMap(conditionsOf)].filter((c): c is Condition => !!c);
+  const read = conditions.flatMap(fieldsOf).flatMap((field) => (field.startsWith('segments.') ? [field.split('.')[1]!] : []));
+  return [...new Set([...changes, ...read])];
+}
+
+function conditionsOf(step: Step): (Condition | undefined)[] {
+  if (step.kind === 'branch') return step.cases.map((c) => c.when);
+  if (step.kind === 'waitForEvent') return [step.where];
+  return [];
 }
 
 /** Segments are the deployment's: a journey naming one it does not compute fails at start-up. */

@@ -21,6 +21,8 @@ export interface StepRuntime {
   takeEvent(event: string, where: Condition | undefined): JourneyEvent | undefined;
   scope(extra?: ConditionScope): ConditionScope;
   profile(stepId: string): Promise<ProfileSnapshot>;
+  /** Whether the customer is in each segment now, by segment id. */
+  segments(stepId: string): Promise<Record<string, boolean>>;
   deliver(step: DeliveryStep): Promise<DeliveryOutcome>;
   updateProfile(stepId: string, set: Record<string, unknown>): Promise<void>;
 }
@@ -30,10 +32,13 @@ export class JourneyEnded extends Error {}
 
 type Handlers = { [K in StepKind]: (step: StepOf<K>, run: StepRuntime) => Promise<void> };
 
-/** Loads the profile only for conditions that read it. */
+/** Loads the profile, and the segment memberships, only for conditions that read them. */
 async function scopeFor(run: StepRuntime, stepId: string, conditions: Condition[]): Promise<ConditionScope> {
-  const needsProfile = conditions.some((c) => scopesOf(c).has('profile'));
-  return run.scope(needsProfile ? { profile: (await run.profile(stepId)).traits } : {});
+  const reads = (scope: string) => conditions.some((c) => scopesOf(c).has(scope));
+  return run.scope({
+    ...(reads('profile') ? { profile: (await run.profile(stepId)).traits } : {}),
+    ...(reads('segments') ? { segments: await run.segments(stepId) } : {}),
+  });
 }
 
 export const stepHandlers: Handlers = {
