@@ -4,33 +4,19 @@
  * misspelt field is refused at load rather than read as "no condition".
  */
 import { z } from 'zod';
-import { isValidZone, parseOffset } from '../../workflows/sdk/local-time.js';
+import { isOffset, isValidZone, LOCAL_TIME } from '../../workflows/sdk/local-time.js';
 
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 export type Scalar = z.infer<typeof scalar>;
 
 /** '7 days', '60 days', '12h': a span measured back (or forward) from now. */
-const span = z.string().refine((text) => {
-  try {
-    parseOffset(text);
-    return !text.trim().startsWith('-');
-  } catch {
-    return false;
-  }
-}, 'a span like "7 days" or "12h"');
+const span = z.string().refine((text) => isOffset(text) && !text.trim().startsWith('-'), 'a span like "7 days" or "12h"');
 
 const bound = z.union([z.number(), z.string()]);
 
 /** '-7 days', '3 days': a calendar offset either way. */
-const offset = z.string().refine((text) => {
-  try {
-    parseOffset(text);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'an offset like "-7 days" or "3 days"');
-const localTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a local time like "09:00"');
+const offset = z.string().refine(isOffset, 'an offset like "-7 days" or "3 days"');
+const localTime = z.string().regex(LOCAL_TIME, 'a local time like "09:00"');
 
 /** A value's test: equality, a set, comparisons (numbers, or ISO dates as text), presence. */
 const comparisonShape = {

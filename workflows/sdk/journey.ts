@@ -6,7 +6,7 @@
 import { fieldsOf, scopesOf, type Condition } from './conditions.js';
 import { allSteps, type DurationRef, type Step } from './steps.js';
 import { dateSegmentId, SEGMENT_EVENT_PREFIX, segmentEvent, segmentOfEvent, type SegmentTransition } from './segment-events.js';
-import { isValidZone, parseOffset } from './local-time.js';
+import { isValidZone, LOCAL_TIME, parseOffset } from './local-time.js';
 import type { Duration } from './types.js';
 
 /**
@@ -48,8 +48,8 @@ export interface DateEntry {
 
 interface EntryRules {
   /**
-   * Only events (and customers) matching this enter; `event.*` and `profile.*` fields. A segment
-   * change's event carries `segment`, `version`, `decidedBy` (the condition that decided) and `cause`.
+   * Only events (and customers) matching this enter; `event.*`, `profile.*` and `segments.*` fields
+   * (`inSegment('vip')`). A segment change's event carries `segment`, `version`, `decidedBy` (the condition that decided) and `cause`.
    */
   where?: Condition;
   /** One instance per value of this event property (e.g. 'cart_id') instead of one per user. */
@@ -98,7 +98,6 @@ export function entryEvent(journey: Pick<JourneyDefinition, 'id' | 'entry'>): st
 }
 
 const IDENTIFIER = /^[a-z][A-Za-z0-9]*$/;
-const LOCAL_TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
 const CHANNELS = new Set(['email', 'sms']);
 
 export class JourneyDefinitionError extends Error {

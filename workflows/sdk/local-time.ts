@@ -13,12 +13,25 @@ const UNITS: Record<string, keyof DurationLikeObject> = {
   w: 'weeks', week: 'weeks', weeks: 'weeks',
 };
 
+/** A wall-clock time of day, HH:MM. */
+export const LOCAL_TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
+
 /** '3 days', '-7 days', '12h', '30s': calendar units, so days keep the local time of day. */
 export function parseOffset(text: string): DurationLikeObject {
   const match = /^(-?\d+)\s*([a-z]+)$/.exec(text.trim());
   const unit = match && UNITS[match[2]!];
   if (!match || !unit) throw new Error(`"${text}" is not an offset like "3 days" or "-7 days"`);
   return { [unit]: Number(match[1]) };
+}
+
+/** Whether the text is an offset `parseOffset` reads. */
+export function isOffset(text: string): boolean {
+  try {
+    parseOffset(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A span in milliseconds ('7 days' = 7 × 24 h), for windows measured back from a moment. */
