@@ -198,10 +198,12 @@ export async function insertNew<T extends Document>(collection: Collection<T>, d
     await collection.insertMany(docs, { ordered: false });
   } catch (err) {
     if (!(err instanceof MongoBulkWriteError)) throw err;
-    for (const writeError of [err.writeErrors].flat()) {
-      if (writeError.code !== 11000) throw err;
-      existing.add(writeError.index);
-    }
+    // The driver also wraps a lost connection or an unreachable server in a bulk error, with no
+    // write errors (or only those of the batches it sent): only when every document not inserted
+    // was refused as a duplicate is the insert done.
+    const writeErrors = [err.writeErrors].flat();
+    if (writeErrors.some((writeError) => writeError.code !== 11000) || err.insertedCount + writeErrors.length !== docs.length) throw err;
+    for (const writeError of writeErrors) existing.add(writeError.index);
   }
   return existing;
 }

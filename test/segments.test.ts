@@ -13,6 +13,10 @@ import { defineSegment } from '../segments/sdk/segment.js';
 import { backfillSegment } from '../segments/backfill.js';
 import { memberId } from '../store/segment-memberships.js';
 import { customerSegments, formatCustomerSegments } from '../reports/segment-report.js';
+import { buildServer } from '../server/server.js';
+import { postSegment } from '../client/segment-http.js';
+import { isProcessed } from '../store/inbound-events.js';
+import { cuttableLink } from './support/cuttable-link.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
 
 const DAY = 86_400_000;
@@ -121,6 +125,32 @@ describe('races between servers', () => {
       const expected = c % 2 === 0;
       expect(await member('exactlyThree@1', userId), userId).toBe(expected);
       expect(log.at(-1)?.change ?? 'left').toBe(expected ? 'joined' : 'left');
+    }
+  });
+});
+
+describe('the database lost mid-write', () => {
+  it('an event whose fact never reached the database is refused with a 503, not taken; posted again, it counts once', async () => {
+    const link = await cuttableLink(inject('mongoUrl'));
+    const db = await openDatabase(link.url, system.db.db.databaseName, { serverSelectionTimeoutMS: 1_000 });
+    const server = buildServer({ config: system.config, db, temporal: system.temporal });
+    try {
+      const url = await server.listen({ host: '127.0.0.1', port: 0 });
+      const userId = uniqueId('cut');
+      const event = { userId, event: 'Product Viewed', properties: { sku: 's1' }, messageId: uniqueId('msg'), timestamp: new Date().toISOString() };
+      // The claim lands; the fact's insert is lost with its connection, and so is the retry of a
+      // driver that retries writes (FerretDB does not offer it).
+      link.dropAt(['insert\0', 'segment_facts\0'], 2);
+      const refused = await postSegment(url, system.writeKey, '/v1/track', event);
+      expect({ lost: link.dropped() > 0, status: refused.status }).toEqual({ lost: true, status: 503 });
+      // Posted again, as a CDP does after a 503: a copy of a claimed event, which the recovery schedule finishes.
+      expect((await system.post('/v1/track', event)).status).toBe(200);
+      await waitUntil(() => isProcessed(system.db.collections.inboundEvents, system.writeKey, event.messageId), 30_000, 'the recovery schedule finished the event');
+      expect((await system.db.collections.segmentFacts.find({ userId }).toArray()).map((f) => f.messageKey)).toEqual([`${system.writeKey}:${event.messageId}`]);
+    } finally {
+      await server.close();
+      await db.close();
+      await link.close();
     }
   });
 });
