@@ -10,6 +10,9 @@ import { createJourneyActivities, type JourneyActivities } from './journey-activ
 import { createMaintenanceActivities, type MaintenanceActivities } from './maintenance-activities.js';
 import { createEventRecoveryActivities, type EventRecoveryActivities } from './event-recovery.js';
 import { createSegmentActivities, type SegmentActivities } from './segment-activities.js';
+import { createBroadcastActivities, type BroadcastActivities } from './broadcast-activities.js';
+import { broadcasts } from '../broadcasts/definitions/index.js';
+import { checkBroadcasts } from '../broadcasts/sdk/broadcast.js';
 import { connectTemporal } from '../platform/temporal.js';
 import type { Client } from '@temporalio/client';
 import { createAudienceMembership } from './audience-membership.js';
@@ -26,7 +29,7 @@ import { trackingSecret } from './engagement-links.js';
 /** Records per rollup batch: a batch's deltas are a few documents, whatever its size; this bounds its memory. */
 const ROLLUP_BATCH = 5_000;
 
-export type Activities = DeliveryActivities & JourneyActivities & MaintenanceActivities & AudienceSyncActivities & EventRecoveryActivities & SegmentActivities;
+export type Activities = DeliveryActivities & JourneyActivities & MaintenanceActivities & AudienceSyncActivities & EventRecoveryActivities & SegmentActivities & BroadcastActivities;
 
 function policyOf(config: Config): Policy {
   return {
@@ -76,6 +79,7 @@ export async function createActivities(config: Config, db: Database): Promise<{ 
   // And one that acts on a segment this build does not compute.
   const computed = new Set(segmentVersions.map((s) => s.id));
   for (const journey of journeyVersions) checkSegments(journey, computed);
+  checkBroadcasts(broadcasts, { hasTemplate: templates.has, segments: computed });
   // The recovery schedule routes events to journeys: a client, connected on its first use.
   let temporal: Promise<Client> | undefined;
   const temporalClient = () => (temporal ??= connectTemporal(config));
@@ -93,6 +97,7 @@ export async function createActivities(config: Config, db: Database): Promise<{ 
     ...createAudienceSyncActivities(db, audiencePlatforms),
     ...createEventRecoveryActivities(db, temporalClient, config),
     ...createSegmentActivities(db, temporalClient, config),
+    ...createBroadcastActivities(db),
     ...createMaintenanceActivities(
       db,
       { ledgerMs: config.LEDGER_RETENTION, dedupeMs: config.DEDUPE_RETENTION, segmentFactsMs: config.SEGMENT_EVENT_RETENTION, capRules: capRules(config), holdRules: config.HOLD_RULES },

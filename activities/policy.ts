@@ -9,6 +9,7 @@ import type { Database } from '../store/db.js';
 import { checkRule, insertGrants, releaseGrantsTaken, type CapRule, type GrantDoc, type RuleCheck } from '../store/frequency-grants.js';
 import { loadPolicyState, type PolicyState } from '../store/policy-state.js';
 import { loadProfile, type Profile } from '../store/profiles.js';
+import { isMember } from '../store/segment-memberships.js';
 import { suppressionFor, type SuppressionDoc } from '../store/suppressions.js';
 import type { HoldDoc, HoldRule } from '../store/holds.js';
 import { inGlobalControl } from '../workflows/sdk/split.js';
@@ -130,17 +131,21 @@ function holdDecision(rules: readonly HoldRule[], holds: readonly HoldDoc[], now
 
 /**
  * The decision for one send. Reads the profile and the customer's policy state in parallel (two
- * queries, one wait), then takes cap grants with one insert.
+ * queries, one wait; a broadcast's send reads its segment membership in the same wait), then takes
+ * cap grants with one insert.
  */
 export async function decide(db: Database, policy: Policy, request: DeliveryRequest, now: Date): Promise<{ decision: Decision; profile?: Profile }> {
   // Taking someone out of an audience is always allowed: it only ever reduces what they receive.
   if (request.channel === 'audience' && request.action === 'remove') {
     return { decision: { allowed: true, holdsGrant: false }, profile: await loadProfile(db.collections.profiles, request.userId) };
   }
-  const [profile, state] = await Promise.all([
+  const [profile, state, member] = await Promise.all([
     loadProfile(db.collections.profiles, request.userId),
     loadPolicyState(db.collections.policyRecords, request.userId, now),
+    // A broadcast's recipient who left its segment since the audience was taken gets nothing.
+    request.onlyIfMemberOf ? isMember(db.collections.segmentMembers, request.onlyIfMemberOf, request.userId) : true,
   ]);
+  if (!member) return { decision: deny('not-in-segment'), profile };
   const suppression = suppressionFor(state.suppressions, request);
   // A call to a system: only a suppression that holds transactional messages (erasure) stops it.
   if (request.channel === 'webhook') return { decision: suppression ? deny(`suppressed:${suppression.reason}`) : { allowed: true, holdsGrant: false }, profile };

@@ -96,6 +96,10 @@ export const TEMPLATES: Record<string, TemplateSource> = {
     `Hi ${greeting},`,
     'Your subscription renews in seven days, on {{ profile.renewal_date }}. Nothing to do if you want to keep it; to change or cancel, visit your account page.',
   ]),
+  'weekly-newsletter': simpleEmail('This week at the shop', [
+    `Hi ${greeting},`,
+    'New in this week, what our customers loved, and the week ahead. See you in the shop.',
+  ]),
   'review-request': {
     ...htmlOnlyEmail('How is your order {{ event.order_id }}?', [
       `Hi ${greeting},`,

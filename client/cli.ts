@@ -5,6 +5,7 @@
  *   npm run cli -- journeys [show <id> [--version N] [--mermaid]]
  *   npm run cli -- journeys lock | check
  *   npm run cli -- segments [show <id> | members <id> [--user U] | lock | backfill <id>]
+ *   npm run cli -- broadcasts | broadcast start|status|pause|resume|cancel <id> [--occurrence O]
  *   npm run cli -- replay [--journey <id>] [--status running] [--since <ISO>] [--query <visibility query>]
  *   npm run cli -- setup
  *   npm run cli -- events send [<json>] [--file events.jsonl] [--url U] [--write-key K]
@@ -51,6 +52,7 @@ import { installTemporalRuntime } from '../platform/temporal-runtime.js';
 import { formatUnknowns, listUnknowns, settleUnknown } from '../operations/unknown-outcomes.js';
 import { registerReportCommands } from './report-commands.js';
 import { registerSegmentCommands } from './segment-commands.js';
+import { registerBroadcastCommands } from './broadcast-commands.js';
 import { customerSegments, formatCustomerSegments } from '../reports/segment-report.js';
 import { hashPassword } from '../console/passwords.js';
 import { asNewEvent, asPastEvent, readJsonl, sendEvents, type EventLine, type SendSummary } from './event-files.js';
@@ -419,6 +421,7 @@ async function withTemporal<T>(use: (client: Client) => Promise<T>): Promise<T> 
 
 registerReportCommands(program, withDatabase);
 registerSegmentCommands(program, withDatabase, withTemporal);
+registerBroadcastCommands(program, withTemporal);
 
 program
   .command('console')

@@ -25,6 +25,7 @@ import type { SegmentFactDoc } from './segment-facts.js';
 import type { SegmentChangeDoc, SegmentMemberDoc } from './segment-memberships.js';
 import type { SegmentClockDoc, SegmentDueDoc } from './segment-dues.js';
 import type { SegmentBackfillDoc } from './segment-backfills.js';
+import type { BroadcastPageDoc } from './broadcast-audiences.js';
 import type { ConversionRecord } from '../workflows/sdk/types.js';
 
 export interface Collections {
@@ -65,6 +66,8 @@ export interface Collections {
   /** The segment clock's watermark and each backfill's progress. */
   segmentClock: Collection<SegmentClockDoc>;
   segmentBackfills: Collection<SegmentBackfillDoc>;
+  /** Each broadcast occurrence's audience, in pages (broadcast-audiences.ts). */
+  broadcastPages: Collection<BroadcastPageDoc>;
 }
 
 /**
@@ -132,6 +135,7 @@ export async function openDatabase(url: string, name: string, options: { monitor
     segmentDues: db.collection('segment_dues'),
     segmentClock: db.collection('segment_jobs'),
     segmentBackfills: db.collection('segment_jobs'),
+    broadcastPages: db.collection('broadcast_pages'),
   };
   await Promise.all([
     // The recovery schedule's window and the cleanup's cut-off, on MongoDB without a scan.
@@ -168,6 +172,8 @@ export async function openDatabase(url: string, name: string, options: { monitor
     collections.segmentChanges.createIndex({ segment: 1, day: 1, change: 1 }),
     collections.segmentChanges.createIndex({ dispatch: 1 }),
     collections.segmentDues.createIndex({ minute: 1 }),
+    collections.broadcastPages.createIndex({ run: 1 }),
+    collections.broadcastPages.createIndex({ createdAt: 1 }),
   ]);
   return { client, db, collections, close: () => client.close() };
 }

@@ -59,6 +59,11 @@ export async function membershipsOf(members: Collection<SegmentMemberDoc>, userI
   return members.find({ userId }).toArray();
 }
 
+/** Whether the customer is in this segment version now: one read by id. */
+export async function isMember(members: Collection<SegmentMemberDoc>, segment: string, userId: string): Promise<boolean> {
+  return (await members.countDocuments({ _id: memberId(segment, userId), member: true })) > 0;
+}
+
 /**
  * Whether the customer is in each segment now, by segment id: the state of the highest version the
  * engine has computed for them (a new version's backfill may not have reached them yet).

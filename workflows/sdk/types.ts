@@ -47,6 +47,8 @@ interface RequestBase {
    * requests from older builds, which wrote them with recordProgress.
    */
   progress?: { before: ProgressRecord[]; own: Omit<ProgressRecord, 'outcome' | 'at'> };
+  /** A broadcast's segment version: sent only if the customer is still a member when it is decided. */
+  onlyIfMemberOf?: string;
 }
 
 export interface MessageRequest extends RequestBase {

@@ -1,0 +1,11 @@
+/** The weekly newsletter: to the newsletter segment, Monday 10:00 in each recipient's zone, started for each week's date. */
+import { defineBroadcast } from '../sdk/broadcast.js';
+
+export const weeklyNewsletter = defineBroadcast({
+  id: 'weekly-newsletter',
+  description: 'The weekly newsletter, at 10:00 in each recipient’s time zone',
+  segment: 'newsletter',
+  send: { channel: 'email', template: 'weekly-newsletter', category: 'newsletter' },
+  atLocalTime: '10:00',
+  throttle: { perMinute: 6_000 },
+});

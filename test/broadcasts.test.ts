@@ -1,0 +1,90 @@
+/**
+ * Broadcasts on the dev server, in real time, through the control API the CLI uses: each member of
+ * the segment gets one message through the delivery path, whatever is started again; pause holds
+ * the sends, resume goes on, cancel stops and counts who was left; the throttle holds.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { signalBroadcast, startBroadcast, statusOf } from '../broadcasts/control.js';
+import { defineBroadcast } from '../broadcasts/sdk/broadcast.js';
+import { broadcastWorkflowId, type BroadcastStatus } from '../broadcasts/sdk/run.js';
+import { ledgerForUser } from '../store/ledger.js';
+import { waitUntil } from '../stack/wait-until.js';
+import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
+
+let system: TestSystem;
+beforeAll(async () => {
+  system = await startTestSystem();
+});
+afterAll(() => system?.close());
+
+const flashSale = (throttle: number) =>
+  defineBroadcast({
+    id: 'flash-sale',
+    description: 'a one-off to the newsletter segment',
+    segment: 'newsletter',
+    send: { channel: 'email', template: 'weekly-newsletter', category: 'promotions' },
+    throttle: { perMinute: throttle },
+  });
+
+/** Customers in the newsletter segment (consented to newsletter email, not VIP). */
+async function subscribers(count: number): Promise<string[]> {
+  const ids = Array.from({ length: count }, () => uniqueId('reader'));
+  for (const userId of ids) await system.identify(userId, { email: `${userId}@example.com`, consent: { categories: { newsletter: { email: true } } } });
+  return ids;
+}
+
+const received = (userId: string) => system.smtp.messagesTo(`${userId}@example.com`).length;
+const status = async (workflowId: string) => (await statusOf(system.temporal, workflowId))!;
+const settled = (workflowId: string, state: BroadcastStatus['state']) => waitUntil(async () => (await status(workflowId)).state === state, 60_000, `broadcast ${state}`);
+
+it('each member once through the delivery path; paused it holds, resumed it goes on; started again it sends nobody twice', async () => {
+  const readers = await subscribers(30);
+  const unsubscribed = (await subscribers(1))[0]!;
+  await system.identify(unsubscribed, { consent: { categories: { newsletter: { email: false } } } });
+  const definition = flashSale(600);
+  const started = await startBroadcast(system.temporal, system.config, definition, 'first');
+  const workflowId = broadcastWorkflowId('flash-sale', 'first');
+  expect(started).toEqual({ workflowId, started: true });
+
+  const sentSoFar = () => readers.reduce((n, r) => n + received(r), 0);
+  await waitUntil(() => sentSoFar() >= 3, 30_000, 'the first sends');
+  expect((await signalBroadcast(system.temporal, workflowId, 'pause')).state).toBe('paused');
+  // The sends in flight finish; then nothing more.
+  await sleep(1_500);
+  const atPause = sentSoFar();
+  await sleep(1_500);
+  expect(sentSoFar()).toBe(atPause);
+  expect(atPause).toBeLessThan(30);
+
+  await signalBroadcast(system.temporal, workflowId, 'resume');
+  await settled(workflowId, 'done');
+  expect(readers.map(received)).toEqual(readers.map(() => 1));
+  expect(received(unsubscribed)).toBe(0);
+  const done = await status(workflowId);
+  expect(done).toMatchObject({ state: 'done', recipients: 30, pending: 0, counts: { sent: 30 } });
+  const [entry] = await ledgerForUser(system.db.collections.ledger, readers[0]!);
+  expect(entry).toMatchObject({ journeyId: 'broadcast:flash-sale', stepId: 'first', reason: 'sent' });
+
+  // The command again: the occurrence that ran is found, not run again.
+  const again = await startBroadcast(system.temporal, system.config, definition, 'first');
+  expect(again).toMatchObject({ started: false, status: { state: 'done', counts: { sent: 30 } } });
+  await sleep(1_000);
+  expect(readers.map(received)).toEqual(readers.map(() => 1));
+});
+
+it('throttled to one a minute: one send, then the throttle holds the rest; a cancel ends it there and counts who was left', async () => {
+  await subscribers(2);
+  const workflowId = broadcastWorkflowId('flash-sale', 'one-a-minute');
+  const before = system.smtp.messages.length;
+  await startBroadcast(system.temporal, system.config, flashSale(1), 'one-a-minute');
+  await waitUntil(async () => (await status(workflowId)).counts.sent === 1, 30_000, 'the first send');
+  await sleep(2_000);
+  const held = await status(workflowId);
+  // Every newsletter subscriber in this test's database: the first test's 30 and these 2.
+  expect(held).toMatchObject({ state: 'sending', recipients: 32, pending: 31, counts: { sent: 1 } });
+  await signalBroadcast(system.temporal, workflowId, 'cancel');
+  await settled(workflowId, 'cancelled');
+  expect(await status(workflowId)).toMatchObject({ state: 'cancelled', pending: 0, counts: { sent: 1, cancelled: 31 } });
+  expect(system.smtp.messages.length - before).toBe(1);
+});

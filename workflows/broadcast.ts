@@ -1,0 +1,184 @@
+/**
+ * One occurrence of a broadcast as one durable workflow, in Temporal's batch-iterator shape: the
+ * audience is taken once, into pages, when sending begins; the workflow then sends page by page,
+ * a bounded number in flight, each recipient through the one delivery path (consent, suppression,
+ * control group, holds, quiet hours, caps, ledger) with an idempotency key of (broadcast,
+ * occurrence, customer), and continues as new between pages before its history grows large. So
+ * the audience's size is bounded by MongoDB, not by Temporal's history limits; and a crash, a
+ * restart or a repeat of the start command sends nobody twice.
+ */
+import { ActivityCancellationType, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { BroadcastActivities } from '../activities/broadcast-activities.js';
+import type { DeliveryActivities } from '../activities/delivery-activities.js';
+import {
+  broadcastStatus,
+  cancelBroadcast,
+  pauseBroadcast,
+  recipientSendKey,
+  resumeBroadcast,
+  statusOf,
+  type AudienceGroup,
+  type BroadcastInput,
+  type BroadcastProgress,
+  type BroadcastState,
+  type BroadcastStatus,
+} from '../broadcasts/sdk/run.js';
+import { targetTime } from './sdk/local-time.js';
+import { sendQueue } from './sdk/definitions.js';
+import type { DeliveryOutcome, MessageRequest } from './sdk/types.js';
+
+/** Sends in flight: Temporal's guidance for a sliding window is hundreds; the delivery path's own best rate is reached at about 20. */
+const IN_FLIGHT = 20;
+/** Recipients of a time zone reached more than this late are skipped and counted, as Braze does. */
+const LATE_AFTER_MS = 3_600_000;
+/** Continue as new past this many history events (Temporal's limit is 51,200). */
+const EVENTS_PER_RUN = 10_000;
+/** The earliest wall clock on Earth (UTC+14): a local-time broadcast's audience is taken at its moment there. */
+const EARLIEST_ZONE = 'Pacific/Kiritimati';
+
+const { takeAudience, audiencePage, deferRecipients } = proxyActivities<BroadcastActivities>({
+  startToCloseTimeout: '1 hour',
+  // The audience heartbeats per page: a dead worker's attempt is taken over this soon.
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1s', maximumInterval: '1 minute' },
+});
+
+export async function broadcast(input: BroadcastInput): Promise<BroadcastStatus> {
+  const { definition } = input;
+  const info = workflowInfo();
+  const progress: BroadcastProgress = input.progress ?? { counts: {}, paused: false, cancelled: false, throttle: { window: 0, begun: 0 } };
+  let phase: BroadcastState = progress.groups ? 'sending' : 'scheduled';
+  setHandler(pauseBroadcast, () => void (progress.paused = true));
+  setHandler(resumeBroadcast, () => void (progress.paused = false));
+  setHandler(cancelBroadcast, () => void (progress.cancelled = true));
+  setHandler(broadcastStatus, () => statusOf(input, progress, Date.now(), phase));
+  const { deliver } = proxyActivities<DeliveryActivities>({
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
+    taskQueue: sendQueue(info.taskQueue, definition.send.channel),
+    // A cancelled broadcast lets the sends in flight finish: a send cannot be taken back.
+    cancellationType: ActivityCancellationType.ABANDON,
+  });
+  const count = (reason: string, n = 1) => void (progress.counts[reason] = (progress.counts[reason] ?? 0) + n);
+  /** Waits until `at`, or until cancelled; false when cancelled. */
+  const waitUntil = async (at: number) => {
+    if (at > Date.now()) await condition(() => progress.cancelled, at - Date.now());
+    return !progress.cancelled;
+  };
+  const momentIn = (zone: string) => targetTime({ now: Date.now(), zone, date: input.at, atLocalTime: definition.atLocalTime });
+
+  if (!progress.groups) {
+    const start = definition.atLocalTime ? momentIn(EARLIEST_ZONE) : input.at ? Date.parse(input.at) : Date.now();
+    if (await waitUntil(start)) {
+      phase = 'taking audience';
+      const taken = await takeAudience({ run: info.workflowId, segment: input.segmentKey, byZone: !!definition.atLocalTime, fallbackTimeZone: definition.fallbackTimeZone ?? input.defaultTimeZone });
+      progress.groups = taken.map((g) => ({ ...g, moment: definition.atLocalTime ? momentIn(g.name) : start, attempt: 1, nextPage: 0, done: 0, local: !!definition.atLocalTime }));
+      progress.sendingSince = Date.now();
+    } else progress.groups = [];
+  }
+  const groups = progress.groups;
+
+  /**
+   * Waits for the throttle's room for one more send (or a cancel). The rate is spread over each
+   * minute, a second at a time (a minute at a time below 60 a minute), so a throttle paces the
+   * sends rather than letting a minute's worth go at once; one timer per window, shared by the lanes.
+   */
+  let windowEnds: Promise<unknown> | undefined;
+  async function throttled(): Promise<void> {
+    const perMinute = definition.throttle?.perMinute;
+    if (!perMinute) return;
+    const windowMs = perMinute >= 60 ? 1_000 : 60_000;
+    for (;;) {
+      const now = Date.now();
+      const window = Math.floor(now / windowMs);
+      if (progress.throttle.window !== window) progress.throttle = { window, begun: 0 };
+      // Second s of a minute gets floor((s+1)·rate/60) − floor(s·rate/60): the minute's total is the rate.
+      const second = window % 60;
+      const budget = windowMs === 1_000 ? Math.floor(((second + 1) * perMinute) / 60) - Math.floor((second * perMinute) / 60) : perMinute;
+      if (progress.throttle.begun < budget) return void progress.throttle.begun++;
+      windowEnds ??= condition(() => progress.cancelled, (window + 1) * windowMs - now).then(() => (windowEnds = undefined));
+      await windowEnds;
+      if (progress.cancelled) return;
+    }
+  }
+
+  function deliverTo(userId: string, attempt: number): Promise<DeliveryOutcome> {
+    const request: MessageRequest = {
+      channel: definition.send.channel,
+      template: definition.send.template,
+      category: definition.send.category,
+      idempotencyKey: recipientSendKey(info.workflowId, userId, attempt),
+      journeyId: `broadcast:${definition.id}`,
+      stepId: input.occurrence,
+      workflowId: info.workflowId,
+      userId,
+      data: {},
+      firstAttemptAt: new Date().toISOString(),
+      onlyIfMemberOf: input.segmentKey,
+    };
+    return deliver(request);
+  }
+
+  /** One page, IN_FLIGHT at a time; returns who a policy deferred, and until when. */
+  async function sendPage(group: AudienceGroup, userIds: string[]): Promise<Map<number, string[]>> {
+    const deferred = new Map<number, string[]>();
+    let next = 0;
+    const lane = async () => {
+      for (;;) {
+        await condition(() => !progress.paused || progress.cancelled);
+        if (progress.cancelled || next >= userIds.length) return;
+        await throttled();
+        if (progress.cancelled) return;
+        // Paused, or the page taken by the other lanes, while this one waited: its room goes back.
+        if (progress.paused || next >= userIds.length) {
+          if (definition.throttle) progress.throttle.begun--;
+          continue;
+        }
+        const userId = userIds[next++]!;
+        const outcome = await deliverTo(userId, group.attempt);
+        if (outcome.deferUntil) {
+          // To the minute after, so one group (and one wait) holds all deferred to the same minute.
+          const minute = Math.ceil(Date.parse(outcome.deferUntil) / 60_000) * 60_000;
+          deferred.set(minute, [...(deferred.get(minute) ?? []), userId]);
+        } else count(outcome.reason);
+        group.done++;
+      }
+    };
+    await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
+    return deferred;
+  }
+
+  async function defer(from: AudienceGroup, deferred: Map<number, string[]>): Promise<void> {
+    for (const [moment, userIds] of deferred) {
+      const name = `deferred@${new Date(moment).toISOString()}`;
+      let group = groups.find((g) => g.name === name && g.attempt === from.attempt + 1);
+      if (!group) groups.push((group = { name, moment, pages: 0, recipients: 0, attempt: from.attempt + 1, nextPage: 0, done: 0, local: false }));
+      group.pages += await deferRecipients({ run: info.workflowId, group: name, firstPage: group.pages, userIds });
+      group.recipients += userIds.length;
+    }
+  }
+
+  for (;;) {
+    const group = groups.filter((g) => g.done < g.recipients).sort((a, b) => a.moment - b.moment)[0];
+    if (!group || progress.cancelled) break;
+    phase = 'waiting';
+    if (!(await waitUntil(group.moment))) break;
+    phase = 'sending';
+    if (group.local && Date.now() > group.moment + LATE_AFTER_MS) {
+      count('skipped:late', group.recipients - group.done);
+      group.done = group.recipients;
+      continue;
+    }
+    const userIds = await audiencePage({ run: info.workflowId, group: group.name, page: group.nextPage });
+    await defer(group, await sendPage(group, userIds));
+    if (progress.cancelled) break;
+    group.nextPage++;
+    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > EVENTS_PER_RUN) await continueAsNew<typeof broadcast>({ ...input, progress });
+  }
+  if (progress.cancelled) {
+    const left = statusOf(input, progress, Date.now(), 'cancelled').pending;
+    if (left) count('cancelled', left);
+  }
+  phase = 'done';
+  return statusOf(input, progress, Date.now(), phase);
+}
