@@ -58,6 +58,8 @@ export interface TestCustomer {
 export interface JourneyTester {
   system: TestSystem;
   env: TestWorkflowEnvironment;
+  /** The task queue its workers poll (a broadcast or workflow started by a test names it). */
+  taskQueue: string;
   customer(traits?: Record<string, unknown>, userId?: string): Promise<TestCustomer>;
   /** The router a build with these versions routes with (the shipped build's by default). */
   router(deployed?: readonly JourneyDefinition[]): Router;
@@ -101,6 +103,7 @@ export async function startJourneyTester(options: { settings?: Record<string, Re
   return {
     system,
     env,
+    taskQueue,
     now,
     router: (deployed = journeyVersions) => routerFor(deployed),
     advance: (duration) => env.sleep(duration),
