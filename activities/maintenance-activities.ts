@@ -12,6 +12,7 @@ import type { Database } from '../store/db.js';
 import { liftExpiredSuppressions } from '../store/suppressions.js';
 import { forgetHoursBefore } from '../store/ledger-hours.js';
 import { forgetFactsBefore } from '../store/segment-facts.js';
+import { forgetPagesBefore } from '../store/broadcast-audiences.js';
 import { foldIntoRollups, type RollupOptions, type RollupReport } from '../reports/rollup.js';
 
 export interface CleanupReport {
@@ -22,6 +23,7 @@ export interface CleanupReport {
   capGrantsDeleted: number;
   holdsDeleted: number;
   segmentFactsDeleted: number;
+  broadcastPagesDeleted: number;
 }
 
 export interface MaintenanceActivities {
@@ -46,7 +48,7 @@ export function createMaintenanceActivities(db: Database, retention: Retention, 
       const before = (ms: number) => new Date(now - ms);
       // A grant older than the longest window counts against no rule any more.
       const longestWindow = Math.max(...retention.capRules.map((r) => r.windowMs));
-      const [suppressionsExpired, ledgerDeleted, , progressDeleted, , , , dedupeDeleted, grantsDeleted, holdsDeleted, segmentFactsDeleted] = await Promise.all([
+      const [suppressionsExpired, ledgerDeleted, , progressDeleted, , , , dedupeDeleted, grantsDeleted, holdsDeleted, segmentFactsDeleted, broadcastPagesDeleted] = await Promise.all([
         liftExpiredSuppressions(suppressions, new Date(now)),
         ledger.deleteMany({ status: 'done', at: { $lt: before(retention.ledgerMs) } }),
         forgetHoursBefore(db.collections.ledgerHours, before(retention.ledgerMs)),
@@ -62,6 +64,8 @@ export function createMaintenanceActivities(db: Database, retention: Retention, 
           $or: [{ kind: 'hold', until: { $lt: new Date(now) } }, { kind: 'hold-end', at: { $lt: before(Math.max(0, ...retention.holdRules.map((r) => r.forMs))) } }],
         }),
         forgetFactsBefore(db.collections.segmentFacts, before(retention.segmentFactsMs)),
+        // A broadcast's audience, long after it was sent: with the ledger that says what it did.
+        forgetPagesBefore(db.collections.broadcastPages, before(retention.ledgerMs)),
       ]);
       return {
         suppressionsExpired,
@@ -71,6 +75,7 @@ export function createMaintenanceActivities(db: Database, retention: Retention, 
         capGrantsDeleted: grantsDeleted.deletedCount,
         holdsDeleted: holdsDeleted.deletedCount,
         segmentFactsDeleted,
+        broadcastPagesDeleted,
       };
     },
     foldIntoRollups: () => foldIntoRollups(db, rollup),
