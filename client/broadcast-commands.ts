@@ -18,8 +18,9 @@ export function registerBroadcastCommands(program: Command, withTemporal: WithTe
     .description('the broadcasts in this build')
     .action(() => {
       for (const b of broadcasts) {
-        const when = [b.at ?? 'when started', b.atLocalTime ? `at ${b.atLocalTime} local time` : '', b.throttle ? `at most ${b.throttle.perMinute}/min` : ''].filter(Boolean).join(', ');
-        console.log(`${b.id}  to segment ${b.segment}: ${b.send.channel} ${b.send.template} (${b.send.category}), ${when}\n  ${b.description}`);
+        const when = b.atLocalTime ? `${b.at ?? "on the occurrence's date"} at ${b.atLocalTime} in each recipient's zone` : (b.at ?? 'when started');
+        const pace = b.throttle ? `, at most ${b.throttle.perMinute}/min` : '';
+        console.log(`${b.id}  to segment ${b.segment}: ${b.send.channel} ${b.send.template} (${b.send.category}), ${when}${pace}\n  ${b.description}`);
       }
     });
 

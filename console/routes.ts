@@ -43,6 +43,7 @@ import { maskIdentifier, maskText, maskTraits } from './masking.js';
 import { verifyPassword } from './passwords.js';
 import { endSession, sessionUser, startSession, type ConsoleUser } from './session.js';
 import { registerSegmentPages } from './segment-pages.js';
+import { registerBroadcastPages } from './broadcast-pages.js';
 import { renderPage } from './views.js';
 
 /** A form or query the console cannot take: a 400 page naming what is wrong. */
@@ -264,6 +265,7 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
   });
 
   registerSegmentPages(app, { db, page, shownId });
+  registerBroadcastPages(app, { config, temporal, page, isOperator: (request) => !viewer(request) });
 
   const MESSAGE_LIMIT = 200;
   app.get<{ Querystring: Record<string, string | undefined> }>('/console/messages', async (request, reply) => {

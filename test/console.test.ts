@@ -286,3 +286,33 @@ it('shows each source, with the lines a web page pastes for a browser source and
   await page.screenshot({ path: path.join(shots, 'sources.png'), fullPage: true });
   await page.close();
 });
+
+it('an operator starts next week’s newsletter from its page, pauses, resumes and cancels it; a viewer sees it with no controls', async () => {
+  const page = await signIn('ann', 'ann-password');
+  await page.click('header a:has-text("Broadcasts")');
+  await page.click('#broadcasts a:has-text("weekly-newsletter")');
+  const nextWeek = new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 10);
+  await page.fill('#start input[name=occurrence]', nextWeek);
+  await page.click('#start button');
+  await page.waitForURL(/occurrence=/);
+  // Waiting for 10:00 on the earliest clock on that day, before it takes its audience.
+  await expect(page.locator('#status .state').innerText()).resolves.toBe('scheduled');
+  await expect(page.locator('#status .next-at').innerText()).resolves.toBe(new Date(`${nextWeek}T10:00:00+14:00`).toISOString());
+  await page.click('#controls button:has-text("Pause")');
+  await expect(page.locator('#status .state').innerText()).resolves.toBe('paused');
+  await page.click('#controls button:has-text("Resume")');
+  await expect(page.locator('#status .state').innerText()).resolves.toBe('scheduled');
+  await page.screenshot({ path: path.join(shots, 'broadcast.png'), fullPage: true });
+  await page.click('#controls button:has-text("Cancel")');
+  await waitUntil(async () => (await page.reload(), (await page.locator('#status .state').innerText()) === 'cancelled'), 20_000, 'the occurrence cancelled');
+  expect(await page.locator('#controls').count()).toBe(0);
+  await page.click('header a:has-text("Broadcasts")');
+  await expect(page.locator('#occurrences').innerText()).resolves.toContain(nextWeek);
+  await page.context().close();
+
+  const viewer = await signIn('vic', 'vic-password');
+  await viewer.goto(`${system.httpUrl}/console/broadcasts/weekly-newsletter?occurrence=${nextWeek}`);
+  await expect(viewer.locator('#status .state').innerText()).resolves.toBe('cancelled');
+  expect(await viewer.locator('#start, #controls').count()).toBe(0);
+  await viewer.context().close();
+});

@@ -51,7 +51,8 @@ export async function broadcast(input: BroadcastInput): Promise<BroadcastStatus>
   setHandler(pauseBroadcast, () => void (progress.paused = true));
   setHandler(resumeBroadcast, () => void (progress.paused = false));
   setHandler(cancelBroadcast, () => void (progress.cancelled = true));
-  setHandler(broadcastStatus, () => statusOf(input, progress, Date.now(), phase));
+  let startsAt: number | undefined;
+  setHandler(broadcastStatus, () => statusOf(input, progress, Date.now(), phase, startsAt));
   const { deliver } = proxyActivities<DeliveryActivities>({
     startToCloseTimeout: '1 minute',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
@@ -69,6 +70,7 @@ export async function broadcast(input: BroadcastInput): Promise<BroadcastStatus>
 
   if (!progress.groups) {
     const start = definition.atLocalTime ? momentIn(EARLIEST_ZONE) : input.at ? Date.parse(input.at) : Date.now();
+    startsAt = start;
     if (await waitUntil(start)) {
       phase = 'taking audience';
       const taken = await takeAudience({ run: info.workflowId, segment: input.segmentKey, byZone: !!definition.atLocalTime, fallbackTimeZone: definition.fallbackTimeZone ?? input.defaultTimeZone });

@@ -65,7 +65,7 @@ export interface BroadcastStatus {
   perMinute?: number;
   /** When the pending ones should be done at that rate (not before their groups' moments). */
   eta?: string;
-  /** The next moment a group is due, while waiting. */
+  /** While waiting, the next moment a group is due; while scheduled, when sending begins. */
   nextAt?: string;
   groups: { name: string; at: string; recipients: number; done: number }[];
 }
@@ -86,7 +86,8 @@ export const recipientSendKey = (workflowId: string, userId: string, attempt: nu
 
 const decided = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
 
-export function statusOf(input: BroadcastInput, progress: BroadcastProgress, now: number, phase: BroadcastState): BroadcastStatus {
+/** `startsAt`: while scheduled, when the audience will be taken and sending begin. */
+export function statusOf(input: BroadcastInput, progress: BroadcastProgress, now: number, phase: BroadcastState, startsAt?: number): BroadcastStatus {
   const groups = progress.groups ?? [];
   // Deferred recipients are in two groups (the one they left and the one they wait in): count them once.
   const recipients = groups.filter((g) => g.attempt === 1).reduce((n, g) => n + g.recipients, 0);
@@ -108,6 +109,7 @@ export function statusOf(input: BroadcastInput, progress: BroadcastProgress, now
     ...(perMinute !== undefined ? { perMinute } : {}),
     ...(etaMs !== undefined ? { eta: new Date(etaMs).toISOString() } : {}),
     ...(phase === 'waiting' && open[0] ? { nextAt: new Date(open[0].moment).toISOString() } : {}),
+    ...(phase === 'scheduled' && startsAt !== undefined ? { nextAt: new Date(startsAt).toISOString() } : {}),
     groups: groups.map((g) => ({ name: g.name, at: new Date(g.moment).toISOString(), recipients: g.recipients, done: g.done })),
   };
 }
