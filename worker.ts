@@ -37,12 +37,12 @@ const SEND_CHANNELS = ['email', 'sms', 'audience', 'webhook'] as const;
  */
 export function sendWorkerOptions(
   taskQueue: string,
-  activities: Pick<Activities, 'deliver'>,
+  activities: Pick<Activities, 'deliver' | 'deliverBatch'>,
   rateLimits: Partial<Record<string, number>>,
 ): Array<Pick<WorkerOptions, 'taskQueue' | 'activities' | 'maxTaskQueueActivitiesPerSecond'>> {
   return SEND_CHANNELS.map((channel) => ({
     taskQueue: sendQueue(taskQueue, channel),
-    activities: { deliver: activities.deliver },
+    activities: { deliver: activities.deliver, deliverBatch: activities.deliverBatch },
     ...(rateLimits[channel] ? { maxTaskQueueActivitiesPerSecond: rateLimits[channel] } : {}),
   }));
 }

@@ -5,6 +5,7 @@
  * provider may have accepted is never repeated: its outcome is recorded, or left as unknown for an
  * operator (see `unknown` in the CLI).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { activityInfo, Context, heartbeat, log as activityLog, sleep } from '@temporalio/activity';
 import type { Database } from '../store/db.js';
 import { releaseGrants } from '../store/frequency-grants.js';
@@ -53,6 +54,12 @@ export interface DeliveryDeps {
 
 export interface DeliveryActivities {
   deliver(request: DeliveryRequest): Promise<DeliveryOutcome>;
+  /**
+   * Several sends in one activity, all at once (a broadcast's: one activity's cost in Temporal for
+   * many sends), each exactly as `deliver` would. If any fails, the attempt fails and Temporal
+   * retries the batch: a send already decided meets its ledger entry and returns its outcome.
+   */
+  deliverBatch(requests: DeliveryRequest[]): Promise<DeliveryOutcome[]>;
 }
 
 const SENT: DeliveryOutcome = { delivered: true, reason: 'sent' };
@@ -75,16 +82,39 @@ interface AttemptNotes {
   unusedClaims?: number[];
 }
 
-/** What this attempt has noted so far, by its activity context (an attempt may note more than once). */
-const notedThisAttempt = new WeakMap<Context, AttemptNotes>();
+/** A batch's heartbeat details: each send's notes under its idempotency key. */
+interface BatchNotes {
+  batch: Record<string, AttemptNotes>;
+}
 
-/** Earlier attempts' notes, and this one's. */
-const notesSoFar = (): AttemptNotes =>
-  notedThisAttempt.get(Context.current()) ?? (activityInfo().heartbeatDetails as AttemptNotes | undefined) ?? {};
+/**
+ * The send a batch's activity is working on (see deliverBatch): its sends share one activity, and so
+ * one set of heartbeat details, so each keeps its notes under its own key. A lone send has none.
+ */
+const sendOfBatch = new AsyncLocalStorage<string>();
+
+/** What this attempt has noted so far, by its activity context (an attempt may note more than once). */
+const notedThisAttempt = new WeakMap<Context, AttemptNotes | BatchNotes>();
+
+/** How many of a batch's sends run at once: all of them; the workflow sizes its batches. */
+export const BATCH_SENDS_LIMIT = 50;
+
+/** Every note of the activity's attempts so far: one send's, or a batch's. */
+const allNotes = (): AttemptNotes | BatchNotes =>
+  notedThisAttempt.get(Context.current()) ?? (activityInfo().heartbeatDetails as AttemptNotes | BatchNotes | undefined) ?? {};
+
+/** Earlier attempts' notes, and this one's, for the send in hand. */
+const notesSoFar = (): AttemptNotes => {
+  const key = sendOfBatch.getStore();
+  const all = allNotes();
+  return key === undefined ? (all as AttemptNotes) : ((all as Partial<BatchNotes>).batch?.[key] ?? {});
+};
 
 /** Adds to the notes: Temporal keeps only the last heartbeat, so everything noted before is carried on. */
 const note = (notes: AttemptNotes) => {
-  const all = { ...notesSoFar(), ...notes } satisfies AttemptNotes;
+  const key = sendOfBatch.getStore();
+  const mine = { ...notesSoFar(), ...notes } satisfies AttemptNotes;
+  const all = key === undefined ? mine : { batch: { ...(allNotes() as Partial<BatchNotes>).batch, [key]: mine } };
   notedThisAttempt.set(Context.current(), all);
   heartbeat(all);
 };
@@ -331,17 +361,28 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
     return sendClaimed(request, decision.holdsGrant, send);
   }
 
+  async function deliverAndRecord(request: DeliveryRequest): Promise<DeliveryOutcome> {
+    const outcome = await deliver(request);
+    deliveryDecisions.inc({ channel: request.channel, outcome: reasonKind(outcome.reason), reason: outcome.reason });
+    // After the ledger has the outcome: if this write fails, the retry finds the send recorded and
+    // writes the same records again (they are keyed by instance and sequence).
+    if (request.progress) {
+      const { before, own } = request.progress;
+      await insertProgress(deps.db.collections.progress, [...before, { ...own, outcome: outcome.reason, at: new Date().toISOString() }]);
+    }
+    return outcome;
+  }
+
   return {
-    async deliver(request) {
-      const outcome = await deliver(request);
-      deliveryDecisions.inc({ channel: request.channel, outcome: reasonKind(outcome.reason), reason: outcome.reason });
-      // After the ledger has the outcome: if this write fails, the retry finds the send recorded and
-      // writes the same records again (they are keyed by instance and sequence).
-      if (request.progress) {
-        const { before, own } = request.progress;
-        await insertProgress(deps.db.collections.progress, [...before, { ...own, outcome: outcome.reason, at: new Date().toISOString() }]);
-      }
-      return outcome;
+    deliver: deliverAndRecord,
+    async deliverBatch(requests) {
+      if (requests.length > BATCH_SENDS_LIMIT) throw new Error(`a batch of ${requests.length} sends; at most ${BATCH_SENDS_LIMIT}`);
+      if (new Set(requests.map((r) => r.idempotencyKey)).size !== requests.length) throw new Error('a batch names one send twice');
+      // Every send runs to its end, so a failure in one leaves the others decided for the retry to find.
+      const settled = await Promise.allSettled(requests.map((request) => sendOfBatch.run(request.idempotencyKey, () => deliverAndRecord(request))));
+      const failure = settled.find((r) => r.status === 'rejected');
+      if (failure) throw failure.reason;
+      return settled.map((r) => (r as PromiseFulfilledResult<DeliveryOutcome>).value);
     },
   };
 }
