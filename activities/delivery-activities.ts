@@ -96,8 +96,10 @@ const sendOfBatch = new AsyncLocalStorage<string>();
 /** What this attempt has noted so far, by its activity context (an attempt may note more than once). */
 const notedThisAttempt = new WeakMap<Context, AttemptNotes | BatchNotes>();
 
-/** How many of a batch's sends run at once: all of them; the workflow sizes its batches. */
+/** How many sends a batch may hold (they all run at once: the workflow sizes its batches). */
 export const BATCH_SENDS_LIMIT = 50;
+/** A batch heartbeats this often; its caller's heartbeat timeout is a few of these. */
+export const BATCH_HEARTBEAT_MS = 2_000;
 
 /** Every note of the activity's attempts so far: one send's, or a batch's. */
 const allNotes = (): AttemptNotes | BatchNotes =>
@@ -378,8 +380,12 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
     async deliverBatch(requests) {
       if (requests.length > BATCH_SENDS_LIMIT) throw new Error(`a batch of ${requests.length} sends; at most ${BATCH_SENDS_LIMIT}`);
       if (new Set(requests.map((r) => r.idempotencyKey)).size !== requests.length) throw new Error('a batch names one send twice');
+      // A worker that dies mid-batch is noticed within the heartbeat timeout, not the batch's whole time.
+      const beating = setInterval(() => heartbeat(allNotes()), BATCH_HEARTBEAT_MS);
       // Every send runs to its end, so a failure in one leaves the others decided for the retry to find.
-      const settled = await Promise.allSettled(requests.map((request) => sendOfBatch.run(request.idempotencyKey, () => deliverAndRecord(request))));
+      const settled = await Promise.allSettled(requests.map((request) => sendOfBatch.run(request.idempotencyKey, () => deliverAndRecord(request)))).finally(() =>
+        clearInterval(beating),
+      );
       const failure = settled.find((r) => r.status === 'rejected');
       if (failure) throw failure.reason;
       return settled.map((r) => (r as PromiseFulfilledResult<DeliveryOutcome>).value);

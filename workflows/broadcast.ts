@@ -61,6 +61,8 @@ export async function broadcast(input: BroadcastInput): Promise<BroadcastStatus>
   setHandler(broadcastStatus, () => statusOf(input, progress, Date.now(), phase, startsAt));
   const { deliverBatch } = proxyActivities<DeliveryActivities>({
     startToCloseTimeout: '2 minutes',
+    // It heartbeats every 2 s: a batch whose worker died is retried this soon.
+    heartbeatTimeout: '10 seconds',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
     taskQueue: sendQueue(info.taskQueue, definition.send.channel),
     // A cancelled broadcast lets the sends in flight finish: a send cannot be taken back.
