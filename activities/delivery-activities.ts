@@ -6,6 +6,7 @@
  * operator (see `unknown` in the CLI).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import pMap from 'p-map';
 import { activityInfo, Context, heartbeat, log as activityLog, sleep } from '@temporalio/activity';
 import type { Database } from '../store/db.js';
 import { releaseGrants } from '../store/frequency-grants.js';
@@ -55,11 +56,11 @@ export interface DeliveryDeps {
 export interface DeliveryActivities {
   deliver(request: DeliveryRequest): Promise<DeliveryOutcome>;
   /**
-   * Several sends in one activity, all at once (a broadcast's: one activity's cost in Temporal for
-   * many sends), each exactly as `deliver` would. If any fails, the attempt fails and Temporal
+   * Several sends in one activity, `inParallel` at a time (a broadcast's: one activity's cost in
+   * Temporal for many sends), each exactly as `deliver` would. If any fails, the attempt fails and Temporal
    * retries the batch: a send already decided meets its ledger entry and returns its outcome.
    */
-  deliverBatch(requests: DeliveryRequest[]): Promise<DeliveryOutcome[]>;
+  deliverBatch(requests: DeliveryRequest[], inParallel: number): Promise<DeliveryOutcome[]>;
 }
 
 const SENT: DeliveryOutcome = { delivered: true, reason: 'sent' };
@@ -96,8 +97,8 @@ const sendOfBatch = new AsyncLocalStorage<string>();
 /** What this attempt has noted so far, by its activity context (an attempt may note more than once). */
 const notedThisAttempt = new WeakMap<Context, AttemptNotes | BatchNotes>();
 
-/** How many sends a batch may hold (they all run at once: the workflow sizes its batches). */
-export const BATCH_SENDS_LIMIT = 50;
+/** How many sends a batch may hold (its heartbeat carries a note for each). */
+export const BATCH_SENDS_LIMIT = 200;
 /** A batch heartbeats this often; its caller's heartbeat timeout is a few of these. */
 export const BATCH_HEARTBEAT_MS = 2_000;
 
@@ -377,18 +378,20 @@ export function createDeliveryActivities(deps: DeliveryDeps): DeliveryActivities
 
   return {
     deliver: deliverAndRecord,
-    async deliverBatch(requests) {
+    async deliverBatch(requests, inParallel) {
       if (requests.length > BATCH_SENDS_LIMIT) throw new Error(`a batch of ${requests.length} sends; at most ${BATCH_SENDS_LIMIT}`);
       if (new Set(requests.map((r) => r.idempotencyKey)).size !== requests.length) throw new Error('a batch names one send twice');
       // A worker that dies mid-batch is noticed within the heartbeat timeout, not the batch's whole time.
       const beating = setInterval(() => heartbeat(allNotes()), BATCH_HEARTBEAT_MS);
       // Every send runs to its end, so a failure in one leaves the others decided for the retry to find.
-      const settled = await Promise.allSettled(requests.map((request) => sendOfBatch.run(request.idempotencyKey, () => deliverAndRecord(request)))).finally(() =>
-        clearInterval(beating),
-      );
-      const failure = settled.find((r) => r.status === 'rejected');
-      if (failure) throw failure.reason;
-      return settled.map((r) => (r as PromiseFulfilledResult<DeliveryOutcome>).value);
+      const settled = await pMap(
+        requests,
+        (request) => sendOfBatch.run(request.idempotencyKey, () => deliverAndRecord(request)).then((outcome) => ({ outcome }), (error: unknown) => ({ error })),
+        { concurrency: inParallel },
+      ).finally(() => clearInterval(beating));
+      const failure = settled.find((r) => 'error' in r);
+      if (failure) throw failure.error;
+      return settled.map((r) => (r as { outcome: DeliveryOutcome }).outcome);
     },
   };
 }
