@@ -86,6 +86,8 @@ interface Context {
   source: string;
   messageId: string;
   identities: IdentityView;
+  /** When the message was received (a recovered one: when its first claimer received it). */
+  receivedAt: Date;
   /** Recovering an abandoned claim received then: a journey run started since may be its own. */
   startedSince?: Date;
 }
@@ -140,7 +142,7 @@ export function createIngestion(db: Database, router: Router, options: Ingestion
   async function routeEvent(message: { userId?: string; anonymousId?: string }, event: string, properties: Record<string, unknown>, ctx: Context) {
     const userId = await personOf(message, ctx.identities);
     const messageKey = `${ctx.source}:${ctx.messageId}`;
-    await segments?.recordEvent(userId, { messageKey, event, at: ctx.at, properties }, `event ${messageKey}`);
+    await segments?.recordEvent(userId, { messageKey, event, at: ctx.at, properties }, `event ${messageKey}`, ctx.receivedAt);
     const journeyEvent = { messageId: ctx.messageId, event, userId, timestamp: ctx.at.toISOString(), properties };
     await router.route(journeyEvent, ctx.identities.earlierIds(userId), ctx.startedSince);
   }
@@ -165,13 +167,13 @@ export function createIngestion(db: Database, router: Router, options: Ingestion
       const { consent: _consent, ...traits } = message.traits;
       await mergeTraits(profiles, userId, normalisedTraits(traits, message.context, options.phoneRegion), ctx.at);
       await recordConsent(db.collections, userId, consentIn(message.traits), { source: `identify:${ctx.source}`, evidence: `messageId ${ctx.messageId}` });
-      await segments?.traitsChanged(userId, Object.keys(message.traits), `identify ${ctx.source}:${ctx.messageId}`);
+      await segments?.traitsChanged(userId, Object.keys(message.traits), `identify ${ctx.source}:${ctx.messageId}`, ctx.receivedAt);
     },
     async group(message, ctx) {
       // Group traits live on the member's profile under groups.<groupId>, with the same last-write-wins.
       const userId = await personOf(message, ctx.identities);
       await mergeTraits(profiles, userId, { [groupTraitKey(message.groupId)]: message.traits }, ctx.at);
-      await segments?.traitsChanged(userId, ['groups'], `group ${ctx.source}:${ctx.messageId}`);
+      await segments?.traitsChanged(userId, ['groups'], `group ${ctx.source}:${ctx.messageId}`, ctx.receivedAt);
     },
     async alias(message, ctx) {
       // previousId may be an anonymous id or an earlier userId: both are folded into userId.
@@ -207,7 +209,7 @@ export function createIngestion(db: Database, router: Router, options: Ingestion
           for (const index of group) {
             const message = messages[index]!;
             const at = eventTime(message, options.receivedAt, options.forwarded ?? false);
-            const ctx = { at, source, messageId: messageIds[index]!, identities: view, startedSince: options.recovering ? options.receivedAt : undefined };
+            const ctx = { at, source, messageId: messageIds[index]!, identities: view, receivedAt: options.receivedAt, startedSince: options.recovering ? options.receivedAt : undefined };
             await (effects[message.type] as (m: Message, c: Context) => Promise<void>)(message, ctx);
             processed.push(messageIds[index]!);
           }

@@ -7,11 +7,15 @@
  * changed something evaluates again, and stops only when the stored state agrees with a fresh
  * evaluation. Every pass notes the next instant at which time alone could change an answer. A
  * change a journey acts on is handed to it through an outbox (change-dispatch.ts); a backfill's
- * changes are not: they say what a customer already was, not that something just happened.
+ * changes are not: they say what a customer already was, not that something just happened. But a
+ * backfill that reaches a customer between a message's write and its writer's evaluation takes the
+ * change that message made, and the writer then finds nothing to change: so a writer that finds its
+ * answer already stored by a backfill change taken since its message arrived adopts that change and
+ * hands it over as its own.
  */
 import type { Database } from '../store/db.js';
 import { factsOf, moveFacts, recordFacts, type NewFact } from '../store/segment-facts.js';
-import { latestChange, membershipsOf, projectChange, takeChange, type MembershipChange } from '../store/segment-memberships.js';
+import { adoptBackfillChange, changeId, latestChange, membershipsOf, projectChange, takeChange, type MembershipChange, type SegmentMemberDoc } from '../store/segment-memberships.js';
 import { noteDue } from '../store/segment-dues.js';
 import { isActive, suppressionHistory } from '../store/suppressions.js';
 import { evaluate, type Fact } from './sdk/evaluate.js';
@@ -23,10 +27,13 @@ const MAX_PASSES = 8;
 
 export interface SegmentEngine {
   readonly segments: readonly SegmentDefinition[];
-  /** An event for `userId`: kept if a segment reads it, then the segments reading it re-evaluated. */
-  recordEvent(userId: string, event: NewFact, cause: string): Promise<void>;
+  /**
+   * An event for `userId`: kept if a segment reads it, then the segments reading it re-evaluated.
+   * `receivedAt`: when the message arrived, so a backfill change taken since is taken as its doing.
+   */
+  recordEvent(userId: string, event: NewFact, cause: string, receivedAt?: Date): Promise<void>;
   /** Traits (or consent) changed: the segments reading them re-evaluated. */
-  traitsChanged(userId: string, traits: string[], cause: string): Promise<void>;
+  traitsChanged(userId: string, traits: string[], cause: string, receivedAt?: Date): Promise<void>;
   suppressionChanged(userId: string, cause: string): Promise<void>;
   /** An anonymous visitor is now `intoId`: their occurrences count for the customer. */
   merged(fromId: string, intoId: string): Promise<void>;
@@ -71,8 +78,17 @@ export function createSegmentEngine(db: Database, options: SegmentEngineOptions)
     return order.filter((s) => set.has(s));
   }
 
-  async function update(userId: string, affected: readonly SegmentDefinition[], cause: string): Promise<void> {
+  /** Hands over, as this message's doing, a backfill change `state` shows, if one was taken since the message arrived. */
+  async function adoptIfBackfilled(segment: SegmentDefinition, state: SegmentMemberDoc, cause: string): Promise<void> {
+    if (!heard(segment, state.member ? 'joined' : 'left', cause)) return;
+    const adopted = await adoptBackfillChange(segmentChanges, changeId(state.segment, state.userId, state.n), cause);
+    if (adopted) await handOver(segmentChanges, listener!, adopted);
+  }
+
+  async function update(userId: string, affected: readonly SegmentDefinition[], cause: string, receivedAt?: Date): Promise<void> {
     if (!affected.length) return;
+    // States looked at for adoption (or taken by this writer itself), so each is read once.
+    const seen = new Set<string>();
     const segments = withDependents(affected);
     const needsFacts = segments.some((s) => reads.get(s)!.events.size);
     const needsSuppressions = segments.some((s) => reads.get(s)!.suppression);
@@ -98,7 +114,13 @@ export function createSegmentEngine(db: Database, options: SegmentEngineOptions)
         const verdict = evaluate(segment.where, state, at, options.eventRetentionMs);
         if (verdict.nextAt !== undefined) nextAt = Math.min(nextAt ?? Infinity, verdict.nextAt);
         const current = states.get(key);
-        if (verdict.member === (current?.member ?? false)) continue;
+        if (verdict.member === (current?.member ?? false)) {
+          if (receivedAt && current && current.since >= receivedAt && !seen.has(`${key}|${current.n}`)) {
+            seen.add(`${key}|${current.n}`);
+            await adoptIfBackfilled(segment, current, cause);
+          }
+          continue;
+        }
         moved = true;
         const kind: MembershipChange = verdict.member ? 'joined' : 'left';
         const change = {
@@ -113,6 +135,7 @@ export function createSegmentEngine(db: Database, options: SegmentEngineOptions)
         };
         // Lost the number to another writer: take the state from the latest change, and look again.
         const ours = await takeChange(segmentChanges, change);
+        if (ours) seen.add(`${key}|${ours.n}`);
         const taken = ours ?? (await latestChange(segmentChanges, key, userId))!;
         await projectChange(segmentMembers, taken);
         states.set(key, { _id: '', segment: key, userId, member: taken.change === 'joined', n: taken.n, since: taken.at, decidedBy: taken.decidedBy });
@@ -130,17 +153,17 @@ export function createSegmentEngine(db: Database, options: SegmentEngineOptions)
 
   return {
     segments: order,
-    async recordEvent(userId, event, cause) {
+    async recordEvent(userId, event, cause, receivedAt) {
       const segments = readingEvent.get(event.event);
       if (!segments) return;
       const read = propertiesRead.get(event.event)!;
       const properties = Object.fromEntries(Object.entries(event.properties).filter(([key]) => read.has(key)));
       await recordFacts(segmentFacts, userId, [{ ...event, properties }]);
-      await update(userId, segments, cause);
+      await update(userId, segments, cause, receivedAt);
     },
-    async traitsChanged(userId, traits, cause) {
+    async traitsChanged(userId, traits, cause, receivedAt) {
       const segments = new Set(traits.flatMap((trait) => readingTrait.get(trait.split('.')[0]!) ?? []));
-      await update(userId, order.filter((s) => segments.has(s)), cause);
+      await update(userId, order.filter((s) => segments.has(s)), cause, receivedAt);
     },
     suppressionChanged: (userId, cause) => update(userId, readingSuppression, cause),
     async merged(fromId, intoId) {

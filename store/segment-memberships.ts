@@ -92,6 +92,19 @@ export async function markDispatched(changes: Collection<SegmentChangeDoc>, id: 
   await changes.updateOne({ _id: id }, { $unset: { dispatch: '' }, $set: { journeys } });
 }
 
+/**
+ * A backfill change that a message's writer finds was its message's doing (taken since the message
+ * arrived): marked for hand-over, with the message as its cause, and returned; undefined when it is
+ * no backfill change or has been handed over already. Two writers adopting it both hand it over,
+ * which the journeys take once (the change id is the entry's messageId).
+ */
+export async function adoptBackfillChange(changes: Collection<SegmentChangeDoc>, id: string, cause: string): Promise<SegmentChangeDoc | undefined> {
+  const change = await changes.findOne({ _id: id });
+  if (change?.cause !== 'backfill' || change.journeys) return undefined;
+  await changes.updateOne({ _id: id, cause: 'backfill' }, { $set: { cause, dispatch: 'pending' } });
+  return { ...change, cause, dispatch: 'pending' };
+}
+
 /** Changes taken before `before` and never handed over: an equality read of the outbox marks (few: each is cleared within a second). */
 export async function pendingChanges(changes: Collection<SegmentChangeDoc>, before: Date, limit: number): Promise<SegmentChangeDoc[]> {
   return changes.find({ dispatch: 'pending', at: { $lt: before } }).limit(limit).toArray();

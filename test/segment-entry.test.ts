@@ -18,15 +18,16 @@ import { runCli } from './support/cli.js';
 import { segmentVersions } from '../segments/definitions/index.js';
 import { segmentKey } from '../segments/sdk/segment.js';
 import { segmentBackfillId } from '../platform/maintenance-schedules.js';
+import { buildServer } from '../server/server.js';
+import { postSegment } from '../client/segment-http.js';
+import type { Database } from '../store/db.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
 
 let system: TestSystem;
 beforeAll(async () => {
   system = await startTestSystem();
-  // Each segment version's backfill starts with the deployment. One that reaches a test's customer
-  // after her order takes the join as what she already was (cause backfill), and that starts no
-  // journey: a race of its own (a join during a new version's backfill is missed), not what these
-  // tests are about, so they begin once the backfills are done.
+  // Each segment version's backfill starts with the deployment; the tests begin once they are done,
+  // so only the test of that race (below) has a backfill reach its customer mid-message.
   await Promise.all(segmentVersions.map((s) => system.temporal.workflow.getHandle(segmentBackfillId(system.config.TEMPORAL_TASK_QUEUE, segmentKey(s))).result()));
 });
 afterAll(() => system?.close());
@@ -111,3 +112,60 @@ it('refuses a track event named like a segment change, with the reason', async (
   expect(response.status).toBe(400);
   expect(JSON.stringify(response.body)).toContain('segment membership changes, which only the engine sends');
 });
+
+/**
+ * The database, with the first read of `userId` from `collection` held until `release()`: where a
+ * message's writer is paused between writing the message and evaluating it. `reached` resolves when
+ * the writer gets there.
+ */
+function holdFirstRead(db: Database, collection: 'segmentMembers' | 'segmentFacts', userId: string) {
+  let reach!: () => void;
+  let release!: () => void;
+  const reached = new Promise<void>((resolve) => (reach = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let held = false;
+  const target = db.collections[collection] as { find(filter: Record<string, unknown>): { toArray(): Promise<unknown[]> } };
+  const gated = new Proxy(target, {
+    get(collection, prop, receiver) {
+      if (prop !== 'find') return Reflect.get(collection, prop, receiver) as unknown;
+      return (filter: Record<string, unknown>) => {
+        const cursor = collection.find(filter);
+        if (held || filter.userId !== userId) return cursor;
+        held = true;
+        // The cursor reads when asked to, so it reads what is there after the release.
+        return { toArray: async () => (reach(), await released, cursor.toArray()) };
+      };
+    },
+  });
+  return { db: { ...db, collections: { ...db.collections, [collection]: gated } } as Database, reached, release };
+}
+
+it.each(['segmentMembers', 'segmentFacts'] as const)(
+  'a join a backfill takes between the order’s write and its writer’s evaluation (held at the %s read) still starts the VIP welcome, once, as the order’s',
+  async (heldAt) => {
+    const userId = uniqueId('raced');
+    await system.identify(userId, { email: `${userId}@example.com`, first_name: 'Ra' });
+    const hold = holdFirstRead(system.db, heldAt, userId);
+    const server = buildServer({ config: system.config, db: hold.db, temporal: system.temporal });
+    const messageId = uniqueId('msg');
+    const join = () => system.db.collections.segmentChanges.findOne({ _id: changeId('vip@1', userId, 1) });
+    try {
+      const url = await server.listen({ host: '127.0.0.1', port: 0 });
+      const posted = postSegment(url, system.writeKey, '/v1/track', { userId, event: 'Order Completed', properties: { revenue: 600 }, messageId, timestamp: new Date().toISOString() });
+      await hold.reached;
+      // A new version's backfill reaches her now: her order is in, so the backfill takes her join.
+      await deploymentSegments(system.db, system.config).refresh(userId, 'backfill');
+      expect(await join()).toMatchObject({ change: 'joined', cause: 'backfill' });
+      hold.release();
+      expect((await posted).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+    const result = await system.journeyResult(userId, 'vipWelcome');
+    expect(result).toMatchObject({ status: 'completed', entry: { event: 'segment:vip:joined', messageId: changeId('vip@1', userId, 1) } });
+    expect(await join()).toMatchObject({ cause: `event ${system.writeKey}:${messageId}`, journeys: { vipWelcome: 'entered (or reached the instance running)' } });
+    expect((await join())?.dispatch).toBeUndefined();
+    expect(await system.db.collections.segmentChanges.countDocuments({ memberId: memberId('vip@1', userId) })).toBe(1);
+    expect(subjects(userId)).toEqual(['Welcome to VIP, Ra']);
+  },
+);
