@@ -245,19 +245,31 @@ export function createIngestion(db: Database, router: Router, options: Ingestion
   /**
    * Finishes claims whose claimer failed or died: for the recovery schedule, the single writer. Each
    * on its own, so one that keeps failing holds up none of the others; it is tried again next run.
+   * Each person's claims in the order they were received, people in parallel as ingestion takes
+   * them: a burst whose claims were left (a dependency too slow for the request) is finished at
+   * ingestion's pace, not one event at a time.
    */
   async function recover(claims: AbandonedClaim[], progress: (tried: number) => void = () => {}): Promise<RecoveryReport> {
     const failed: RecoveryReport['failed'] = [];
-    for (const [tried, claim] of claims.entries()) {
-      progress(tried);
-      const message = claim.message as Message;
-      try {
-        const view = await identityViewOf([message]);
-        await act(claim.source, [message], [claim.messageId], new Set([0]), view, { receivedAt: claim.receivedAt, forwarded: claim.forwarded, recovering: true });
-      } catch (err) {
-        failed.push({ source: claim.source, messageId: claim.messageId, error: (err as Error).message });
-      }
-    }
+    const messages = claims.map((claim) => claim.message as Message);
+    const people = byPerson(messages).map((group) => group.sort((a, b) => claims[a]!.receivedAt.getTime() - claims[b]!.receivedAt.getTime()));
+    let tried = 0;
+    await pMap(
+      people,
+      async (group) => {
+        for (const index of group) {
+          progress(tried++);
+          const claim = claims[index]!;
+          try {
+            const view = await identityViewOf([messages[index]!]);
+            await act(claim.source, [messages[index]!], [claim.messageId], new Set([0]), view, { receivedAt: claim.receivedAt, forwarded: claim.forwarded, recovering: true });
+          } catch (err) {
+            failed.push({ source: claim.source, messageId: claim.messageId, error: (err as Error).message });
+          }
+        }
+      },
+      { concurrency: PEOPLE_IN_PARALLEL },
+    );
     return { finished: claims.length - failed.length, failed };
   }
 

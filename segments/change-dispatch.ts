@@ -7,6 +7,7 @@
  * taken as its own), so handing it over twice is safe and never handing it over cannot happen.
  */
 import type { Collection } from 'mongodb';
+import pMap from 'p-map';
 import type { Database } from '../store/db.js';
 import { markDispatched, pendingChanges, type MembershipChange, type SegmentChangeDoc } from '../store/segment-memberships.js';
 
@@ -23,23 +24,42 @@ export interface ChangeListener {
 
 /** Changes recovered per run at most; the rest wait for the next run (every INBOUND_RECOVERY_INTERVAL). */
 const RECOVERED_PER_RUN = 1_000;
+/** Customers whose changes are handed over at once: the ingestion path's own parallelism per batch. */
+const CUSTOMERS_IN_PARALLEL = 32;
 
 export async function handOver(changes: Collection<SegmentChangeDoc>, listener: ChangeListener, change: SegmentChangeDoc, recovering = false): Promise<void> {
   const journeys = await listener.routeChange(change, recovering ? change.at : undefined);
   await markDispatched(changes, change._id, journeys);
 }
 
-/** For the recovery schedule: hands over the changes still marked pending that were taken before `before`. */
+/**
+ * For the recovery schedule: hands over the changes still marked pending that were taken before
+ * `before`. Customers in parallel; each customer's in the order taken, and none after one that
+ * failed (a leave handed over before its join would let the join start a journey she has left):
+ * those wait, still marked, for the next run.
+ */
 export async function handOverPendingChanges(db: Database, listener: ChangeListener, before: Date, progress: (tried: number) => void = () => {}) {
   const pending = await pendingChanges(db.collections.segmentChanges, before, RECOVERED_PER_RUN);
+  const byCustomer = new Map<string, SegmentChangeDoc[]>();
+  for (const change of pending) byCustomer.set(change.userId, [...(byCustomer.get(change.userId) ?? []), change]);
   const failed: { change: string; error: string }[] = [];
-  for (const [tried, change] of pending.entries()) {
-    progress(tried);
-    try {
-      await handOver(db.collections.segmentChanges, listener, change, true);
-    } catch (err) {
-      failed.push({ change: change._id, error: (err as Error).message });
-    }
-  }
-  return { finished: pending.length - failed.length, failed };
+  let tried = 0;
+  let finished = 0;
+  await pMap(
+    [...byCustomer.values()].map((changes) => changes.sort((a, b) => a.at.getTime() - b.at.getTime() || a.n - b.n)),
+    async (changes) => {
+      for (const change of changes) {
+        progress(tried++);
+        try {
+          await handOver(db.collections.segmentChanges, listener, change, true);
+          finished++;
+        } catch (err) {
+          failed.push({ change: change._id, error: (err as Error).message });
+          return;
+        }
+      }
+    },
+    { concurrency: CUSTOMERS_IN_PARALLEL },
+  );
+  return { finished, failed };
 }

@@ -17,6 +17,9 @@ import { vipWelcome } from '../workflows/journeys/vip-welcome.js';
 import { runCli } from './support/cli.js';
 import { segmentVersions } from '../segments/definitions/index.js';
 import { segmentKey } from '../segments/sdk/segment.js';
+import { handOverPendingChanges } from '../segments/change-dispatch.js';
+import { createSegmentEngine } from '../segments/engine.js';
+import { leftSegment } from '../workflows/sdk/segment-events.js';
 import { segmentBackfillId } from '../platform/maintenance-schedules.js';
 import { buildServer } from '../server/server.js';
 import { postSegment } from '../client/segment-http.js';
@@ -89,6 +92,44 @@ it('a change whose hand-over failed is handed over by the recovery schedule, and
   await router.routeChange((await system.db.collections.segmentChanges.findOne({ _id: changeId('vip@1', userId, 1) }))!, new Date(Date.now() - 60_000));
   expect((await system.temporal.workflow.count(`WorkflowId = '${journeyWorkflowId('vipWelcome', userId)}'`)).count).toBe(1);
   expect(subjects(userId)).toEqual(['Welcome to VIP, Lu']);
+});
+
+it('the recovery hands a customer’s changes over in the order taken, and none after one that failed', async () => {
+  // A deployment whose VIP welcome also ends when the customer leaves VIP: both changes are heard.
+  const deployed = journeyVersions.map((j) => (j === vipWelcome ? { ...j, exitOn: [leftSegment('vip')] } : j));
+  const router = deploymentRouter(system.temporal, system.db, system.config, { journeys: deployed });
+  const unreachable = { hearsChange: router.hearsChange, routeChange: () => Promise.reject(new Error('Temporal gave no answer')) };
+  // Its changes taken an hour ahead of the clock, so the deployment's own recovery schedule (which
+  // takes marks older than its lease) leaves them to this test's hand-overs.
+  const ahead = () => Date.now() + 3_600_000;
+  const segments = createSegmentEngine(system.db, { segments: segmentVersions, eventRetentionMs: system.config.SEGMENT_EVENT_RETENTION, listener: unreachable, now: ahead });
+  const userId = uniqueId('order');
+  const change = async (n: number) => (await system.db.collections.segmentChanges.findOne({ _id: changeId('vip@1', userId, n) }))!;
+  for (const vip of [true, false]) {
+    await mergeTraits(system.db.collections.profiles, userId, { email: `${userId}@example.com`, vip }, new Date());
+    await expect(segments.traitsChanged(userId, ['vip'], `identify test:${vip}`)).rejects.toThrow('Temporal gave no answer');
+  }
+  expect([(await change(1)).change, (await change(2)).change]).toEqual(['joined', 'left']);
+
+  // Temporal answers the leave but not the join: neither is handed over, so the leave cannot come first.
+  const tried: string[] = [];
+  const joinRefused = {
+    hearsChange: router.hearsChange,
+    routeChange: (c: Parameters<typeof router.routeChange>[0], since?: Date) => {
+      if (c.userId !== userId) return router.routeChange(c, since);
+      tried.push(c.change);
+      return c.n === 1 ? Promise.reject(new Error('no answer')) : router.routeChange(c, since);
+    },
+  };
+  const report = await handOverPendingChanges(system.db, joinRefused, new Date(ahead() + 1));
+  expect(tried).toEqual(['joined']);
+  expect(report.failed.map((f) => f.change)).toContain(changeId('vip@1', userId, 1));
+  expect([(await change(1)).dispatch, (await change(2)).dispatch]).toEqual(['pending', 'pending']);
+
+  // The next run hands over both, in order: welcomed, then ended by the leave.
+  await handOverPendingChanges(system.db, router, new Date(ahead() + 1));
+  expect([(await change(1)).journeys, (await change(2)).journeys]).toEqual([{ vipWelcome: 'entered (or reached the instance running)' }, { vipWelcome: expect.any(String) }]);
+  expect((await system.journeyResult(userId, 'vipWelcome')).entry).toMatchObject({ messageId: changeId('vip@1', userId, 1) });
 });
 
 it('an entry filter reading segments: only the engaged browsers among new VIPs are welcomed, and the others say why', async () => {
