@@ -11,7 +11,12 @@ import { loadProfile, mergeTraits } from '../store/profiles.js';
 import type { ConversionRecord, ProfileSnapshot, ProgressRecord } from '../workflows/sdk/types.js';
 
 export interface JourneyActivities {
-  profileSnapshot(userId: string): Promise<ProfileSnapshot>;
+  /**
+   * The customer's time zone and the traits named, no others: the result goes into the journey's
+   * history, which should hold what the journey reads and no more (templates read the profile in
+   * the delivery activity). Every trait when none are named: a read scheduled by an older build.
+   */
+  profileSnapshot(userId: string, traits?: readonly string[]): Promise<ProfileSnapshot>;
   /** Whether the customer is in each segment now (for `inSegment` in branches). */
   segmentMemberships(userId: string): Promise<Record<string, boolean>>;
   updateProfile(userId: string, set: Record<string, unknown>): Promise<void>;
@@ -41,9 +46,10 @@ async function touchesTheStepsLack(db: Database, conversion: ConversionRecord): 
 
 export function createJourneyActivities(db: Database): JourneyActivities {
   return {
-    async profileSnapshot(userId) {
+    async profileSnapshot(userId, traits) {
       const profile = await loadProfile(db.collections.profiles, userId);
-      return { timezone: profile?.timezone, traits: profile?.traits ?? {} };
+      const all = profile?.traits ?? {};
+      return { timezone: profile?.timezone, traits: traits ? Object.fromEntries(traits.filter((t) => t in all).map((t) => [t, all[t]])) : all };
     },
     segmentMemberships: (userId) => currentMemberships(db.collections.segmentMembers, userId),
     async updateProfile(userId, set) {

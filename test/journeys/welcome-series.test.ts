@@ -1,6 +1,7 @@
 /** Welcome series on simulated time, and safe versioning: v1 and v2 instances in flight together. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { journeyVersions } from '../../workflows/journeys/index.js';
+import { journeyWorkflowId } from '../../workflows/sdk/definitions.js';
 import { startJourneyTester, type JourneyTester } from '../support/journey-tester.js';
 
 let tester: JourneyTester;
@@ -8,6 +9,15 @@ beforeAll(async () => {
   tester = await startJourneyTester();
 });
 afterAll(() => tester?.close());
+
+/** What each profile read put into the instance's history: its profileSnapshot results, decoded. */
+async function profileReadsIn(workflowId: string): Promise<unknown[]> {
+  const events = (await tester.env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  const profileReads = new Set(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'profileSnapshot').map((e) => String(e.eventId)));
+  return events
+    .filter((e) => profileReads.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId)))
+    .map((e) => JSON.parse(Buffer.from(e.activityTaskCompletedEventAttributes!.result!.payloads![0]!.data!).toString()) as unknown);
+}
 
 describe('welcome series v2', () => {
   it('thanks a referred customer after two days, nudges a week later, marks them onboarded', async () => {
@@ -24,6 +34,8 @@ describe('welcome series v2', () => {
     expect(ada.emailSubjects()).toContain('A little something for your first order');
     const profile = await tester.system.db.collections.profiles.findOne({ _id: ada.userId });
     expect(profile?.traits.onboarded).toBe(true);
+    // The branch read the one trait it names: her email and name stayed out of the history.
+    expect(await profileReadsIn(journeyWorkflowId('welcomeSeries', ada.userId))).toEqual([{ traits: { signup_source: 'referral' } }]);
   });
 
   it('sends tips to other sign-ups, and no nudge to one who ordered; the order is credited to the emails', async () => {

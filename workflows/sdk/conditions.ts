@@ -82,6 +82,11 @@ export function evaluate(condition: Condition, scope: ConditionScope): boolean {
   }
 }
 
+/** The profile traits these paths read: `profile.address.city` reads the trait `address`. */
+export function traitsRead(paths: readonly string[]): string[] {
+  return [...new Set(paths.flatMap((path) => (path.startsWith('profile.') ? [path.split('.')[1]!] : [])))];
+}
+
 /** The top-level scopes a condition reads, e.g. ['profile'], so callers load only what is needed. */
 export function scopesOf(condition: Condition): Set<string> {
   return new Set(fieldsOf(condition).map((field) => field.split('.')[0]!));

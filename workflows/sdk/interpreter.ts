@@ -197,9 +197,9 @@ class JourneyRun implements StepRuntime {
     return { entry: this.input.entryEvent.properties, event: this.lastEvent.properties, ...extra };
   }
 
-  async profile(stepId: string): Promise<ProfileSnapshot> {
+  async profile(stepId: string, traits: readonly string[]): Promise<ProfileSnapshot> {
     const { profileSnapshot } = this.activities(`${stepId}:profile`);
-    return profileSnapshot(this.userId);
+    return profileSnapshot(this.userId, traits);
   }
 
   async segments(stepId: string): Promise<Record<string, boolean>> {

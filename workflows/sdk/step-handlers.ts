@@ -3,7 +3,7 @@
  * delivery, profile reads and the step record; a handler only says what its kind of step means.
  */
 import { condition, sleep } from '@temporalio/workflow';
-import { evaluate, scopesOf, valueAt, type Condition, type ConditionScope } from './conditions.js';
+import { evaluate, fieldsOf, scopesOf, traitsRead, valueAt, type Condition, type ConditionScope } from './conditions.js';
 import { isIsoDate, isValidZone, targetTime } from './local-time.js';
 import { chooseVariant } from './split.js';
 import type { DeliveryStep, DurationRef, Step, StepKind, StepOf } from './steps.js';
@@ -20,7 +20,8 @@ export interface StepRuntime {
   /** The first unconsumed buffered event of that name matching `where`, consumed; or undefined. */
   takeEvent(event: string, where: Condition | undefined): JourneyEvent | undefined;
   scope(extra?: ConditionScope): ConditionScope;
-  profile(stepId: string): Promise<ProfileSnapshot>;
+  /** The customer's time zone and these traits (only what the step reads goes into the history). */
+  profile(stepId: string, traits: readonly string[]): Promise<ProfileSnapshot>;
   /** Whether the customer is in each segment now, by segment id. */
   segments(stepId: string): Promise<Record<string, boolean>>;
   deliver(step: DeliveryStep): Promise<DeliveryOutcome>;
@@ -36,7 +37,7 @@ type Handlers = { [K in StepKind]: (step: StepOf<K>, run: StepRuntime) => Promis
 async function scopeFor(run: StepRuntime, stepId: string, conditions: Condition[]): Promise<ConditionScope> {
   const reads = (scope: string) => conditions.some((c) => scopesOf(c).has(scope));
   return run.scope({
-    ...(reads('profile') ? { profile: (await run.profile(stepId)).traits } : {}),
+    ...(reads('profile') ? { profile: (await run.profile(stepId, traitsRead(conditions.flatMap(fieldsOf)))).traits } : {}),
     ...(reads('segments') ? { segments: await run.segments(stepId) } : {}),
   });
 }
@@ -48,7 +49,7 @@ export const stepHandlers: Handlers = {
   },
 
   async waitUntil(step, run) {
-    const profile = await run.profile(step.id);
+    const profile = await run.profile(step.id, step.date === undefined ? [] : traitsRead([step.date]));
     const zone = isValidZone(profile.timezone) ? profile.timezone : run.fallbackTimeZone;
     const date = step.date === undefined ? undefined : valueAt(run.scope({ profile: profile.traits }), step.date);
     if (step.date !== undefined && !isIsoDate(date)) {
