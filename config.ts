@@ -7,6 +7,7 @@ import type { CapRule } from './store/frequency-grants.js';
 import type { HoldRule } from './store/holds.js';
 import { spanMs } from './workflows/sdk/local-time.js';
 import { journeyExperiments } from './workflows/journeys/experiments.js';
+import { parsePayloadKeys } from './platform/payload-codec.js';
 
 /** A positive span ('30m', '24h', '7 days'), parsed as journeys parse them; undefined if it is not one. */
 function durationMs(text: string): number | undefined {
@@ -203,6 +204,24 @@ const EnvSchema = z.object({
   JOURNEY_SETTINGS: json(z.record(z.string(), z.record(z.string(), z.union([z.string(), z.number()]))), '{}'),
   /** A prebuilt workflow bundle (see Temporal's production sample); unset: bundle at worker start. */
   WORKFLOW_BUNDLE: z.string().optional(),
+  /**
+   * Keys that seal every payload Temporal keeps (platform/payload-codec.ts): `name:base64key`, comma
+   * separated, the sealing key first; each 32 random bytes (`openssl rand -base64 32`). Every worker,
+   * server and CLI of a deployment needs the same list. Unset: payloads go to Temporal in plain text
+   * (the worker and the server warn at start); `npm start` keeps one in the data folder.
+   */
+  PAYLOAD_KEYS: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (!text?.trim()) return undefined;
+      try {
+        return parsePayloadKeys(text);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
   /**
    * Journey instances each worker keeps in memory between their workflow tasks (Temporal's sticky
    * cache); `auto`: the SDK's default, from the heap size (about 2,300 here, 2.4 GB peak at 30,000

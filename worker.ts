@@ -18,6 +18,7 @@ import { loadConfig, type Config } from './config.js';
 import { openDatabase, type Database } from './store/db.js';
 import { listLedgerHours, migrateIntoPolicyRecords } from './store/migrations.js';
 import { listenOrExit } from './platform/listen.js';
+import { sealedDataConverter } from './platform/payload-codec.js';
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -70,6 +71,8 @@ export async function startWorker(
   // Traced: the workflow interceptors go into the bundle, so a prebuilt one must have been built with them.
   const traced = tracing();
   const plugins = traced ? { plugins: [traced.plugin] } : {};
+  const dataConverter = sealedDataConverter(config.PAYLOAD_KEYS);
+  const sealed = dataConverter ? { dataConverter } : {};
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -78,11 +81,12 @@ export async function startWorker(
     shutdownGraceTime,
     ...(config.WORKFLOW_CACHE_SIZE === 'auto' ? {} : { maxCachedWorkflows: config.WORKFLOW_CACHE_SIZE }),
     ...plugins,
+    ...sealed,
     ...workflowSource,
   });
   const senders = await Promise.all(
     sendWorkerOptions(config.TEMPORAL_TASK_QUEUE, activities, config.SEND_RATE_LIMITS).map((options) =>
-      Worker.create({ connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime, ...plugins, ...options }),
+      Worker.create({ connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime, ...plugins, ...sealed, ...options }),
     ),
   );
   const all = [worker, ...senders];
@@ -103,6 +107,7 @@ export async function startWorker(
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const config = loadConfig();
+  if (!config.PAYLOAD_KEYS) logger.warn("PAYLOAD_KEYS is unset: Temporal's histories, UI and CLI show customers' data in plain text");
   // The SDK serves its own metrics on a loopback port; /metrics below serves them with ours.
   const sdkMetricsPort = await getPort({ host: '127.0.0.1' });
   installTemporalRuntime({ metricsAddress: `127.0.0.1:${sdkMetricsPort}` });

@@ -57,8 +57,13 @@ import { customerSegments, formatCustomerSegments } from '../reports/segment-rep
 import { hashPassword } from '../console/passwords.js';
 import { asNewEvent, asPastEvent, readJsonl, sendEvents, type EventLine, type SendSummary } from './event-files.js';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { keptPayloadKeys } from '../stack/secrets.js';
+import { dataDir } from '../stack/paths.js';
 
 installTemporalRuntime();
+// On the machine `npm start` runs on, the payload keys it keeps in its data folder (the environment's win).
+const keptKeys = process.env.PAYLOAD_KEYS ? undefined : await keptPayloadKeys(dataDir);
+if (keptKeys) process.env.PAYLOAD_KEYS = keptKeys;
 
 const program = new Command('throughline').description('Throughline journey orchestration');
 

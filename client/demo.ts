@@ -10,6 +10,8 @@ import { startStack } from '../stack/index.js';
 import { startLocalSystem, type LocalSystem } from '../stack/local-system.js';
 import { DEMO_CAP, DEMO_SETTINGS, demoCustomers, playDemoStream } from './demo-script.js';
 import { stackLogger } from '../platform/logger.js';
+import { keptSecrets } from '../stack/secrets.js';
+import { dataDir } from '../stack/paths.js';
 import { formatTimeline, userTimeline } from '../reports/timeline.js';
 
 async function main(): Promise<void> {
@@ -25,6 +27,8 @@ async function main(): Promise<void> {
       taskQueue: 'throughline-demo',
       journeySettings: DEMO_SETTINGS,
       frequencyCap: DEMO_CAP,
+      // The data folder's key, so instances an earlier demo left in its Temporal still open.
+      env: { PAYLOAD_KEYS: (await keptSecrets(dataDir, stackLogger)).PAYLOAD_KEYS! },
     });
     console.log(`Temporal ${stack.temporalAddress}${stack.temporalUiUrl ? ` (web UI ${stack.temporalUiUrl})` : ''}, MongoDB wire ${stack.mongoUrl} (${stack.store})`);
     console.log(`Segment API ${system.httpUrl}, journey settings ${JSON.stringify(DEMO_SETTINGS)}, frequency cap ${DEMO_CAP}`);

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { divergence } from './replay-divergence.js';
+import { parsePayloadKeys, sealedDataConverter } from '../platform/payload-codec.js';
 import { lightenReplayRuntime } from './replay-runtime.js';
 
 /** CommonJS: its namespaces are on the default export. */
@@ -26,7 +27,9 @@ export type WorkflowBuild = { workflowsPath: string } | { workflowBundle: { code
 
 /**
  * One replay worker replays one history at a time, so a process uses one core at most. A failure
- * names the journey, version and step where the history and this build part ways.
+ * names the journey, version and step where the history and this build part ways. Histories a
+ * deployment sealed are opened with the environment's PAYLOAD_KEYS (a replay process inherits them);
+ * recorded ones in plain text pass as they are.
  */
 export async function* replayHistories(
   build: WorkflowBuild,
@@ -40,7 +43,8 @@ export async function* replayHistories(
       yield item;
     }
   }
-  for await (const result of Worker.runReplayHistories(build, remembered())) {
+  const dataConverter = sealedDataConverter(process.env.PAYLOAD_KEYS ? parsePayloadKeys(process.env.PAYLOAD_KEYS) : undefined);
+  for await (const result of Worker.runReplayHistories({ ...build, ...(dataConverter ? { dataConverter } : {}) }, remembered())) {
     const history = pending.get(result.workflowId)!;
     pending.delete(result.workflowId);
     yield { workflowId: result.workflowId, ...(result.error ? { error: `${divergence(history, result.error.message)}: ${result.error.message}` } : {}) };

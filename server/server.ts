@@ -105,6 +105,7 @@ export function buildServer({ config, db, temporal, journeys = journeyVersions, 
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const config = loadConfig();
+  if (!config.PAYLOAD_KEYS) logger.warn("PAYLOAD_KEYS is unset: Temporal's histories, UI and CLI show customers' data in plain text");
   // The driver retries a failed write once, choosing a server again: half the timeout each keeps the
   // whole wait within DEPENDENCY_TIMEOUT when the database is down.
   const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE, { serverSelectionTimeoutMS: config.DEPENDENCY_TIMEOUT / 2 });

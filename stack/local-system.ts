@@ -17,6 +17,7 @@ import { startWorker, type RunningWorker } from '../worker.js';
 import { startAudienceReceiver, type AudienceReceiver } from './audience-receiver.js';
 import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from './smtp-sink.js';
 import { startTwilioStandIn, type TwilioStandIn } from './twilio-standin.js';
+import { newPayloadKey } from '../platform/payload-codec.js';
 
 export interface LocalSystemOptions {
   temporalAddress: string;
@@ -84,6 +85,8 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     AUDIENCE_WEBHOOK_URL: audiences.url,
     AUDIENCE_WEBHOOK_SECRET: audiences.secret,
     UNSUBSCRIBE_SECRET: randomBytes(32).toString('base64url'),
+    // Every payload sealed, as in production: tests and benches run with the codec on.
+    PAYLOAD_KEYS: newPayloadKey(),
     FREQUENCY_CAP: options.frequencyCap ?? '3/24h',
     FREQUENCY_CAPS: options.frequencyCaps ?? '[]',
     QUIET_HOURS: options.quietHours ?? '{}',

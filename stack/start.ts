@@ -7,8 +7,6 @@
  * then stops the servers they need.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig } from '../config.js';
 import { browserSnippets } from '../events/browser-sources.js';
@@ -20,46 +18,13 @@ import { startAudienceReceiver } from './audience-receiver.js';
 import { startStack } from './index.js';
 import { dataDir, projectRoot } from './paths.js';
 import { guardAgainstOrphan, leaveSignalsToCaller } from './processes.js';
+import { keptSecrets } from './secrets.js';
 import { startSmtpSink } from './smtp-sink.js';
 import { startTwilioStandIn } from './twilio-standin.js';
 import { waitUntil } from './wait-until.js';
 
 const log = logger.child({ component: 'start' });
 
-/**
- * Generated once and kept in the data folder (mode 0600), so links and keys stay valid across
- * restarts; a secret a newer version needs is added to an existing file.
- */
-async function secrets(dir: string): Promise<Record<string, string>> {
-  const file = path.join(dir, 'secrets.json');
-  let stored: Record<string, string> = {};
-  try {
-    stored = JSON.parse(await readFile(file, 'utf8')) as Record<string, string>;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  const fresh = {
-    WRITE_KEYS: `wk_${randomBytes(12).toString('hex')}`,
-    ADMIN_TOKEN: randomBytes(24).toString('base64url'),
-    UNSUBSCRIBE_SECRET: randomBytes(32).toString('base64url'),
-    AUDIENCE_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64')}`,
-    BOUNCE_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
-    SEGMENT_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
-    RUDDERSTACK_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
-    CONSOLE_SECRET: randomBytes(32).toString('base64url'),
-    // The console's first operator, "admin" (see CONSOLE_USERS to add people).
-    CONSOLE_ADMIN_PASSWORD: randomBytes(12).toString('base64url'),
-    // A browser source's key is public (it goes in the page); kept so the page's snippet stays valid.
-    BROWSER_WRITE_KEY: `wk_web_${randomBytes(12).toString('hex')}`,
-  };
-  const missing = Object.keys(fresh).filter((name) => !(name in stored));
-  if (missing.length === 0) return stored;
-  const kept = { ...fresh, ...stored };
-  await mkdir(dir, { recursive: true });
-  await writeFile(file, `${JSON.stringify(kept, null, 2)}\n`, { mode: 0o600 });
-  log.info({ file, added: missing }, 'generated secrets for this machine');
-  return kept;
-}
 
 const masked = (secret: string) => `${secret.slice(0, 6)}…`;
 
@@ -81,7 +46,7 @@ if (!given.TWILIO_ACCOUNT_SID) {
   Object.assign(standIns, { TWILIO_ACCOUNT_SID: twilio.accountSid, TWILIO_AUTH_TOKEN: twilio.authToken, TWILIO_API_BASE_URL: twilio.url });
   standInNames.push('SMS (a Twilio stand-in; set TWILIO_*)');
 }
-const kept = await secrets(dataDir);
+const kept = await keptSecrets(dataDir, log);
 if (!given.AUDIENCE_WEBHOOK_URL) {
   const audiences = await startAudienceReceiver(given.AUDIENCE_WEBHOOK_SECRET ?? kept.AUDIENCE_WEBHOOK_SECRET!);
   stopping.unshift(() => audiences.close());
@@ -92,11 +57,11 @@ if (!given.AUDIENCE_WEBHOOK_URL) {
 const host = given.HTTP_HOST ?? '127.0.0.1';
 const port = given.HTTP_PORT ?? '8080';
 // Secrets from the environment win over the kept ones; the stand-ins only fill what is not configured.
-const { CONSOLE_ADMIN_PASSWORD: consolePassword, BROWSER_WRITE_KEY: browserKey, ...keptSecrets } = kept;
+const { CONSOLE_ADMIN_PASSWORD: consolePassword, BROWSER_WRITE_KEY: browserKey, ...otherSecrets } = kept;
 // A page on this machine may send with the browser key, from any port (BROWSER_SOURCES to change it).
 const localPages = ['http://localhost:*', 'http://127.0.0.1:*'];
 const env: Record<string, string> = {
-  ...keptSecrets,
+  ...otherSecrets,
   CONSOLE_USERS: JSON.stringify([{ name: 'admin', role: 'operator', password: await hashPassword(consolePassword!) }]),
   ...standIns,
   PUBLIC_BASE_URL: `http://${host}:${port}`,
@@ -137,7 +102,7 @@ const workerUrl = `http://${config.HTTP_HOST}:${config.WORKER_HTTP_PORT}`;
 await waitUntil(async () => (await readyAt(`${serverUrl}/readyz`)) && (await readyAt(`${workerUrl}/readyz`)), 120_000, 'the worker and the server ready');
 
 // The CLI finds this deployment's servers by the same variables (their ports differ on each start).
-const cliPrefix = `TEMPORAL_ADDRESS=${stack.temporalAddress} MONGODB_URL=${stack.mongoUrl} MONGODB_DATABASE=${config.MONGODB_DATABASE} TEMPORAL_TASK_QUEUE=${config.TEMPORAL_TASK_QUEUE}`;
+const cliPrefix = `THROUGHLINE_DATA_DIR=${dataDir} TEMPORAL_ADDRESS=${stack.temporalAddress} MONGODB_URL=${stack.mongoUrl} MONGODB_DATABASE=${config.MONGODB_DATABASE} TEMPORAL_TASK_QUEUE=${config.TEMPORAL_TASK_QUEUE}`;
 console.log(`
 Throughline is running. Ctrl-C stops it; state is kept in ${dataDir}.
 

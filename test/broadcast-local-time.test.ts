@@ -11,6 +11,7 @@ import { startBroadcast, statusOf } from '../broadcasts/control.js';
 import { broadcastWorkflowId } from '../broadcasts/sdk/run.js';
 import { waitUntil } from '../stack/wait-until.js';
 import { startJourneyTester, type JourneyTester } from './support/journey-tester.js';
+import { sealedDataConverter } from '../platform/payload-codec.js';
 
 let tester: JourneyTester;
 /**
@@ -20,7 +21,7 @@ let tester: JourneyTester;
 let client: Client;
 beforeAll(async () => {
   tester = await startJourneyTester();
-  client = new Client({ connection: tester.env.connection });
+  client = new Client({ connection: tester.env.connection, dataConverter: sealedDataConverter(tester.system.config.PAYLOAD_KEYS) });
 });
 afterAll(() => tester?.close());
 

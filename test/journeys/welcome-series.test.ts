@@ -2,6 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { journeyVersions } from '../../workflows/journeys/index.js';
 import { journeyWorkflowId } from '../../workflows/sdk/definitions.js';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { sealingCodec } from '../../platform/payload-codec.js';
 import { startJourneyTester, type JourneyTester } from '../support/journey-tester.js';
 
 let tester: JourneyTester;
@@ -10,13 +12,13 @@ beforeAll(async () => {
 });
 afterAll(() => tester?.close());
 
-/** What each profile read put into the instance's history: its profileSnapshot results, decoded. */
+/** What each profile read put into the instance's history: its profileSnapshot results, opened with the key. */
 async function profileReadsIn(workflowId: string): Promise<unknown[]> {
   const events = (await tester.env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
   const profileReads = new Set(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'profileSnapshot').map((e) => String(e.eventId)));
-  return events
-    .filter((e) => profileReads.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId)))
-    .map((e) => JSON.parse(Buffer.from(e.activityTaskCompletedEventAttributes!.result!.payloads![0]!.data!).toString()) as unknown);
+  const results = events.filter((e) => profileReads.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId))).map((e) => e.activityTaskCompletedEventAttributes!.result!.payloads![0]! as Payload);
+  const opened = await sealingCodec(tester.system.config.PAYLOAD_KEYS!).decode(results);
+  return opened.map((payload) => defaultPayloadConverter.fromPayload(payload));
 }
 
 describe('welcome series v2', () => {

@@ -31,6 +31,7 @@ import { journeyWorkflowId, stateQuery } from '../../workflows/sdk/definitions.j
 import type { JourneyDefinition } from '../../workflows/sdk/journey.js';
 import type { Duration, JourneyResult, StepRecord } from '../../workflows/sdk/types.js';
 import { startTestSystem, uniqueId, type TestSystem } from './system.js';
+import { sealedDataConverter } from '../../platform/payload-codec.js';
 
 export interface TestCustomer {
   userId: string;
@@ -70,14 +71,16 @@ export interface JourneyTester {
 
 export async function startJourneyTester(options: { settings?: Record<string, Record<string, Duration>> } = {}): Promise<JourneyTester> {
   const path = await ensureTestServer(stackLogger);
-  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
-  await registerSearchAttributes(env.connection, env.namespace ?? 'default');
   const system = await startTestSystem({ startWorker: false });
+  // Sealed with the system's keys, as every client and worker of a deployment is.
+  const dataConverter = sealedDataConverter(system.config.PAYLOAD_KEYS)!;
+  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } }, client: { dataConverter } });
+  await registerSearchAttributes(env.connection, env.namespace ?? 'default');
   const taskQueue = uniqueId('journeys');
   const { activities, close: closeActivities } = await createActivities(system.config, system.db);
   const workers = [
-    await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: inject('workflowBundlePath') }, activities }),
-    ...(await Promise.all(sendWorkerOptions(taskQueue, activities, {}).map((o) => Worker.create({ connection: env.nativeConnection, ...o })))),
+    await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: inject('workflowBundlePath') }, activities, dataConverter }),
+    ...(await Promise.all(sendWorkerOptions(taskQueue, activities, {}).map((o) => Worker.create({ connection: env.nativeConnection, dataConverter, ...o })))),
   ];
   const running = Promise.all(workers.map((w) => w.run()));
   const routers = new Map<readonly JourneyDefinition[], Router>();

@@ -1,0 +1,99 @@
+/**
+ * Payloads sealed before Temporal keeps them (platform/payload-codec.ts): a journey's history read
+ * without the key holds no email, phone, name or event property; with it, the same history opens.
+ * Keys rotate (the newest seals, every one opens), a payload moved or altered does not open, and a
+ * plain-text payload from before encryption passes as it is.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { Client } from '@temporalio/client';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { loadConfig } from '../config.js';
+import { parsePayloadKeys, sealingCodec, SEALED_ENCODING } from '../platform/payload-codec.js';
+import { journeyWorkflowId } from '../workflows/sdk/definitions.js';
+import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
+
+const key = (name: string) => `${name}:${randomBytes(32).toString('base64')}`;
+const plain = (value: unknown): Payload => defaultPayloadConverter.toPayload(value);
+const text = (payload: Payload) => Buffer.from(payload.data ?? []).toString();
+
+describe('the codec', () => {
+  it('opens what it sealed, with the sealing key named in the payload and nothing readable in it', async () => {
+    const codec = sealingCodec(parsePayloadKeys(key('k1')));
+    const [sealed] = await codec.encode([plain({ email: 'ana@example.com' })]);
+    expect(Buffer.from(sealed!.metadata!.encoding!).toString()).toBe(SEALED_ENCODING);
+    expect(Buffer.from(sealed!.metadata!['encryption-key-id']!).toString()).toBe('k1');
+    expect(text(sealed!)).not.toContain('ana@example.com');
+    const [opened] = await codec.decode([sealed!]);
+    expect(defaultPayloadConverter.fromPayload(opened!)).toEqual({ email: 'ana@example.com' });
+  });
+
+  it('rotates: the new key seals, the old one still opens what it sealed, and a dropped key is named', async () => {
+    const [k1, k2] = [key('k1'), key('k2')];
+    const [before] = await sealingCodec(parsePayloadKeys(k1)).encode([plain('sealed last year')]);
+    const rotated = sealingCodec(parsePayloadKeys(`${k2},${k1}`));
+    const [after] = await rotated.encode([plain('sealed today')]);
+    expect(Buffer.from(after!.metadata!['encryption-key-id']!).toString()).toBe('k2');
+    expect((await rotated.decode([before!, after!])).map((p) => defaultPayloadConverter.fromPayload(p))).toEqual(['sealed last year', 'sealed today']);
+    await expect(sealingCodec(parsePayloadKeys(k2)).decode([before!])).rejects.toThrow('sealed with key "k1", which PAYLOAD_KEYS does not hold');
+  });
+
+  it('refuses a payload altered, or moved under another key name; passes a plain one as it is', async () => {
+    const [k1, k2] = [key('k1'), key('k2')];
+    const codec = sealingCodec(parsePayloadKeys(`${k1},${k2}`));
+    const [sealed] = await codec.encode([plain({ n: 1 })]);
+    const altered = { ...sealed!, data: Buffer.from(sealed!.data!).map((b, i) => (i === 20 ? b ^ 1 : b)) };
+    await expect(codec.decode([altered])).rejects.toThrow();
+    const moved = { ...sealed!, metadata: { ...sealed!.metadata, 'encryption-key-id': Buffer.from('k2') } };
+    await expect(codec.decode([moved])).rejects.toThrow();
+    const old = plain({ recorded: 'before encryption' });
+    expect(await codec.decode([old])).toEqual([old]);
+  });
+
+  it('PAYLOAD_KEYS is checked at load, with the reason', () => {
+    expect(() => loadConfig({ PAYLOAD_KEYS: `k1:${randomBytes(16).toString('base64')}` })).toThrow('key "k1" is 16 bytes; AES-256 takes 32');
+    expect(() => loadConfig({ PAYLOAD_KEYS: 'not a key' })).toThrow('each key is name:base64');
+    const k = key('k1');
+    expect(() => loadConfig({ PAYLOAD_KEYS: `${k},${k}` })).toThrow('a key name is given twice');
+    expect(loadConfig({ PAYLOAD_KEYS: '' }).PAYLOAD_KEYS).toBeUndefined();
+  });
+});
+
+describe('a journey in Temporal', () => {
+  let system: TestSystem;
+  beforeAll(async () => {
+    system = await startTestSystem({ journeySettings: { cartAbandonment: { reminderDelay: '1s', orderWindow: '1s', retargetFor: '1s' } } });
+  });
+  afterAll(() => system?.close());
+
+  it('keeps a history that shows nothing personal without the key, and opens with it', async () => {
+    const userId = uniqueId('sealed');
+    await system.identify(userId, { email: `${userId}@example.com`, phone: '+14155550123', first_name: 'Zelda', consent: { sms: true } });
+    await system.track(userId, 'Checkout Started', { cart_url: 'https://shop.example/cart/zelda-secret-cart', value: 73 });
+    const handle = system.temporal.workflow.getHandle(journeyWorkflowId('cartAbandonment', userId));
+    const result = (await handle.result()) as { status: string };
+    expect(result.status).toBe('completed');
+
+    // What anyone reaching Temporal reads: the raw history, through a client without the key.
+    const stranger = new Client({ connection: system.temporal.connection });
+    const history = await stranger.workflow.getHandle(journeyWorkflowId('cartAbandonment', userId)).fetchHistory();
+    const payloads: Payload[] = [];
+    const indexed: Payload[] = [];
+    // Search attributes and patch markers stay readable by design (Temporal indexes and matches them):
+    // they hold ids and step names, never what the customer is.
+    const collect = (value: unknown, into = payloads): void => {
+      if (!value || typeof value !== 'object') return;
+      if ('data' in value && 'metadata' in value && (value as Payload).metadata?.encoding) return void into.push(value as Payload);
+      for (const [name, child] of Object.entries(value)) collect(child, ['searchAttributes', 'markerRecordedEventAttributes'].includes(name) ? indexed : into);
+    };
+    collect(history.events);
+    expect(payloads.length).toBeGreaterThan(3);
+    expect(new Set(payloads.map((p) => Buffer.from(p.metadata!.encoding!).toString()))).toEqual(new Set([SEALED_ENCODING]));
+    const raw = [...payloads, ...indexed].map(text).join('\n');
+    for (const personal of [`${userId}@example.com`, '+14155550123', 'Zelda', 'zelda-secret-cart']) expect(raw).not.toContain(personal);
+
+    // With the key, the same history opens: the entry event's properties are there.
+    const opened = await sealingCodec(system.config.PAYLOAD_KEYS!).decode(payloads);
+    expect(opened.map(text).join('\n')).toContain('zelda-secret-cart');
+  });
+});
