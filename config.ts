@@ -283,6 +283,11 @@ const EnvSchema = z.object({
     z.array(z.object({ name: z.string().regex(/^[\w.@-]{1,64}$/), role: z.enum(['viewer', 'operator']), password: z.string().startsWith('scrypt$') })),
     '[]',
   ),
+  /**
+   * Origins of the Temporal web UI allowed to call the codec endpoint (/console/codec) from the
+   * browser, comma separated; `npm start` sets its own UI's. Unset: only callers with the admin token.
+   */
+  TEMPORAL_UI_ORIGINS: commaList(''),
   /** Signs console session and CSRF cookies (at least 32 characters); required with CONSOLE_USERS. */
   CONSOLE_SECRET: z.string().min(32).optional(),
   /** How long a console sign-in lasts. */

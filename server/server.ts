@@ -23,6 +23,7 @@ import { handleError } from './http-errors.js';
 import { decodeCompressedBody } from './request-bodies.js';
 import { createIngestion } from '../events/ingestion.js';
 import { logger } from '../platform/logger.js';
+import { CODEC_PATH, registerCodecRoutes } from './codec-routes.js';
 import { deploymentRouter } from '../events/router.js';
 import { deploymentSegments } from '../segments/deployment.js';
 import { registerSegmentRoutes } from './segment-routes.js';
@@ -83,6 +84,9 @@ export function buildServer({ config, db, temporal, journeys = journeyVersions, 
   app.register(async (scope) =>
     registerEngagementRoutes(scope, { db, ingest, secret: trackingSecret(required(config, 'UNSUBSCRIBE_SECRET')) }),
   );
+  // The Temporal web UI's codec endpoint, when payloads are sealed.
+  // Under a prefix of its own, so its CORS preflight route is its own too.
+  app.register(async (scope) => registerCodecRoutes(scope, { config }), { prefix: CODEC_PATH });
   const checks = dependencyChecks(temporal, db);
   app.register(async (scope) =>
     registerOpsRoutes(scope, {

@@ -28,6 +28,8 @@ export interface StackOptions {
   dataDir?: string;
   /** Run the Temporal dev server without its web UI. */
   headless?: boolean;
+  /** The codec endpoint its web UI decodes sealed payloads with (server/codec-routes.ts). */
+  uiCodecEndpoint?: string;
   /** FerretDB's backend; default THROUGHLINE_STORE_BACKEND, else what the data folder already holds, else postgresql. */
   storeBackend?: StoreBackend;
   log: Logger;
@@ -62,7 +64,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const [temporal, mongo] = await Promise.all([
       process.env.TEMPORAL_ADDRESS
         ? { address: process.env.TEMPORAL_ADDRESS }
-        : startTemporal(dir, options.headless ?? true, log, started),
+        : startTemporal(dir, { headless: options.headless ?? true, codecEndpoint: options.uiCodecEndpoint }, log, started),
       process.env.MONGODB_URL ? { url: process.env.MONGODB_URL } : startStore(dir, options.storeBackend, log, started),
     ]);
     const uiUrl = 'uiUrl' in temporal ? temporal.uiUrl : undefined;
@@ -76,7 +78,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
 async function startTemporal(
   dir: string,
-  headless: boolean,
+  { headless, codecEndpoint }: { headless: boolean; codecEndpoint?: string },
   log: Logger,
   started: ManagedProcess[],
 ): Promise<{ address: string; uiUrl?: string }> {
@@ -96,7 +98,7 @@ async function startTemporal(
     // in a partition nobody is polling waits to be forwarded.
     '--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1',
     '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1',
-    ...(headless ? ['--headless'] : ['--ui-port', String(uiPort)]),
+    ...(headless ? ['--headless'] : ['--ui-port', String(uiPort), ...(codecEndpoint ? ['--ui-codec-endpoint', codecEndpoint] : [])]),
   ];
   log.info({ port }, 'starting the Temporal dev server');
   const proc = await startProcess('temporal', cli, args, path.join(dir, 'logs'));

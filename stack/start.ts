@@ -19,6 +19,7 @@ import { startStack } from './index.js';
 import { dataDir, projectRoot } from './paths.js';
 import { guardAgainstOrphan, leaveSignalsToCaller } from './processes.js';
 import { keptSecrets } from './secrets.js';
+import { CODEC_PATH } from '../server/codec-routes.js';
 import { startSmtpSink } from './smtp-sink.js';
 import { startTwilioStandIn } from './twilio-standin.js';
 import { waitUntil } from './wait-until.js';
@@ -29,9 +30,13 @@ const log = logger.child({ component: 'start' });
 const masked = (secret: string) => `${secret.slice(0, 6)}…`;
 
 leaveSignalsToCaller();
-const stack = await startStack({ dataDir, headless: false, log: log.child({ component: 'stack' }) });
-const stopping: Array<() => Promise<void>> = [() => stack.stop()];
 const given = process.env;
+const host = given.HTTP_HOST ?? '127.0.0.1';
+const port = given.HTTP_PORT ?? '8080';
+// The web UI opens sealed payloads through the server's codec endpoint, for operators signed in to the console.
+const uiCodecEndpoint = `http://${host}:${port}${CODEC_PATH}`;
+const stack = await startStack({ dataDir, headless: false, uiCodecEndpoint, log: log.child({ component: 'stack' }) });
+const stopping: Array<() => Promise<void>> = [() => stack.stop()];
 const standIns: Record<string, string> = {};
 const standInNames: string[] = [];
 if (!given.SMTP_URL) {
@@ -54,8 +59,6 @@ if (!given.AUDIENCE_WEBHOOK_URL) {
   standInNames.push('audiences (a local receiver; set AUDIENCE_WEBHOOK_URL)');
 }
 
-const host = given.HTTP_HOST ?? '127.0.0.1';
-const port = given.HTTP_PORT ?? '8080';
 // Secrets from the environment win over the kept ones; the stand-ins only fill what is not configured.
 const { CONSOLE_ADMIN_PASSWORD: consolePassword, BROWSER_WRITE_KEY: browserKey, ...otherSecrets } = kept;
 // A page on this machine may send with the browser key, from any port (BROWSER_SOURCES to change it).
@@ -67,6 +70,7 @@ const env: Record<string, string> = {
   PUBLIC_BASE_URL: `http://${host}:${port}`,
   BROWSER_SOURCES: JSON.stringify([{ writeKey: browserKey, origins: localPages }]),
   BOUNCE_DOMAIN: 'bounces.throughline.local',
+  ...(stack.temporalUiUrl ? { TEMPORAL_UI_ORIGINS: stack.temporalUiUrl } : {}),
   ...(Object.fromEntries(Object.entries(given).filter((e): e is [string, string] => e[1] !== undefined)) as Record<string, string>),
   TEMPORAL_ADDRESS: stack.temporalAddress,
   MONGODB_URL: stack.mongoUrl,
@@ -114,7 +118,8 @@ ${config.BROWSER_SOURCES.map((source) => {
                                    ${snippets.rudderstack}
                                    (pages at ${source.origins.join(', ')}; BROWSER_SOURCES to change)`;
 }).join('\n')}
-  Temporal UI                      ${stack.temporalUiUrl ?? `your Temporal at ${stack.temporalAddress}`}
+  Temporal UI                      ${stack.temporalUiUrl ? `${stack.temporalUiUrl}  (payloads are sealed: signed in to the console as an operator, turn on
+                                   "include cross-origin credentials" in the UI's codec settings to read them)` : `your Temporal at ${stack.temporalAddress}`}
   Metrics, health                  ${serverUrl}/metrics  ${workerUrl}/metrics  (/healthz, /readyz)
   Console                          ${serverUrl}/console  (${config.CONSOLE_USERS.length === 1 && config.CONSOLE_USERS[0]!.name === 'admin' ? `user admin, password CONSOLE_ADMIN_PASSWORD in ${path.join(dataDir, 'secrets.json')}` : 'users from CONSOLE_USERS'})
   Inspect a customer               ${cliPrefix} npm run cli -- explain --user <userId>

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { loadConfig } from '../config.js';
+import { hashPassword } from '../console/passwords.js';
 import { parsePayloadKeys, sealingCodec, SEALED_ENCODING } from '../platform/payload-codec.js';
 import { journeyWorkflowId } from '../workflows/sdk/definitions.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
@@ -59,10 +60,19 @@ describe('the codec', () => {
   });
 });
 
+const UI = 'http://127.0.0.1:8233';
+
 describe('a journey in Temporal', () => {
   let system: TestSystem;
   beforeAll(async () => {
-    system = await startTestSystem({ journeySettings: { cartAbandonment: { reminderDelay: '1s', orderWindow: '1s', retargetFor: '1s' } } });
+    const users = [
+      { name: 'ann', role: 'operator', password: await hashPassword('ann-password') },
+      { name: 'vic', role: 'viewer', password: await hashPassword('vic-password') },
+    ];
+    system = await startTestSystem({
+      journeySettings: { cartAbandonment: { reminderDelay: '1s', orderWindow: '1s', retargetFor: '1s' } },
+      env: { CONSOLE_USERS: JSON.stringify(users), CONSOLE_SECRET: 'a-console-secret-of-at-least-32-characters', TEMPORAL_UI_ORIGINS: UI },
+    });
   });
   afterAll(() => system?.close());
 
@@ -95,5 +105,41 @@ describe('a journey in Temporal', () => {
     // With the key, the same history opens: the entry event's properties are there.
     const opened = await sealingCodec(system.config.PAYLOAD_KEYS!).decode(payloads);
     expect(opened.map(text).join('\n')).toContain('zelda-secret-cart');
+
+    // The web UI's codec endpoint opens them for an operator (the admin token, or a console
+    // session); nobody else, and from no other origin.
+    const wire = { payloads: payloads.map((p) => ({ metadata: Object.fromEntries(Object.entries(p.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])), data: Buffer.from(p.data!).toString('base64') })) };
+    const decode = (headers: Record<string, string>) =>
+      fetch(`${system.httpUrl}/console/codec/decode`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-namespace': 'default', origin: UI, ...headers }, body: JSON.stringify(wire) });
+    const readable = async (response: Response) => ((await response.json()) as typeof wire).payloads.map((p) => Buffer.from(p.data, 'base64').toString()).join('\n');
+    expect((await decode({})).status).toBe(401);
+    expect((await decode({ cookie: await signIn('vic', 'vic-password') })).status).toBe(401);
+    const byToken = await decode({ authorization: `Bearer ${system.adminToken}` });
+    expect(byToken.status).toBe(200);
+    expect(byToken.headers.get('access-control-allow-origin')).toBe(UI);
+    expect(await readable(byToken)).toContain('zelda-secret-cart');
+    const bySession = await decode({ cookie: await signIn('ann', 'ann-password') });
+    expect(bySession.status).toBe(200);
+    expect(await readable(bySession)).toContain('zelda-secret-cart');
+    const preflight = (origin: string) =>
+      fetch(`${system.httpUrl}/console/codec/decode`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace' } });
+    expect((await preflight(UI)).headers.get('access-control-allow-credentials')).toBe('true');
+    expect((await preflight('https://elsewhere.example')).headers.get('access-control-allow-origin')).toBeNull();
+    const bad = await fetch(`${system.httpUrl}/console/codec/decode`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${system.adminToken}` }, body: '{"payloads":[{"data":"not base64!"}]}' });
+    expect(bad.status).toBe(400);
   });
+
+  /** Signs in to the console as the browser does (the CSRF token from the form); returns the cookies. */
+  async function signIn(name: string, password: string): Promise<string> {
+    const form = await fetch(`${system.httpUrl}/console/login`);
+    const cookies = form.headers.getSetCookie().map((c) => c.split(';')[0]!);
+    const token = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
+    const signedIn = await fetch(`${system.httpUrl}/console/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookies.join('; ') },
+      body: new URLSearchParams({ _csrf: token, name, password }).toString(),
+    });
+    return [...cookies, ...signedIn.headers.getSetCookie().map((c) => c.split(';')[0]!)].join('; ');
+  }
 });
