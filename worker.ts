@@ -17,6 +17,7 @@ import { tracing } from './platform/tracing.js';
 import { loadConfig, type Config } from './config.js';
 import { openDatabase, type Database } from './store/db.js';
 import { listLedgerHours, migrateIntoPolicyRecords } from './store/migrations.js';
+import { markUnfinishedClaims } from './store/inbound-events.js';
 import { listenOrExit } from './platform/listen.js';
 import { sealedDataConverter } from './platform/payload-codec.js';
 
@@ -60,6 +61,8 @@ export async function startWorker(
   const db = options.db ?? (await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE));
   // Suppressions written by an earlier version must hold before the first decision.
   await migrateIntoPolicyRecords(db);
+  // Events an earlier build left unfinished, marked for the recovery schedule (once per deployment).
+  await markUnfinishedClaims(db.collections.inboundEvents, new Date(Date.now() - config.INBOUND_RECOVERY_WINDOW));
   await listLedgerHours(db);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const { activities, close } = await createActivities(config, db);

@@ -140,6 +140,8 @@ export async function openDatabase(url: string, name: string, options: { monitor
   await Promise.all([
     // The recovery schedule's window and the cleanup's cut-off, on MongoDB without a scan.
     collections.inboundEvents.createIndex({ receivedAt: 1 }),
+    // The recovery's outbox marks (store/inbound-events.ts): an equality read.
+    collections.inboundEvents.createIndex({ open: 1 }),
     collections.ledger.createIndex({ userId: 1, at: 1 }),
     collections.ledger.createIndex({ providerMessageId: 1 }),
     collections.ledger.createIndex({ hour: 1 }),

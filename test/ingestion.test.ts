@@ -1,8 +1,10 @@
 /** The Segment HTTP API's edges: authentication, validation with named fields, nothing changed on error. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { postSegment } from '../client/segment-http.js';
 import { connectTemporal } from '../platform/temporal.js';
 import { waitUntil } from '../stack/wait-until.js';
+import { openDatabase, type Database } from '../store/db.js';
+import { findAbandonedClaims, markUnfinishedClaims } from '../store/inbound-events.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
 
 let system: TestSystem;
@@ -147,13 +149,52 @@ describe('unavailable dependencies', () => {
     expect(refused.headers.get('retry-after')).toBe('5');
     // Claimed with the event, not yet processed: the claimer's to finish, or the schedule's.
     expect(await system.db.collections.inboundEvents.countDocuments({ _id: `${system.writeKey}:${messageId}` })).toBe(1);
+    expect(await system.db.collections.inboundEvents.countDocuments({ _id: `${system.writeKey}:${messageId}`, open: true })).toBe(1);
     const retried = await system.post('/v1/track', { userId, event: 'Checkout Started', messageId });
     expect([retried.status, retried.body]).toEqual([200, { success: true, result: 'duplicate' }]);
     const processed = { _id: `${system.writeKey}:${messageId}#processed` };
     await waitUntil(async () => (await system.db.collections.inboundEvents.countDocuments(processed)) === 1, 30_000, 'the recovery schedule to finish the event');
+    // Its outbox mark is cleared with it, so the next runs do not read it again.
+    await waitUntil(async () => (await system.db.collections.inboundEvents.countDocuments({ _id: `${system.writeKey}:${messageId}`, open: false })) === 1, 10_000, 'the mark cleared');
     const temporal = await connectTemporal(system.config); // the server's own client was closed above
     const started = await temporal.workflow.getHandle(`journey/cartAbandonment/${userId}`).describe();
     await temporal.connection.close();
     expect(started.status.name).toBe('RUNNING');
+  });
+});
+
+describe('the recovery’s outbox marks', () => {
+  // A database of its own, with no recovery schedule acting on it while the test looks.
+  let db: Database;
+  beforeAll(async () => {
+    db = await openDatabase(inject('mongoUrl'), uniqueId('claims').replaceAll('-', '_'));
+  });
+  afterAll(() => db?.close());
+
+  it('finds only claims still open in the window, clears a done claim’s stray mark, and marks an earlier build’s unfinished claims once', async () => {
+    const events = db.collections.inboundEvents;
+    const at = new Date(Date.now() - 120_000);
+    const window = { since: new Date(Date.now() - 3_600_000), before: new Date(Date.now() - 60_000) };
+    const claim = (id: string, open?: boolean) => ({
+      _id: `src:${id}`, source: 'src', messageId: id, receivedAt: at, forwarded: false,
+      message: JSON.stringify({ type: 'track', userId: 'u', event: 'E', messageId: id }),
+      ...(open === undefined ? {} : { open }),
+    });
+    const done = (id: string) => ({ _id: `src:${id}#processed`, receivedAt: at });
+    await events.insertMany([
+      claim('open', true), claim('finished', false), done('finished'), claim('stray', true), done('stray'),
+      // Taken by a build before the marks: one left unfinished, one done.
+      claim('legacy-left'), claim('legacy-done'), done('legacy-done'),
+    ]);
+    const ids = async () => (await findAbandonedClaims(events, window)).map((c) => c.messageId).sort();
+    expect(await ids()).toEqual(['open']);
+    expect(await events.countDocuments({ _id: 'src:stray', open: false })).toBe(1);
+
+    expect(await markUnfinishedClaims(events, window.since)).toBe(1);
+    expect(await ids()).toEqual(['legacy-left', 'open']);
+    // Once per deployment: a second worker's start finds it done and scans nothing.
+    await events.insertOne(claim('legacy-late'));
+    expect(await markUnfinishedClaims(events, window.since)).toBe(0);
+    expect(await ids()).toEqual(['legacy-left', 'open']);
   });
 });

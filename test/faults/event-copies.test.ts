@@ -73,9 +73,11 @@ it('a claim whose claimer died after starting the journey is not started again, 
   const messageId = uniqueId('m');
   expect((await system.post('/v1/track', checkout(userId, messageId))).body).toEqual({ success: true, result: 'accepted' });
   await system.journeyResult(userId);
-  // As if the claimer had died before marking it processed: the schedule finds it after the journey ended.
+  // As if the claimer had died before marking it processed (no done mark, its outbox mark still
+  // open): the schedule finds it after the journey ended.
   const processed = { _id: `${system.writeKey}:${messageId}#processed` };
   await system.db.collections.inboundEvents.deleteOne(processed);
+  await system.db.collections.inboundEvents.updateOne({ _id: `${system.writeKey}:${messageId}` }, { $set: { open: true } });
   await waitUntil(async () => (await system.db.collections.inboundEvents.countDocuments(processed)) === 1, 30_000, 'the recovery schedule to finish the claim');
   expect(await settled(userId, email)).toEqual({ runs: 1, emails: 1 });
 });
