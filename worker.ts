@@ -62,7 +62,7 @@ export async function startWorker(
   // Suppressions written by an earlier version must hold before the first decision.
   await migrateIntoPolicyRecords(db);
   // Events an earlier build left unfinished, marked for the recovery schedule (once per deployment).
-  await markUnfinishedClaims(db.collections.inboundEvents, new Date(Date.now() - config.INBOUND_RECOVERY_WINDOW));
+  await markUnfinishedClaims(db.collections.inboundEvents, db.collections.migrations, new Date(Date.now() - config.INBOUND_RECOVERY_WINDOW));
   await listLedgerHours(db);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const { activities, close } = await createActivities(config, db);

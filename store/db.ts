@@ -68,6 +68,8 @@ export interface Collections {
   segmentBackfills: Collection<SegmentBackfillDoc>;
   /** Each broadcast occurrence's audience, in pages (broadcast-audiences.ts). */
   broadcastPages: Collection<BroadcastPageDoc>;
+  /** The one-off migrations that have run on this database, by name. */
+  migrations: Collection<MigrationDoc>;
 }
 
 /**
@@ -91,6 +93,12 @@ export interface OtherTouch {
   version: number;
   stepId: string;
   at: string;
+}
+
+/** A one-off migration done: its name and when. */
+export interface MigrationDoc {
+  _id: string;
+  at: Date;
 }
 
 export interface Database {
@@ -136,6 +144,7 @@ export async function openDatabase(url: string, name: string, options: { monitor
     segmentClock: db.collection('segment_jobs'),
     segmentBackfills: db.collection('segment_jobs'),
     broadcastPages: db.collection('broadcast_pages'),
+    migrations: db.collection('migrations'),
   };
   await Promise.all([
     // The recovery schedule's window and the cleanup's cut-off, on MongoDB without a scan.

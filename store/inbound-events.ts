@@ -10,7 +10,7 @@
  * is done: an equality read of the few claims in flight or left, never a scan of the day's events.
  */
 import type { Collection } from 'mongodb';
-import { insertNew } from './db.js';
+import { insertNew, type MigrationDoc } from './db.js';
 
 export interface InboundEventDoc {
   /** `<source>:<messageId>` (the claim) or `<source>:<messageId>#processed` (done). */
@@ -86,16 +86,16 @@ export async function findAbandonedClaims(events: Collection<InboundEventDoc>, w
     .map((c) => ({ source: c.source!, messageId: c.messageId!, message: JSON.parse(c.message!) as unknown, receivedAt: c.receivedAt, forwarded: c.forwarded ?? false }));
 }
 
-/** Says the claims of builds before the outbox mark have been looked at once (see markUnfinishedClaims). */
-const MARKS_TAKEN = 'migration:open-marks';
+/** The migration that marks the claims of builds before the outbox mark (see markUnfinishedClaims). */
+const MARKS_TAKEN = 'inbound-open-marks';
 
 /**
  * Claims taken by a build before the outbox mark and left unfinished in the window: marked, so the
  * recovery finds them. Workers run it at start; it scans the window once per deployment (two workers
  * at once mark the same claims), in pages of done-ids, then notes it is done.
  */
-export async function markUnfinishedClaims(events: Collection<InboundEventDoc>, since: Date): Promise<number> {
-  if (await events.countDocuments({ _id: MARKS_TAKEN })) return 0;
+export async function markUnfinishedClaims(events: Collection<InboundEventDoc>, migrations: Collection<MigrationDoc>, since: Date): Promise<number> {
+  if (await migrations.countDocuments({ _id: MARKS_TAKEN })) return 0;
   const claims = await events.find({ receivedAt: { $gte: since }, message: { $exists: true }, open: { $exists: false } }, { projection: { _id: 1 } }).toArray();
   const unfinished: string[] = [];
   for (let i = 0; i < claims.length; i += 1_000) {
@@ -104,6 +104,6 @@ export async function markUnfinishedClaims(events: Collection<InboundEventDoc>, 
     unfinished.push(...page.filter((c) => !done.has(doneId(c._id))).map((c) => c._id));
   }
   await setMarks(events, unfinished, true);
-  await insertNew(events, [{ _id: MARKS_TAKEN, receivedAt: new Date() }]);
+  await insertNew(migrations, [{ _id: MARKS_TAKEN, at: new Date() }]);
   return unfinished.length;
 }

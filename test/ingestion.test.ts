@@ -190,11 +190,11 @@ describe('the recovery’s outbox marks', () => {
     expect(await ids()).toEqual(['open']);
     expect(await events.countDocuments({ _id: 'src:stray', open: false })).toBe(1);
 
-    expect(await markUnfinishedClaims(events, window.since)).toBe(1);
+    expect(await markUnfinishedClaims(events, db.collections.migrations, window.since)).toBe(1);
     expect(await ids()).toEqual(['legacy-left', 'open']);
     // Once per deployment: a second worker's start finds it done and scans nothing.
     await events.insertOne(claim('legacy-late'));
-    expect(await markUnfinishedClaims(events, window.since)).toBe(0);
+    expect(await markUnfinishedClaims(events, db.collections.migrations, window.since)).toBe(0);
     expect(await ids()).toEqual(['legacy-left', 'open']);
   });
 });

@@ -13,6 +13,7 @@ import type { TestProject } from 'vitest/node';
 import { startStack } from '../../stack/index.js';
 import { ensureChromium, ensureTestServer } from '../../stack/tools.js';
 import { workflowsPath } from '../../worker.js';
+import { newPayloadKey } from '../../platform/payload-codec.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -20,6 +21,8 @@ declare module 'vitest' {
     mongoUrl: string;
     workflowBundlePath: string;
     chromiumPath: string;
+    /** One key for the run: every test file's histories live on one Temporal, as one deployment's do. */
+    payloadKeys: string;
   }
 }
 
@@ -35,6 +38,7 @@ export default async function setup(project: TestProject) {
     project.provide('mongoUrl', stack.mongoUrl);
     project.provide('workflowBundlePath', bundlePath);
     project.provide('chromiumPath', await ensureChromium(log));
+    project.provide('payloadKeys', newPayloadKey());
     await ensureTestServer(log);
   } catch (err) {
     await stack.stop();

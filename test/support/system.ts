@@ -33,6 +33,8 @@ export async function startTestSystem(options: Partial<LocalSystemOptions> = {})
     database: uniqueId('test').replace('-', '_'),
     taskQueue: uniqueId('test'),
     ...options,
+    // The run's key: a CLI replaying every instance of a journey on the shared server opens them all.
+    env: { PAYLOAD_KEYS: inject('payloadKeys'), ...options.env },
   });
   const reasons = async (userId: string) => (await ledgerForUser(system.db.collections.ledger, userId)).map((e) => `${e.stepId}:${e.reason}`);
   const post = (path: string, body: unknown) => postSegment(system.httpUrl, system.writeKey, path, body);
