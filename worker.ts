@@ -19,7 +19,7 @@ import { openDatabase, type Database } from './store/db.js';
 import { listLedgerHours, migrateIntoPolicyRecords } from './store/migrations.js';
 import { markUnfinishedClaims } from './store/inbound-events.js';
 import { listenOrExit } from './platform/listen.js';
-import { sealedDataConverter } from './platform/payload-codec.js';
+import { deploymentDataConverter } from './platform/temporal.js';
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -74,7 +74,7 @@ export async function startWorker(
   // Traced: the workflow interceptors go into the bundle, so a prebuilt one must have been built with them.
   const traced = tracing();
   const plugins = traced ? { plugins: [traced.plugin] } : {};
-  const dataConverter = sealedDataConverter(config.PAYLOAD_KEYS);
+  const dataConverter = deploymentDataConverter(config, db);
   const sealed = dataConverter ? { dataConverter } : {};
   const worker = await Worker.create({
     connection,

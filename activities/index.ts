@@ -82,7 +82,7 @@ export async function createActivities(config: Config, db: Database): Promise<{ 
   checkBroadcasts(broadcasts, { hasTemplate: templates.has, segments: computed });
   // The recovery schedule routes events to journeys: a client, connected on its first use.
   let temporal: Promise<Client> | undefined;
-  const temporalClient = () => (temporal ??= connectTemporal(config));
+  const temporalClient = () => (temporal ??= connectTemporal(config, db));
   const activities = {
     ...createDeliveryActivities({
       db,

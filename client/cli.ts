@@ -36,6 +36,7 @@ import { openDatabase } from '../store/db.js';
 import { ensureSchedules } from '../platform/maintenance-schedules.js';
 import { registerSearchAttributes } from '../platform/search-attributes.js';
 import { connectTemporal } from '../platform/temporal.js';
+import { eraseCustomer, formatErasure } from '../operations/erasure.js';
 import { formatPolicyState, formatTimeline, scopeLabel, userTimeline } from '../reports/timeline.js';
 import { consentHistory } from '../store/consent.js';
 import { workflowsPath } from '../worker.js';
@@ -74,7 +75,9 @@ program
   .option('--journey <id>', 'only this journey')
   .action(async (options: { user: string; journey?: string }) => {
     const config = loadConfig();
-    const [client, db] = await Promise.all([connectTemporal(config), openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE)]);
+    // The database first: a journey's payloads open with its customer's key, kept there.
+    const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE);
+    const client = await connectTemporal(config, db);
     try {
       const runs = await userTimeline(client, db, options.user);
       console.log(formatTimeline(options.user, options.journey ? runs.filter((r) => r.journey === options.journey) : runs));
@@ -177,11 +180,13 @@ program
     const started = Date.now();
     let replayed = 0;
     const failed: string[] = [];
+    let erased = 0;
     const report = async (histories: Parameters<typeof replayInProcesses>[1]) => {
       for await (const outcome of replayInProcesses(build, histories, options.processes)) {
         replayed++;
         if (outcome.error) failed.push(outcome.workflowId);
-        console.log(outcome.error ? `FAIL ${outcome.workflowId}: ${outcome.error}` : `ok   ${outcome.workflowId}`);
+        if (outcome.erased) erased++;
+        console.log(outcome.error ? `FAIL ${outcome.workflowId}: ${outcome.error}` : `${outcome.erased ? 'erased' : 'ok    '} ${outcome.workflowId}`);
       }
     };
     if (options.files) {
@@ -194,7 +199,7 @@ program
     const seconds = (Date.now() - started) / 1000;
     // A short run's rate says nothing: under a second, only the count and the time.
     const rate = seconds >= 1 ? `, ${(replayed / seconds).toFixed(0)}/s` : '';
-    console.log(`replayed ${replayed} histories in ${seconds.toFixed(1)} s${rate}: ${replayed - failed.length} ok, ${failed.length} nondeterministic`);
+    console.log(`replayed ${replayed} histories in ${seconds.toFixed(1)} s${rate}: ${replayed - failed.length - erased} ok, ${failed.length} nondeterministic${erased ? `, ${erased} of erased customers (unreadable)` : ''}`);
     if (failed.length) process.exitCode = 1;
   });
 
@@ -266,6 +271,25 @@ unknownCommand
     } finally {
       await temporal.connection.close();
     }
+  });
+
+program
+  .command('erase')
+  .description("erase a customer: her journeys end, her data key is destroyed (her payloads in Temporal's histories become unreadable), her profile, identities, facts, memberships, consent and engagement are deleted; an erasure suppression stays")
+  .requiredOption('--user <userId>', 'the customer')
+  .option('--yes', 'do it (it cannot be undone)')
+  .action(async (options: { user: string; yes?: boolean }) => {
+    if (!options.yes) throw new Error('erasure cannot be undone: add --yes');
+    const config = loadConfig();
+    const report = await withDatabase(async (db) => {
+      const temporal = await connectTemporal(config, db);
+      try {
+        return await eraseCustomer({ db, temporal }, options.user, operator());
+      } finally {
+        await temporal.connection.close();
+      }
+    });
+    console.log(formatErasure(report));
   });
 
 const suppressionsCommand = program.command('suppressions').description("a customer's suppressions: list, add, lift (recorded, never deleted)");

@@ -12,7 +12,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { divergence } from './replay-divergence.js';
-import { parsePayloadKeys, sealedDataConverter } from '../platform/payload-codec.js';
+import { ErasedPayloadError, sealedDataConverter, type CustomerKeys, type PayloadKey } from '../platform/payload-codec.js';
+import { loadConfig, type Config } from '../config.js';
+import { openDatabase, type Database } from '../store/db.js';
+import { customerKeyStore } from '../store/customer-keys.js';
 import { lightenReplayRuntime } from './replay-runtime.js';
 
 /** CommonJS: its namespaces are on the default export. */
@@ -21,6 +24,8 @@ const { History } = proto.temporal.api.history.v1;
 export interface ReplayOutcome {
   workflowId: string;
   error?: string;
+  /** Its customer was erased: the history cannot be read, so there is nothing to replay. */
+  erased?: true;
 }
 
 export type WorkflowBuild = { workflowsPath: string } | { workflowBundle: { code: string } | { codePath: string } };
@@ -28,8 +33,9 @@ export type WorkflowBuild = { workflowsPath: string } | { workflowBundle: { code
 /**
  * One replay worker replays one history at a time, so a process uses one core at most. A failure
  * names the journey, version and step where the history and this build part ways. Histories a
- * deployment sealed are opened with the environment's PAYLOAD_KEYS (a replay process inherits them);
- * recorded ones in plain text pass as they are.
+ * deployment sealed are opened with the environment's PAYLOAD_KEYS and the customer keys in its
+ * MONGODB_URL's database, connected to when a history first needs one (a replay process inherits
+ * them); recorded ones in plain text pass as they are.
  */
 export async function* replayHistories(
   build: WorkflowBuild,
@@ -43,12 +49,35 @@ export async function* replayHistories(
       yield item;
     }
   }
-  const dataConverter = sealedDataConverter(process.env.PAYLOAD_KEYS ? parsePayloadKeys(process.env.PAYLOAD_KEYS) : undefined);
-  for await (const result of Worker.runReplayHistories({ ...build, ...(dataConverter ? { dataConverter } : {}) }, remembered())) {
-    const history = pending.get(result.workflowId)!;
-    pending.delete(result.workflowId);
-    yield { workflowId: result.workflowId, ...(result.error ? { error: `${divergence(history, result.error.message)}: ${result.error.message}` } : {}) };
+  const config = loadConfig();
+  const customerKeys = config.PAYLOAD_KEYS ? openingCustomerKeys(config.PAYLOAD_KEYS, config) : undefined;
+  const dataConverter = sealedDataConverter(config.PAYLOAD_KEYS, customerKeys);
+  try {
+    for await (const result of Worker.runReplayHistories({ ...build, ...(dataConverter ? { dataConverter } : {}) }, remembered())) {
+      const history = pending.get(result.workflowId)!;
+      pending.delete(result.workflowId);
+      if (result.error?.message.includes(new ErasedPayloadError().message)) yield { workflowId: result.workflowId, erased: true };
+      else yield { workflowId: result.workflowId, ...(result.error ? { error: `${divergence(history, result.error.message)}: ${result.error.message}` } : {}) };
+    }
+  } finally {
+    await customerKeys?.close();
   }
+}
+
+/**
+ * Customer keys for opening only: a replay seals nothing it keeps, so it makes no keys, and it opens
+ * the database only when a history sealed with a customer's key comes.
+ */
+function openingCustomerKeys(payloadKeys: PayloadKey[], config: Pick<Config, 'MONGODB_URL' | 'MONGODB_DATABASE'>): CustomerKeys & { close(): Promise<void> } {
+  let opened: Promise<{ db: Database; keys: CustomerKeys }> | undefined;
+  const open = () =>
+    (opened ??= openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE).then((db) => ({ db, keys: customerKeyStore(db.collections.customerKeys, payloadKeys, () => undefined) })));
+  return {
+    ownerOf: () => undefined,
+    sealingKey: () => Promise.reject(new Error('a replay makes no customer keys')),
+    openingKey: async (id) => (await open()).keys.openingKey(id),
+    close: async () => (opened ? (await opened).db.close() : undefined),
+  };
 }
 
 /** A path given to `replay --files` that holds no history: said in one line, no stack trace. */

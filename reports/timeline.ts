@@ -8,6 +8,7 @@ import type { ConsentEventDoc } from '../store/consent.js';
 import type { Database } from '../store/db.js';
 import type { SuppressionDoc } from '../store/suppressions.js';
 import { ledgerForUser, type LedgerDoc } from '../store/ledger.js';
+import { ErasedPayloadError } from '../platform/payload-codec.js';
 import { stateQuery } from '../workflows/sdk/definitions.js';
 import type { EntryRecord, JourneyResult, StepRecord } from '../workflows/sdk/types.js';
 import { describeEvent, segmentOfEvent } from '../workflows/sdk/segment-events.js';
@@ -30,8 +31,14 @@ export interface JourneyRunTimeline {
 async function stepsOf(client: Client, run: WorkflowExecutionInfo): Promise<Pick<JourneyRunTimeline, 'steps' | 'exitEvent' | 'currentStep' | 'entry'>> {
   const handle = client.workflow.getHandle(run.workflowId, run.runId);
   if (run.status.name === 'COMPLETED') {
-    const result = (await handle.result()) as JourneyResult;
-    return { steps: result.steps, exitEvent: result.exitEvent, entry: result.entry };
+    try {
+      const result = (await handle.result()) as JourneyResult;
+      return { steps: result.steps, exitEvent: result.exitEvent, entry: result.entry };
+    } catch (err) {
+      // Its customer was erased: what the run did is sealed with a key that no longer exists.
+      if (err instanceof ErasedPayloadError || (err as Error).cause instanceof ErasedPayloadError) return { steps: [] };
+      throw err;
+    }
   }
   if (run.status.name === 'RUNNING') {
     const state = await handle.query(stateQuery);
@@ -98,7 +105,10 @@ export const scopeLabel = (channel: string, category: string | undefined) => (ca
 /** The policy state behind the decisions: suppressions (with their liftings) and consent changes. */
 export function formatPolicyState(suppressions: SuppressionDoc[], consent: ConsentEventDoc[]): string {
   const when = (date: Date) => date.toISOString().replace('T', ' ').slice(0, 19);
-  const lines = ['  suppressions:'];
+  const erased = suppressions.find((s) => s.reason === 'erasure' && !s.liftedAt);
+  const lines = erased
+    ? [`  erased ${when(erased.createdAt)} (${erased.source}): journeys ended, data key destroyed, profile and records deleted`, '  suppressions:']
+    : ['  suppressions:'];
   if (suppressions.length === 0) lines.push('    none');
   for (const s of suppressions) {
     const state = s.liftedAt ? `lifted ${when(s.liftedAt)} (${s.liftSource})` : s.expiresAt ? `until ${when(s.expiresAt)}` : 'active';

@@ -1,8 +1,11 @@
 /**
- * The admin API (bearer token): suppressions and consent recorded by operators and back-office tools,
- * and the reports (read from the rollups) for dashboards.
+ * The admin API (bearer token): suppressions, consent and erasures recorded by operators and
+ * back-office tools, and the reports (read from the rollups) for dashboards.
  */
+import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { eraseCustomer } from '../operations/erasure.js';
 import type { Database } from '../store/db.js';
 import { recordConsent } from '../store/consent.js';
 import { addSuppression, liftSuppressions } from '../store/suppressions.js';
@@ -13,7 +16,9 @@ import { hasBearer } from './secrets.js';
 import { jsonBodies } from './request-bodies.js';
 import { registerReportRoutes } from './report-routes.js';
 
-export function registerAdminRoutes(app: FastifyInstance, options: { db: Database; adminToken?: string; globalControlPercent: number; segments?: SegmentEngine }): void {
+const ErasureSchema = z.object({ userId: z.string().min(1).max(512), source: z.string().max(200).optional() });
+
+export function registerAdminRoutes(app: FastifyInstance, options: { db: Database; temporal: Client; adminToken?: string; globalControlPercent: number; segments?: SegmentEngine }): void {
   const { collections } = options.db;
   jsonBodies(app);
   app.addHook('preHandler', async (request, reply) => {
@@ -38,6 +43,11 @@ export function registerAdminRoutes(app: FastifyInstance, options: { db: Databas
     const lifted = await liftSuppressions(collections.suppressions, filter, source ?? 'admin-api');
     if (lifted) await options.segments?.suppressionChanged(filter.userId, 'admin lift');
     return { success: true, lifted };
+  });
+  // A data-subject request from a back-office tool; running it again finishes one cut short.
+  app.post('/admin/customers/erase', async (request) => {
+    const { userId, source } = parseBody(ErasureSchema, request.body);
+    return { success: true, ...(await eraseCustomer({ db: options.db, temporal: options.temporal }, userId, source ?? 'admin-api')) };
   });
   registerReportRoutes(app, options.db, options);
 }

@@ -8,10 +8,13 @@
  */
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
+import type { Payload } from '@temporalio/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../config.js';
-import { sealingCodec } from '../platform/payload-codec.js';
+import { ErasedPayloadError } from '../platform/payload-codec.js';
+import { deploymentCodec } from '../platform/temporal.js';
+import type { Database } from '../store/db.js';
 import { sessionUser } from '../console/session.js';
 import { parseBody } from './http-errors.js';
 import { hasBearer } from './secrets.js';
@@ -31,19 +34,29 @@ const toWire = (payloads: { metadata?: Record<string, Uint8Array> | null; data?:
 
 export interface CodecRouteOptions {
   config: Pick<Config, 'PAYLOAD_KEYS' | 'ADMIN_TOKEN' | 'CONSOLE_USERS' | 'CONSOLE_SECRET' | 'TEMPORAL_UI_ORIGINS'>;
+  /** Where customers' data keys are kept. */
+  db: Pick<Database, 'collections'>;
 }
 
-export async function registerCodecRoutes(scope: FastifyInstance, { config }: CodecRouteOptions): Promise<void> {
-  const keys = config.PAYLOAD_KEYS;
-  if (!keys) return;
-  const codec = sealingCodec(keys);
+/** What the UI shows for a payload of an erased customer, in place of an error for the whole page. */
+const ERASED = { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify("[erased: the customer's data key was destroyed]")) };
+
+export async function registerCodecRoutes(scope: FastifyInstance, { config, db }: CodecRouteOptions): Promise<void> {
+  // Keys read afresh each time: an erased customer's payloads are unreadable here at once.
+  const codec = deploymentCodec(config, db, { cacheKeysMs: 0 });
+  if (!codec) return;
+  const decodeEach = (payloads: Payload[]) =>
+    Promise.all(payloads.map((p) => codec.decode([p]).then(([opened]) => opened!, (err: unknown) => {
+      if (err instanceof ErasedPayloadError) return ERASED;
+      throw err;
+    })));
   // The UI runs on an origin of its own; only the configured ones may call, with the operator's cookie.
   await scope.register(cors, { origin: config.TEMPORAL_UI_ORIGINS, credentials: true, methods: ['POST'], allowedHeaders: ['content-type', 'x-namespace', 'authorization'], maxAge: 86_400 });
   const consoleOn = config.CONSOLE_USERS.length > 0 && !!config.CONSOLE_SECRET;
   if (consoleOn) await scope.register(cookie, { secret: config.CONSOLE_SECRET! });
   const allowed = (request: FastifyRequest) =>
     (!!config.ADMIN_TOKEN && hasBearer(request, config.ADMIN_TOKEN)) || (consoleOn && sessionUser(request, config.CONSOLE_USERS)?.role === 'operator');
-  for (const [verb, convert] of [['decode', codec.decode], ['encode', codec.encode]] as const) {
+  for (const [verb, convert] of [['decode', decodeEach], ['encode', (payloads: Payload[]) => codec.encode(payloads)]] as const) {
     // Under CODEC_PATH: the server registers this scope with it as its prefix.
     scope.post(`/${verb}`, async (request, reply) => {
       if (!allowed(request)) return reply.code(401).send({ error: 'the admin token or an operator signed in to the console' });

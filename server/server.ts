@@ -65,7 +65,7 @@ export function buildServer({ config, db, temporal, journeys = journeyVersions, 
   app.register(async (scope) =>
     registerCdpWebhookRoutes(scope, { ingest, segmentSecret: config.SEGMENT_WEBHOOK_SECRET, rudderstackSecret: config.RUDDERSTACK_WEBHOOK_SECRET }),
   );
-  app.register(async (scope) => registerAdminRoutes(scope, { db, adminToken: config.ADMIN_TOKEN, globalControlPercent: config.GLOBAL_CONTROL_PERCENT, segments }));
+  app.register(async (scope) => registerAdminRoutes(scope, { db, temporal, adminToken: config.ADMIN_TOKEN, globalControlPercent: config.GLOBAL_CONTROL_PERCENT, segments }));
   app.register(async (scope) => registerBounceRoutes(scope, { db, secret: config.BOUNCE_WEBHOOK_SECRET, segments }));
   app.register(async (scope) =>
     registerFeedbackRoutes(scope, {
@@ -86,7 +86,7 @@ export function buildServer({ config, db, temporal, journeys = journeyVersions, 
   );
   // The Temporal web UI's codec endpoint, when payloads are sealed.
   // Under a prefix of its own, so its CORS preflight route is its own too.
-  app.register(async (scope) => registerCodecRoutes(scope, { config }), { prefix: CODEC_PATH });
+  app.register(async (scope) => registerCodecRoutes(scope, { config, db }), { prefix: CODEC_PATH });
   const checks = dependencyChecks(temporal, db);
   app.register(async (scope) =>
     registerOpsRoutes(scope, {
@@ -113,7 +113,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
   // The driver retries a failed write once, choosing a server again: half the timeout each keeps the
   // whole wait within DEPENDENCY_TIMEOUT when the database is down.
   const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE, { serverSelectionTimeoutMS: config.DEPENDENCY_TIMEOUT / 2 });
-  const temporal = await connectTemporal(config);
+  const temporal = await connectTemporal(config, db);
   const app = buildServer({ config, db, temporal });
   await listenOrExit(app, { host: config.HTTP_HOST, port: config.HTTP_PORT, variable: 'HTTP_PORT' });
   drainOnSignal(async () => {

@@ -115,7 +115,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
   // Shared by the server and the worker here: the server's short wait (see server/server.ts) suits
   // both, as activities retry.
   const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE, { serverSelectionTimeoutMS: config.DEPENDENCY_TIMEOUT / 2 });
-  const temporal = await connectTemporal(config);
+  const temporal = await connectTemporal(config, db);
   const worker =
     options.startWorker === false ? undefined : await startWorker(config, { db, workflowBundlePath: options.workflowBundlePath });
   await ensureSchedules(temporal, config);

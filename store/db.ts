@@ -26,6 +26,7 @@ import type { SegmentChangeDoc, SegmentMemberDoc } from './segment-memberships.j
 import type { SegmentClockDoc, SegmentDueDoc } from './segment-dues.js';
 import type { SegmentBackfillDoc } from './segment-backfills.js';
 import type { BroadcastPageDoc } from './broadcast-audiences.js';
+import type { CustomerKeyDoc } from './customer-keys.js';
 import type { ConversionRecord } from '../workflows/sdk/types.js';
 
 export interface Collections {
@@ -70,6 +71,8 @@ export interface Collections {
   broadcastPages: Collection<BroadcastPageDoc>;
   /** The one-off migrations that have run on this database, by name. */
   migrations: Collection<MigrationDoc>;
+  /** Each customer's data key for her journeys' payloads in Temporal (customer-keys.ts). */
+  customerKeys: Collection<CustomerKeyDoc>;
 }
 
 /**
@@ -145,6 +148,7 @@ export async function openDatabase(url: string, name: string, options: { monitor
     segmentBackfills: db.collection('segment_jobs'),
     broadcastPages: db.collection('broadcast_pages'),
     migrations: db.collection('migrations'),
+    customerKeys: db.collection('customer_keys'),
   };
   await Promise.all([
     // The recovery schedule's window and the cleanup's cut-off, on MongoDB without a scan.
@@ -185,6 +189,8 @@ export async function openDatabase(url: string, name: string, options: { monitor
     collections.segmentDues.createIndex({ minute: 1 }),
     collections.broadcastPages.createIndex({ run: 1 }),
     collections.broadcastPages.createIndex({ createdAt: 1 }),
+    // One key per customer, made by whichever process seals first: the index decides the race.
+    collections.customerKeys.createIndex({ customer: 1 }, { unique: true }),
   ]);
   return { client, db, collections, close: () => client.close() };
 }

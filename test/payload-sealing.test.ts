@@ -4,13 +4,18 @@
  * Keys rotate (the newest seals, every one opens), a payload moved or altered does not open, and a
  * plain-text payload from before encryption passes as it is.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { replayHistories } from '../client/replay.js';
 import { randomBytes } from 'node:crypto';
 import { Client } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { loadConfig } from '../config.js';
 import { hashPassword } from '../console/passwords.js';
-import { parsePayloadKeys, sealingCodec, SEALED_ENCODING } from '../platform/payload-codec.js';
+import { ErasedPayloadError, parsePayloadKeys, sealingCodec, SEALED_ENCODING } from '../platform/payload-codec.js';
+import { connectTemporal, deploymentCodec } from '../platform/temporal.js';
+import { formatPolicyState, userTimeline } from '../reports/timeline.js';
+import { suppressionHistory } from '../store/suppressions.js';
+import { customerKeyStore } from '../store/customer-keys.js';
 import { journeyWorkflowId } from '../workflows/sdk/definitions.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
 
@@ -102,8 +107,11 @@ describe('a journey in Temporal', () => {
     const raw = [...payloads, ...indexed].map(text).join('\n');
     for (const personal of [`${userId}@example.com`, '+14155550123', 'Zelda', 'zelda-secret-cart']) expect(raw).not.toContain(personal);
 
-    // With the key, the same history opens: the entry event's properties are there.
-    const opened = await sealingCodec(system.config.PAYLOAD_KEYS!).decode(payloads);
+    // A journey's payloads are sealed with its customer's own key, which names nobody.
+    expect(payloads.every((p) => p.metadata!['customer-key-id'] && !p.metadata!['encryption-key-id'])).toBe(true);
+    expect(payloads.map(text).join('\n')).not.toContain(userId);
+    // With the keys, the same history opens: the entry event's properties are there.
+    const opened = await deploymentCodec(system.config, system.db)!.decode(payloads);
     expect(opened.map(text).join('\n')).toContain('zelda-secret-cart');
 
     // The web UI's codec endpoint opens them for an operator (the admin token, or a console
@@ -127,6 +135,91 @@ describe('a journey in Temporal', () => {
     expect((await preflight('https://elsewhere.example')).headers.get('access-control-allow-origin')).toBeNull();
     const bad = await fetch(`${system.httpUrl}/console/codec/decode`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${system.adminToken}` }, body: '{"payloads":[{"data":"not base64!"}]}' });
     expect(bad.status).toBe(400);
+  });
+
+  it("erasure ends her journeys and makes every payload of hers unreadable; her records go, the suppression stays", async () => {
+    const userId = uniqueId('erased');
+    await system.identify(userId, { email: `${userId}@example.com`, first_name: 'Ebba' });
+    await system.track(userId, 'Checkout Started', { cart_url: 'https://shop.example/cart/ebba-cart' });
+    const finished = system.temporal.workflow.getHandle(journeyWorkflowId('cartAbandonment', userId));
+    await finished.result();
+    // A keyed journey waiting three days: her instance for order E-1 runs when she is erased.
+    await system.track(userId, 'Order Delivered', { order_id: 'E-1', delivered_at: new Date().toISOString() });
+    const waiting = system.temporal.workflow.getHandle(journeyWorkflowId('postPurchaseReview', userId, 'E-1'));
+    await expect.poll(async () => (await waiting.describe()).status.name).toBe('RUNNING');
+    const historyPayloads = async (handle: typeof waiting) => {
+      const found: Payload[] = [];
+      const collect = (value: unknown): void => {
+        if (!value || typeof value !== 'object') return;
+        if ('data' in value && 'metadata' in value && (value as Payload).metadata?.['customer-key-id']) return void found.push(value as Payload);
+        for (const child of Object.values(value)) collect(child);
+      };
+      collect((await handle.fetchHistory()).events);
+      return found;
+    };
+    const [finishedPayloads, waitingPayloads] = await Promise.all([historyPayloads(finished), historyPayloads(waiting)]);
+    // One key for both of her journeys, kept wrapped in the store.
+    expect(new Set([...finishedPayloads, ...waitingPayloads].map((p) => text({ data: p.metadata!['customer-key-id'] })))).toHaveLength(1);
+    expect(await system.db.collections.customerKeys.countDocuments({ customer: userId })).toBe(1);
+    expect((await deploymentCodec(system.config, system.db)!.decode(waitingPayloads)).map(text).join('\n')).toContain('E-1');
+
+    const erased = await system.admin('/admin/customers/erase', { userId, source: 'ticket DSR-1' });
+    expect(erased.status).toBe(200);
+    expect(await erased.json()).toMatchObject({ journeysEnded: 1, keysDestroyed: 1 });
+
+    expect((await waiting.describe()).status.name).toBe('TERMINATED');
+    // Every payload of hers, in the finished history and the ended one, is unreadable for good.
+    const codec = deploymentCodec(system.config, system.db)!;
+    for (const payload of [...finishedPayloads, ...waitingPayloads]) await expect(codec.decode([payload])).rejects.toThrow(ErasedPayloadError);
+    const wire = { payloads: finishedPayloads.slice(0, 1).map((p) => ({ metadata: Object.fromEntries(Object.entries(p.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])), data: Buffer.from(p.data!).toString('base64') })) };
+    const byUi = await fetch(`${system.httpUrl}/console/codec/decode`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${system.adminToken}` }, body: JSON.stringify(wire) });
+    expect(Buffer.from(((await byUi.json()) as typeof wire).payloads[0]!.data, 'base64').toString()).toContain('erased');
+
+    const { collections } = system.db;
+    expect(await collections.profiles.findOne({ _id: userId })).toBeNull();
+    expect(await collections.segmentFacts.countDocuments({ userId })).toBe(0);
+    expect(await collections.customerKeys.countDocuments({ customer: userId })).toBe(0);
+    const suppressions = await suppressionHistory(collections.suppressions, userId);
+    expect(suppressions.map((s) => s.reason)).toEqual(['erasure']);
+    // explain says so, and lists her journeys without failing on what it cannot read.
+    expect(formatPolicyState(suppressions, [])).toMatch(/erased .*ticket DSR-1.*data key destroyed/);
+    // As `explain` reads it: a process of its own, with no key cached from before.
+    const cli = await connectTemporal(system.config, system.db);
+    const runs = await userTimeline(cli, system.db, userId).finally(() => cli.connection.close());
+    expect(runs.map((r) => `${r.journey}:${r.status}:${r.steps.length}`).sort()).toEqual(['cartAbandonment:COMPLETED:0', 'postPurchaseReview:TERMINATED:0']);
+
+    // `replay` (in the environment the CLI has) tells an erased customer's history apart from one
+    // this build breaks, and opens another customer's with her key from the database.
+    const other = uniqueId('kept');
+    await system.identify(other, { email: `${other}@example.com` });
+    await system.track(other, 'Checkout Started', { cart_url: 'https://shop.example/cart/kept' });
+    const kept = system.temporal.workflow.getHandle(journeyWorkflowId('cartAbandonment', other));
+    await kept.result();
+    const environment = { PAYLOAD_KEYS: system.env.PAYLOAD_KEYS, MONGODB_URL: system.env.MONGODB_URL, MONGODB_DATABASE: system.env.MONGODB_DATABASE };
+    const before = Object.fromEntries(Object.keys(environment).map((name) => [name, process.env[name]]));
+    Object.assign(process.env, environment);
+    try {
+      const histories = [
+        { workflowId: 'erased', history: await finished.fetchHistory() },
+        { workflowId: 'kept', history: await kept.fetchHistory() },
+      ];
+      const outcomes = [];
+      for await (const outcome of replayHistories({ workflowBundle: { codePath: inject('workflowBundlePath') } }, histories)) outcomes.push(outcome);
+      expect(outcomes.sort((a, b) => a.workflowId.localeCompare(b.workflowId))).toEqual([{ workflowId: 'erased', erased: true }, { workflowId: 'kept' }]);
+    } finally {
+      for (const [name, value] of Object.entries(before)) if (value === undefined) delete process.env[name]; else process.env[name] = value;
+    }
+
+    // Run again (a request repeated), it finds nothing left and fails nothing.
+    expect(await (await system.admin('/admin/customers/erase', { userId })).json()).toMatchObject({ journeysEnded: 0, keysDestroyed: 0 });
+  });
+
+  it('keeps one key for a new customer that four processes seal for at once', async () => {
+    const customer = uniqueId('race');
+    const processes = [1, 2, 3, 4].map(() => customerKeyStore(system.db.collections.customerKeys, system.config.PAYLOAD_KEYS!, () => customer));
+    const keys = await Promise.all(processes.map((p) => p.sealingKey(customer)));
+    expect(new Set(keys.map((k) => `${k.id}/${k.key.toString('hex')}`)).size).toBe(1);
+    expect(await system.db.collections.customerKeys.countDocuments({ customer })).toBe(1);
   });
 
   /** Signs in to the console as the browser does (the CSRF token from the form); returns the cookies. */

@@ -4,6 +4,7 @@
  * `npm run cli -- journeys` shows none of its instances in flight.
  */
 import type { JourneyDefinition } from '../sdk/journey.js';
+import { customerOfWorkflow } from '../sdk/definitions.js';
 import { browseAbandonment } from './browse-abandonment.js';
 import { cartEmailAlone, cartSmsAlone } from './cart-channels-alone.js';
 import { cartAbandonmentV1, cartAbandonmentV2 } from './cart-abandonment.js';
@@ -50,3 +51,8 @@ export function latestJourneys(versions: readonly JourneyDefinition[] = journeyV
   }
   return [...latest.values()];
 }
+
+const keyedJourneys = new Set(journeyVersions.filter((j) => j.entry.key).map((j) => j.id));
+
+/** The customer whose journey instance a workflow is (its payloads are sealed with her key). */
+export const journeyCustomer = (workflowId: string): string | undefined => customerOfWorkflow(workflowId, (id) => keyedJourneys.has(id));

@@ -31,6 +31,18 @@ export function journeyWorkflowId(journeyId: string, userId: string, key?: strin
 }
 
 /**
+ * The customer a journey instance's workflow id names (journeyWorkflowId read back); undefined for
+ * any other workflow. `keyed` tells whether a journey's ids end in an instance key.
+ */
+export function customerOfWorkflow(workflowId: string, keyed: (journeyId: string) => boolean): string | undefined {
+  const match = /^journey\/([^/]+)\/(.+)$/.exec(workflowId);
+  if (!match) return undefined;
+  const [, journeyId, rest] = match as unknown as [string, string, string];
+  const cut = rest.lastIndexOf('/');
+  return keyed(journeyId) && cut > 0 ? rest.slice(0, cut) : rest;
+}
+
+/**
  * Each channel's sends run on a task queue of their own, so a provider's send-rate limit (Temporal's
  * task-queue activity rate limit) holds across every worker process: SMS on a long code at 1/s does
  * not slow email down.
