@@ -223,6 +223,13 @@ const EnvSchema = z.object({
       }
     }),
   /**
+   * With PAYLOAD_KEYS: each journey instance's payloads are sealed with its customer's own key, kept
+   * in the database wrapped by the payload key, which the erase command destroys, so her data in
+   * Temporal's histories and backups cannot be read again (store/customer-keys.ts). `false`: the
+   * payload key seals everything (for histories recorded to replay without a database).
+   */
+  CUSTOMER_KEYS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /**
    * Journey instances each worker keeps in memory between their workflow tasks (Temporal's sticky
    * cache); `auto`: the SDK's default, from the heap size (about 2,300 here, 2.4 GB peak at 30,000
    * waiting journeys). An instance not cached is replayed from its history on its next task; journeys

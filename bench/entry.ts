@@ -4,7 +4,8 @@
  * - Events: N "Checkout Started" posted to /v1/batch (100 per batch, 4 in flight), timed from the
  *   first POST until all N cart-abandonment journeys wait in their first step (a visibility count);
  *   baseline: the same journeys started by signalWithStart from a client loop (no HTTP, dedupe,
- *   segments or routing), timed the same way.
+ *   segments or routing), timed the same way; and again with payloads in plain text, the codec's
+ *   baseline (sealed, the default, each journey's payloads with its customer's key).
  * - Segment joins: N identifies marking customers VIP (/v1/batch as above), each a join of the vip
  *   segment that starts the VIP welcome, timed until all N have started; baseline: the same journeys
  *   started by signalWithStart from a client loop.
@@ -52,14 +53,17 @@ interface Phase {
   entered(taskQueue: string): string;
   /** Timed from this moment (default: when `enter` is called). */
   from?: () => number;
+  /** Configuration of the phase's system beyond the defaults (payloads are sealed by default). */
+  env?: Record<string, string>;
 }
 
 /** Seconds from the phase's start until `enter` resolved, and until every journey counts. */
-async function phase({ name, count, enter, entered, from }: Phase) {
+async function phase({ name, count, enter, entered, from, env }: Phase) {
   const taskQueue = `bench-${name}-${run}`;
   const system = await startLocalSystem({
     temporalAddress: stack.temporalAddress, mongoUrl: stack.mongoUrl, database: `bench_${name}_${run}`, taskQueue,
     journeySettings: { cartAbandonment: { reminderDelay: '1 day' } },
+    ...(env ? { env } : {}),
   });
   try {
     const userIds = Array.from({ length: count }, (_, i) => `${name}-${run}-${i}`);
@@ -88,12 +92,16 @@ try {
         await startCartJourney(system.temporal, system.config.TEMPORAL_TASK_QUEUE, event, { reminderDelay: '1 day' });
       }, { concurrency: CLIENT_CONCURRENCY }).then(() => undefined),
   });
-  const cartHttp = await phase({
-    name: 'http', count: events, entered: waitingInCart,
-    enter: async (system, userIds) => {
-      await postInBatches(userIds.map((userId) => trackEvent(userId, 'Checkout Started', cart, `m-${userId}`)), { url: system.httpUrl, writeKey: system.writeKey, ...batches });
-    },
-  });
+  const throughHttp = (name: string, env?: Record<string, string>) =>
+    phase({
+      name, count: events, entered: waitingInCart, ...(env ? { env } : {}),
+      enter: async (system, userIds) => {
+        await postInBatches(userIds.map((userId) => trackEvent(userId, 'Checkout Started', cart, `m-${userId}`)), { url: system.httpUrl, writeKey: system.writeKey, ...batches });
+      },
+    });
+  const cartHttp = await throughHttp('http');
+  // The codec's cost: the same entry with payloads in plain text.
+  const cartPlain = await throughHttp('http-plain', { PAYLOAD_KEYS: '' });
 
   const joinsClient = await phase({
     name: 'joins-client', count: joins, entered: started(vipWelcome.id),
@@ -138,6 +146,7 @@ try {
   console.log(`${events} Checkout Started -> ${events} cart-abandonment journeys waiting in their first step:`);
   console.log(`  baseline, signalWithStart from a client loop (${CLIENT_CONCURRENCY} in flight): started in ${cartClient.accepted.toFixed(0)} s, all waiting after ${cartClient.done.toFixed(0)} s; load ${cartClient.loadBefore} -> ${cartClient.loadAfter}`);
   console.log(`  POST /v1/batch (100 per batch, 4 in flight): all accepted after ${cartHttp.accepted.toFixed(0)} s, all waiting after ${cartHttp.done.toFixed(0)} s (${(cartClient.done / cartHttp.done).toFixed(2)}x the baseline); load ${cartHttp.loadBefore} -> ${cartHttp.loadAfter}`);
+  console.log(`  the same with payloads in plain text: all waiting after ${cartPlain.done.toFixed(0)} s; sealed/plain ${(cartPlain.done / cartHttp.done).toFixed(2)}x (target >= 0.95); load ${cartPlain.loadBefore} -> ${cartPlain.loadAfter}`);
   console.log(`${joins} customers joining the vip segment at once -> ${joins} VIP welcomes started:`);
   console.log(`  baseline, signalWithStart from a client loop (${CLIENT_CONCURRENCY} in flight): all started after ${joinsClient.done.toFixed(0)} s; load ${joinsClient.loadBefore} -> ${joinsClient.loadAfter}`);
   console.log(`  identifies through POST /v1/batch, each a join handed to the journey: all accepted after ${joinsHttp.accepted.toFixed(0)} s (${retried.count} batches retried after a 503), all started after ${joinsHttp.done.toFixed(0)} s (${(joinsClient.done / joinsHttp.done).toFixed(2)}x the baseline); load ${joinsHttp.loadBefore} -> ${joinsHttp.loadAfter}`);

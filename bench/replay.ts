@@ -13,8 +13,13 @@ import os from 'node:os';
 import { historyFiles, replayInProcesses, type WorkflowBuild } from '../client/replay.js';
 import { installTemporalRuntime } from '../platform/temporal-runtime.js';
 import { workflowsPath } from '../worker.js';
+import { parsePayloadKeys, sealedDataConverter } from '../platform/payload-codec.js';
+import { RECORDED_HISTORIES_KEY } from '../test/histories/recorded-key.js';
 
 installTemporalRuntime();
+// The recorded histories are sealed with a published key (replay processes inherit it).
+process.env.PAYLOAD_KEYS = RECORDED_HISTORIES_KEY;
+const dataConverter = sealedDataConverter(parsePayloadKeys(RECORDED_HISTORIES_KEY));
 const copies = Number(process.argv[2] ?? 40);
 const fixtures = await historyFiles(fileURLToPath(new URL('../test/histories', import.meta.url)));
 
@@ -35,7 +40,7 @@ const journeys = { workflowBundle: await bundleWorkflowCode({ workflowsPath, log
 console.log(`load: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} on ${os.availableParallelism()} cores`);
 
 const shippedStarted = performance.now();
-for await (const outcome of Worker.runReplayHistories(journeys, manyTimes(fixtures))) if (outcome.error) throw outcome.error;
+for await (const outcome of Worker.runReplayHistories({ ...journeys, dataConverter }, manyTimes(fixtures))) if (outcome.error) throw outcome.error;
 const shippedRate = (fixtures.length * copies) / ((performance.now() - shippedStarted) / 1000);
 console.log(`SDK replay as shipped, one process: ${shippedRate.toFixed(0)} histories/s`);
 

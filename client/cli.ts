@@ -186,7 +186,7 @@ program
         replayed++;
         if (outcome.error) failed.push(outcome.workflowId);
         if (outcome.erased) erased++;
-        console.log(outcome.error ? `FAIL ${outcome.workflowId}: ${outcome.error}` : `${outcome.erased ? 'erased' : 'ok    '} ${outcome.workflowId}`);
+        console.log(outcome.error ? `FAIL ${outcome.workflowId}: ${outcome.error}` : outcome.erased ? `gone ${outcome.workflowId}: its customer was erased` : `ok   ${outcome.workflowId}`);
       }
     };
     if (options.files) {

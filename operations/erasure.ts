@@ -4,7 +4,8 @@
  *   of her journeys, in any history, replay fixture or backup, can no longer be read;
  * - the store: her profile, identities, event facts, segment memberships, consent records and
  *   engagement are deleted, and her ledger entries keep what reports count but lose the request and
- *   the provider's words, which may hold her address.
+ *   the provider's words, which may hold her address, and her conversions keep the goal reached but
+ *   lose the goal event's properties.
  * What stays is an `erasure` suppression under her id, which holds every message, transactional ones
  * too, and is how `explain` and the console know she was erased.
  */
@@ -78,6 +79,8 @@ export async function eraseCustomer(deps: { db: Database; temporal: Client }, us
       count('consent records', collections.consentEvents.deleteMany({ userId: id })),
       count('engagements', collections.engagements.deleteMany({ userId: id })),
       collections.ledger.updateMany({ userId: id }, { $unset: { request: '', detail: '' } }),
+      // Goals stay counted; the goal event's properties (an order's lines, an address) go.
+      collections.conversions.updateMany({ userId: id }, { $set: { 'event.properties': '{}' } }),
     ]);
   }
   return { ids, journeysEnded, keysDestroyed, deleted };

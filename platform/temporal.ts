@@ -13,20 +13,24 @@ import { journeyCustomer } from '../workflows/journeys/index.js';
  * database (the replay of recorded histories, the time-skipping tests) only the deployment key seals,
  * and a customer-sealed payload cannot be opened.
  */
-export function deploymentCodec(config: Pick<Config, 'PAYLOAD_KEYS'>, db?: Pick<Database, 'collections'>, options: { cacheKeysMs?: number } = {}): PayloadCodec | undefined {
+export function deploymentCodec(
+  config: Pick<Config, 'PAYLOAD_KEYS' | 'CUSTOMER_KEYS'>,
+  db?: Pick<Database, 'collections'>,
+  options: { cacheKeysMs?: number } = {},
+): PayloadCodec | undefined {
   const keys = config.PAYLOAD_KEYS;
   if (!keys?.length) return undefined;
-  return sealingCodec(keys, db ? customerKeyStore(db.collections.customerKeys, keys, journeyCustomer, options.cacheKeysMs) : undefined);
+  return sealingCodec(keys, db && config.CUSTOMER_KEYS ? customerKeyStore(db.collections.customerKeys, keys, journeyCustomer, options.cacheKeysMs) : undefined);
 }
 
-export function deploymentDataConverter(config: Pick<Config, 'PAYLOAD_KEYS'>, db?: Pick<Database, 'collections'>): DataConverter | undefined {
+export function deploymentDataConverter(config: Pick<Config, 'PAYLOAD_KEYS' | 'CUSTOMER_KEYS'>, db?: Pick<Database, 'collections'>): DataConverter | undefined {
   const codec = deploymentCodec(config, db);
   return codec ? { payloadCodecs: [codec] } : undefined;
 }
 
 /** A client whose payloads are sealed (see deploymentDataConverter). */
 export async function connectTemporal(
-  config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'PAYLOAD_KEYS'>,
+  config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'PAYLOAD_KEYS' | 'CUSTOMER_KEYS'>,
   db?: Pick<Database, 'collections'>,
 ): Promise<Client> {
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });

@@ -33,7 +33,7 @@ const toWire = (payloads: { metadata?: Record<string, Uint8Array> | null; data?:
   payloads.map((p) => ({ metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])), data: Buffer.from(p.data ?? []).toString('base64') }));
 
 export interface CodecRouteOptions {
-  config: Pick<Config, 'PAYLOAD_KEYS' | 'ADMIN_TOKEN' | 'CONSOLE_USERS' | 'CONSOLE_SECRET' | 'TEMPORAL_UI_ORIGINS'>;
+  config: Pick<Config, 'PAYLOAD_KEYS' | 'CUSTOMER_KEYS' | 'ADMIN_TOKEN' | 'CONSOLE_USERS' | 'CONSOLE_SECRET' | 'TEMPORAL_UI_ORIGINS'>;
   /** Where customers' data keys are kept. */
   db: Pick<Database, 'collections'>;
 }

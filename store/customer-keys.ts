@@ -9,6 +9,7 @@
  * nothing of hers is sealed or opened meanwhile); the UI's codec endpoint reads the store each time.
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
 import type { Binary, Collection } from 'mongodb';
 import { isDuplicateKey } from './db.js';
@@ -26,6 +27,24 @@ export interface CustomerKeyDoc {
 
 const CACHED_FOR_MS = 60_000;
 const CACHED_KEYS = 10_000;
+/**
+ * How long a key read keeps trying through a store outage. The codec runs inside workflow tasks,
+ * which Temporal times out after 10 s and then retries with a backoff that grows to minutes: a read
+ * that rides out a database restart here keeps the journey on time.
+ */
+const STORE_PATIENCE_MS = 6_000;
+
+async function patiently<T>(read: () => Promise<T>): Promise<T> {
+  const giveUpAt = Date.now() + STORE_PATIENCE_MS;
+  for (let wait = 100; ; wait = Math.min(wait * 2, 1_000)) {
+    try {
+      return await read();
+    } catch (err) {
+      if (Date.now() + wait > giveUpAt) throw err;
+      await sleep(wait);
+    }
+  }
+}
 
 const bytes = (value: Binary | Buffer): Buffer => (Buffer.isBuffer(value) ? value : Buffer.from(value.buffer));
 
@@ -52,19 +71,21 @@ export function customerKeyStore(
   async function sealingKey(customer: string): Promise<{ id: string; key: Buffer }> {
     const cached = byCustomer?.get(customer);
     if (cached) return cached;
-    let doc = await keys.findOne({ customer });
-    if (!doc) {
+    const doc = await patiently(async () => {
+      const kept = await keys.findOne({ customer });
+      if (kept) return kept;
       const id = randomBytes(16).toString('base64url');
       const made: CustomerKeyDoc = { _id: id, customer, wrapped: sealBytes(wrapping!.key, `customer-key:${id}`, randomBytes(32)), wrappedWith: wrapping!.name, createdAt: new Date() };
       try {
         await keys.insertOne(made);
-        doc = made;
+        return made;
       } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
-        doc = await keys.findOne({ customer });
-        if (!doc) throw new Error('a customer key was made and destroyed at once; seal again', { cause: err });
+        // Another process made hers first (the unique index decided): hers is that one.
+        const theirs = isDuplicateKey(err) ? await keys.findOne({ customer }) : null;
+        if (theirs) return theirs;
+        throw err;
       }
-    }
+    });
     const found = { id: doc._id, key: unwrap(doc) };
     byCustomer?.set(customer, found);
     byId?.set(found.id, found.key);
@@ -74,7 +95,7 @@ export function customerKeyStore(
   async function openingKey(id: string): Promise<Buffer | undefined> {
     const cached = byId?.get(id);
     if (cached) return cached;
-    const doc = await keys.findOne({ _id: id });
+    const doc = await patiently(() => keys.findOne({ _id: id }));
     if (!doc) return undefined;
     const key = unwrap(doc);
     byId?.set(id, key);

@@ -170,6 +170,7 @@ export async function openDatabase(url: string, name: string, options: { monitor
     // The rollup reads what was written since its cursor.
     collections.progress.createIndex({ insertedAt: 1, _id: 1 }),
     collections.conversions.createIndex({ at: 1, _id: 1 }),
+    collections.conversions.createIndex({ userId: 1 }),
     collections.engagements.createIndex({ insertedAt: 1, _id: 1 }),
     collections.engagements.createIndex({ userId: 1, at: 1 }),
     collections.deliveryReports.createIndex({ insertedAt: 1, _id: 1 }),

@@ -163,6 +163,8 @@ describe('a journey in Temporal', () => {
     expect(await system.db.collections.customerKeys.countDocuments({ customer: userId })).toBe(1);
     expect((await deploymentCodec(system.config, system.db)!.decode(waitingPayloads)).map(text).join('\n')).toContain('E-1');
 
+    const sentBefore = await system.db.collections.ledger.find({ userId }).toArray();
+    expect(sentBefore.filter((e) => e.detail !== undefined).length).toBeGreaterThan(0);
     const erased = await system.admin('/admin/customers/erase', { userId, source: 'ticket DSR-1' });
     expect(erased.status).toBe(200);
     expect(await erased.json()).toMatchObject({ journeysEnded: 1, keysDestroyed: 1 });
@@ -179,6 +181,10 @@ describe('a journey in Temporal', () => {
     expect(await collections.profiles.findOne({ _id: userId })).toBeNull();
     expect(await collections.segmentFacts.countDocuments({ userId })).toBe(0);
     expect(await collections.customerKeys.countDocuments({ customer: userId })).toBe(0);
+    // Her sends stay counted, without the provider's words about them.
+    const ledger = await collections.ledger.find({ userId }).toArray();
+    expect(ledger.map((e) => e.stepId).sort()).toEqual(sentBefore.map((e) => e.stepId).sort());
+    expect(ledger.filter((e) => e.detail !== undefined)).toEqual([]);
     const suppressions = await suppressionHistory(collections.suppressions, userId);
     expect(suppressions.map((s) => s.reason)).toEqual(['erasure']);
     // explain says so, and lists her journeys without failing on what it cannot read.

@@ -2,7 +2,8 @@
  * Records workflow histories for the replay test: plays each scenario on the embedded stack (or on
  * TEMPORAL_ADDRESS / MONGODB_URL) through the public HTTP API and writes the finished instance's
  * history to test/histories/<journey>/v<version>-<scenario>.json. Run it when you add a journey or
- * a version (keep the files of versions still in flight):
+ * a version (keep the files of versions still in flight). They are sealed with the published key in
+ * recorded-key.ts; older ones in plain text replay as they are:
  *   npm run record-histories [-- <part of a scenario tag, e.g. postPurchaseReview-v2>]
  */
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
@@ -23,6 +24,7 @@ import { journeyWorkflowId } from '../../workflows/sdk/definitions.js';
 import { chooseVariant } from '../../workflows/sdk/split.js';
 import type { StepOf } from '../../workflows/sdk/steps.js';
 import type { JourneyDefinition } from '../../workflows/sdk/journey.js';
+import { RECORDED_HISTORIES_KEY } from './recorded-key.js';
 
 interface Scenario {
   journey: string;
@@ -169,9 +171,9 @@ try {
       taskQueue: `record-${tag}`,
       journeySettings: { [scenario.journey]: scenario.settings },
       journeys,
-      // In plain text for now: a fixture sealed with this run's key could never be opened again
-      // (recording with a published test key is issue 30's item 5).
-      env: { PAYLOAD_KEYS: '', ...scenario.env },
+      // Sealed with the published test key alone: a customer's own key would live in this run's
+      // database, gone when it ends, and the fixture with it.
+      env: { PAYLOAD_KEYS: RECORDED_HISTORIES_KEY, CUSTOMER_KEYS: 'false', ...scenario.env },
     });
     try {
       const userId = scenario.userId ?? `recorded-${tag}`;
