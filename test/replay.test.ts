@@ -8,11 +8,15 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
 import type { temporal } from '@temporalio/proto';
 import { divergence } from '../client/replay-divergence.js';
+import { SEALED_ENCODING } from '../platform/payload-codec.js';
 import { historyFiles, replayInProcesses, type WorkflowBuild } from '../client/replay.js';
 import { journeyVersions } from '../workflows/journeys/index.js';
 import { runCli } from './support/cli.js';
+import { RECORDED_HISTORIES_KEY } from './histories/recorded-key.js';
 
 const historiesDir = fileURLToPath(new URL('./histories', import.meta.url));
+// What a replay opens sealed histories with, as the CLI's environment gives it (replay processes inherit it).
+process.env.PAYLOAD_KEYS = RECORDED_HISTORIES_KEY;
 
 async function replayAll(build: WorkflowBuild, processes = 1) {
   const failures: string[] = [];
@@ -30,6 +34,16 @@ describe('replay of recorded histories', () => {
     const recorded = new Set((await historyFiles(historiesDir)).map((h) => h.workflowId.replace(/-[^/]*$/, '')));
     const missing = journeyVersions.map((j) => `${j.id}/v${j.version}`).filter((v) => !recorded.has(v));
     expect(missing, 'record them with npm run record-histories').toEqual([]);
+  });
+
+  it('keeps recorded histories sealed with the published test key, and older plain ones as they were', async () => {
+    const histories = await historyFiles(historiesDir);
+    const sealedOnes = histories.filter((h) => JSON.stringify(h.history).includes(Buffer.from(SEALED_ENCODING).toString('base64')));
+    const files = sealedOnes.map((h) => h.workflowId);
+    // The journeys whose histories held customers' addresses (issue 30) are re-recorded sealed.
+    for (const journey of ['welcomeSeries', 'postPurchaseReview']) expect(files.filter((f) => f.startsWith(`${journey}/`)).length).toBeGreaterThan(0);
+    expect(sealedOnes.length).toBeLessThan(histories.length); // some still in plain text, which replay too (below)
+    for (const { history } of sealedOnes) expect(JSON.stringify(history)).not.toMatch(/example\.com/);
   });
 
   it('replays every recorded history cleanly against the current journeys', async () => {
