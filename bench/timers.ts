@@ -14,6 +14,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { stackLogger } from '../platform/logger.js';
 import { installTemporalRuntime } from '../platform/temporal-runtime.js';
+import type { Payload } from '@temporalio/common';
+import { deploymentCodec } from '../platform/temporal.js';
 import { startStack } from '../stack/index.js';
 import { startLocalSystem } from '../stack/local-system.js';
 import { waitUntil } from '../stack/wait-until.js';
@@ -57,12 +59,22 @@ async function pass(label: string, env: Record<string, string>): Promise<number>
     await system.smtp.waitForMessages(customers, (waitSeconds + 600) * 1000);
     const loadAfter = load();
 
+    // A timer's summary names its step; in a sealed history it opens with the deployment's codec.
+    const codec = deploymentCodec(system.config, system.db);
+    const summaryOf = async (event: proto.temporal.api.history.v1.IHistoryEvent) => {
+      const summary = event.userMetadata?.summary;
+      if (!summary) return '';
+      const [opened] = codec ? await codec.decode([summary as Payload]) : [summary as Payload];
+      return Buffer.from(opened!.data ?? []).toString();
+    };
     const arrived = new Map(users.map((userId) => [userId, system.smtp.messagesTo(`${userId}@example.com`)[0]!.arrivedAt]));
     const timers = await pMap(
       users,
       async (userId) => {
         const history = await system.temporal.workflow.getHandle(journeyWorkflowId('cartAbandonment', userId)).fetchHistory();
-        const started = history.events!.find((e) => e.eventType === proto.temporal.api.enums.v1.EventType.EVENT_TYPE_TIMER_STARTED && e.userMetadata?.summary?.data && Buffer.from(e.userMetadata.summary.data).toString().includes(WAIT_STEP));
+        const timersStarted = history.events!.filter((e) => e.eventType === proto.temporal.api.enums.v1.EventType.EVENT_TYPE_TIMER_STARTED);
+        const summaries = await Promise.all(timersStarted.map(summaryOf));
+        const started = timersStarted.find((_, i) => summaries[i]!.includes(WAIT_STEP));
         if (!started) throw new Error(`no ${WAIT_STEP} timer in ${userId}'s history`);
         const timerId = started.timerStartedEventAttributes!.timerId;
         const fired = history.events!.find((e) => e.eventType === proto.temporal.api.enums.v1.EventType.EVENT_TYPE_TIMER_FIRED && e.timerFiredEventAttributes?.timerId === timerId);

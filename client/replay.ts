@@ -3,6 +3,7 @@
  * deploying a change: a history that no longer replays is an instance the change would break.
  */
 import type { HistoryAndWorkflowId } from '@temporalio/client';
+import type { Payload, PayloadCodec } from '@temporalio/common';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
@@ -57,11 +58,35 @@ export async function* replayHistories(
       const history = pending.get(result.workflowId)!;
       pending.delete(result.workflowId);
       if (result.error?.message.includes(new ErasedPayloadError().message)) yield { workflowId: result.workflowId, erased: true };
-      else yield { workflowId: result.workflowId, ...(result.error ? { error: `${divergence(history, result.error.message)}: ${result.error.message}` } : {}) };
+      else if (result.error) yield { workflowId: result.workflowId, error: `${divergence(await opened(history, dataConverter?.payloadCodecs ?? []), result.error.message)}: ${result.error.message}` };
+      else yield { workflowId: result.workflowId };
     }
   } finally {
     await customerKeys?.close();
   }
+}
+
+/**
+ * The history with what divergence() reads opened (the start's input names the journey, a timer's
+ * summary its step): sealed, they would read as nothing. A payload that does not open stays as it is.
+ */
+async function opened(history: proto.temporal.api.history.v1.IHistory, codecs: readonly PayloadCodec[]): Promise<proto.temporal.api.history.v1.IHistory> {
+  if (!codecs.length) return history;
+  const copy = History.decode(History.encode(history).finish());
+  const open = async (payload: Payload) => {
+    try {
+      let plain = payload;
+      for (const codec of [...codecs].reverse()) [plain] = await codec.decode([plain]);
+      Object.assign(payload, { metadata: plain!.metadata, data: plain!.data });
+    } catch {
+      // left sealed: divergence() names what it can without it
+    }
+  };
+  for (const event of copy.events) {
+    for (const payload of event.workflowExecutionStartedEventAttributes?.input?.payloads ?? []) await open(payload as Payload);
+    if (event.userMetadata?.summary) await open(event.userMetadata.summary as Payload);
+  }
+  return copy;
 }
 
 /**

@@ -6,9 +6,10 @@
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
-import type { temporal } from '@temporalio/proto';
+import proto, { type temporal } from '@temporalio/proto';
+import type { Payload } from '@temporalio/common';
 import { divergence } from '../client/replay-divergence.js';
-import { SEALED_ENCODING } from '../platform/payload-codec.js';
+import { parsePayloadKeys, SEALED_ENCODING, sealingCodec } from '../platform/payload-codec.js';
 import { historyFiles, replayInProcesses, type WorkflowBuild } from '../client/replay.js';
 import { journeyVersions } from '../workflows/journeys/index.js';
 import { runCli } from './support/cli.js';
@@ -74,6 +75,27 @@ describe('replay of recorded histories', () => {
     expect(failures).toHaveLength(4);
     for (const failure of failures) expect(failure).toMatch(/: cartAbandonment v1, step "wait-before-reminder" \(history event 7, TimerStarted\): /);
     expect(failures.join('\n')).toContain('v1-completed-before-timer-summaries.json');
+  });
+
+  it('names the journey and the step of a sealed history as of a plain one', async () => {
+    const plain = (await historyFiles(historiesDir)).find((h) => h.workflowId === 'cartAbandonment/v1-completed.json')!;
+    // The same history as a deployment keeps it: its payloads sealed.
+    const codec = sealingCodec(parsePayloadKeys(RECORDED_HISTORIES_KEY));
+    const history = proto.temporal.api.history.v1.History.decode(proto.temporal.api.history.v1.History.encode(plain.history as temporal.api.history.v1.IHistory).finish());
+    const seal = async (value: unknown): Promise<void> => {
+      if (!value || typeof value !== 'object') return;
+      if ('metadata' in value && 'data' in value && (value as Payload).metadata?.encoding) {
+        const [sealed] = await codec.encode([value as Payload]);
+        return void Object.assign(value, sealed);
+      }
+      // Search attributes and patch markers stay readable, as Temporal indexes and matches them.
+      for (const [name, child] of Object.entries(value)) if (!['searchAttributes', 'markerRecordedEventAttributes'].includes(name)) await seal(child);
+    };
+    await seal(history.events);
+    expect(JSON.stringify(history.toJSON())).not.toContain('cartAbandonment"');
+    const outcomes = [];
+    for await (const outcome of replayInProcesses(await editedBuild('reordered'), [{ workflowId: 'sealed', history }], 1)) outcomes.push(outcome);
+    expect(outcomes[0]!.error).toMatch(/^cartAbandonment v1, step "cart-reminder-email" \(history event \d+, ActivityTaskScheduled\)/);
   });
 
   it("names a timer's step from its summary alone", async () => {
