@@ -6,6 +6,7 @@
  * update on FerretDB. Identifiers are stored hashed, as they will leave the process.
  */
 import type { Collection } from 'mongodb';
+import { updateInCommands } from './db.js';
 
 export interface AudienceMemberDoc {
   _id: string;
@@ -64,7 +65,7 @@ export async function pendingChanges(
 export async function recordSynced(syncs: Collection<AudienceSyncDoc>, provider: string, { changes, through }: PendingChanges): Promise<void> {
   if (!through) return;
   const syncedAt = new Date();
-  await syncs.bulkWrite([
+  await updateInCommands(syncs, [
     ...changes.map((c) => ({
       replaceOne: { filter: { _id: `${provider}/${c._id}` }, replacement: { member: c.member, changedAt: c.changedAt, syncedAt }, upsert: true },
     })),

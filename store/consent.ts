@@ -7,7 +7,7 @@
  */
 import type { Collection } from 'mongodb';
 import type { ProfileDoc } from './profiles.js';
-import { upsertRacing } from './db.js';
+import { updateInCommands, upsertRacing } from './db.js';
 
 export type ConsentChannel = 'email' | 'sms' | 'advertising';
 
@@ -70,7 +70,7 @@ export async function recordConsent(
   if (changes.length === 0) return;
   const at = new Date();
   await collections.consentEvents.insertMany(changes.map((change) => ({ userId, ...change, at, ...provenance })));
-  // One update per change, in one round trip: FerretDB refuses some $set documents that name several
+  // One update per change: FerretDB refuses some $set documents that name several
   // paths under one parent ("would create a conflict") where MongoDB accepts them.
   const operations = changes.map(({ channel, category, granted }) => ({
     updateOne: {
@@ -79,7 +79,7 @@ export async function recordConsent(
       upsert: true,
     },
   }));
-  await upsertRacing(() => collections.profiles.bulkWrite(operations, { ordered: true }));
+  await upsertRacing(() => updateInCommands(collections.profiles, operations));
 }
 
 export async function consentHistory(consentEvents: Collection<ConsentEventDoc>, userId: string): Promise<ConsentEventDoc[]> {

@@ -3,7 +3,7 @@
  * FerretDB: no transactions, no TTL or partial indexes, and no reliance on atomic read-modify-write;
  * where a decision must be race-free it rests on a unique-key insert, the one atomic step both offer.
  */
-import { MongoBulkWriteError, MongoClient, MongoServerError, type Collection, type Db, type Document, type OptionalUnlessRequiredId } from 'mongodb';
+import { MongoBulkWriteError, MongoClient, MongoServerError, type AnyBulkWriteOperation, type Collection, type Db, type Document, type OptionalUnlessRequiredId } from 'mongodb';
 import type { AudienceMemberDoc, AudienceSyncDoc } from './audiences.js';
 import type { ConsentEventDoc } from './consent.js';
 import type { GrantDoc } from './frequency-grants.js';
@@ -212,6 +212,25 @@ export async function upsertRacing<T>(write: () => Promise<T>): Promise<T> {
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
     return write();
+  }
+}
+
+/**
+ * FerretDB holds a PostgreSQL connection for each update statement of a command until the whole
+ * command ends, and takes one more for each statement's write: a bulk write of 300 updates alone
+ * deadlocked its pool of 250 connections (measured 2026-12-07; every later query waited for ever, and
+ * so did the workers' shutdown). So updates go at most this many to a command: what one command holds
+ * stays within a few connections, and all of them within the pool however many commands run at once.
+ */
+const UPDATES_PER_COMMAND = 2;
+
+/**
+ * Runs update (and replace) statements as bulk writes of UPDATES_PER_COMMAND each, one command
+ * after another, so their order holds (see UPDATES_PER_COMMAND). On MongoDB, a round trip per pair.
+ */
+export async function updateInCommands<T extends Document>(collection: Collection<T>, operations: AnyBulkWriteOperation<T>[]): Promise<void> {
+  for (let i = 0; i < operations.length; i += UPDATES_PER_COMMAND) {
+    await collection.bulkWrite(operations.slice(i, i + UPDATES_PER_COMMAND), { ordered: true });
   }
 }
 

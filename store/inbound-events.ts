@@ -10,7 +10,7 @@
  * is done: an equality read of the few claims in flight or left, never a scan of the day's events.
  */
 import type { Collection } from 'mongodb';
-import { insertNew, type MigrationDoc } from './db.js';
+import { insertNew, updateInCommands, type MigrationDoc } from './db.js';
 
 export interface InboundEventDoc {
   /** `<source>:<messageId>` (the claim) or `<source>:<messageId>#processed` (done). */
@@ -60,9 +60,12 @@ export async function markInboundEventsProcessed(events: Collection<InboundEvent
   await clearMarks(events, messageIds.map((id) => claimId(source, id)));
 }
 
-/** Sets the claims' marks, in one round trip, each update by `_id` (FerretDB pushes equality down, not `$in`). */
+/**
+ * Sets the claims' marks, each update by `_id` (FerretDB pushes equality down, not `$in`), a few to a
+ * command (updateInCommands: a batch's hundreds in one command deadlocked FerretDB).
+ */
 async function setMarks(events: Collection<InboundEventDoc>, claims: string[], open: boolean): Promise<void> {
-  if (claims.length) await events.bulkWrite(claims.map((_id) => ({ updateOne: { filter: { _id }, update: { $set: { open } } } })), { ordered: false });
+  await updateInCommands(events, claims.map((_id) => ({ updateOne: { filter: { _id }, update: { $set: { open } } } })));
 }
 const clearMarks = (events: Collection<InboundEventDoc>, claims: string[]) => setMarks(events, claims, false);
 

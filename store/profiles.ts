@@ -1,6 +1,6 @@
 import type { AnyBulkWriteOperation, Collection } from 'mongodb';
 import { consentOf, type Consent } from './consent.js';
-import { upsertRacing } from './db.js';
+import { updateInCommands, upsertRacing } from './db.js';
 import { fieldKey } from './field-rules.js';
 
 /**
@@ -46,7 +46,7 @@ export async function writeTraits(profiles: Collection<ProfileDoc>, userId: stri
       },
     })),
   ];
-  await upsertRacing(() => profiles.bulkWrite(operations, { ordered: true }));
+  await upsertRacing(() => updateInCommands(profiles, operations));
 }
 
 /**
