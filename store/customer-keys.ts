@@ -99,6 +99,9 @@ export function customerKeyStore(
     if (!doc) return undefined;
     const key = unwrap(doc);
     byId?.set(id, key);
+    // A worker opens a new customer's first payloads (sealed by the server that took her event), then
+    // seals its own with the same key: one read for both.
+    byCustomer?.set(doc.customer, { id, key });
     return key;
   }
 
