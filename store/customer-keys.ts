@@ -71,18 +71,18 @@ export function customerKeyStore(
   async function sealingKey(customer: string): Promise<{ id: string; key: Buffer }> {
     const cached = byCustomer?.get(customer);
     if (cached) return cached;
+    // A key is made first and read only when she has one: a burst of new customers' first events
+    // (a campaign's sign-ups) costs one round trip each before Temporal is called, not two.
     const doc = await patiently(async () => {
-      const kept = await keys.findOne({ customer });
-      if (kept) return kept;
       const id = randomBytes(16).toString('base64url');
       const made: CustomerKeyDoc = { _id: id, customer, wrapped: sealBytes(wrapping!.key, `customer-key:${id}`, randomBytes(32)), wrappedWith: wrapping!.name, createdAt: new Date() };
       try {
         await keys.insertOne(made);
         return made;
       } catch (err) {
-        // Another process made hers first (the unique index decided): hers is that one.
-        const theirs = isDuplicateKey(err) ? await keys.findOne({ customer }) : null;
-        if (theirs) return theirs;
+        // She has one already, or another process made hers first (the unique index decided).
+        const kept = isDuplicateKey(err) ? await keys.findOne({ customer }) : null;
+        if (kept) return kept;
         throw err;
       }
     });
