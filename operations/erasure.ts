@@ -12,7 +12,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Database } from '../store/db.js';
 import { destroyCustomerKeys } from '../store/customer-keys.js';
-import { addSuppression } from '../store/suppressions.js';
+import { addSuppression, isActive, suppressionHistory } from '../store/suppressions.js';
 import { USER_ID } from '../workflows/sdk/search-attributes.js';
 
 export interface ErasureReport {
@@ -57,7 +57,11 @@ export async function eraseCustomer(deps: { db: Database; temporal: Client }, us
   const ids = await idsOf(deps.db, userId);
   // Evidence of earlier suppressions may quote her address (a bounce, an inbound STOP).
   for (const id of ids) await collections.suppressions.updateMany({ kind: 'suppression', userId: id }, { $unset: { evidence: '' } });
-  for (const id of ids) await addSuppression(collections.suppressions, { userId: id, channel: '*', reason: 'erasure', source });
+  for (const id of ids) {
+    // Run again, the erasure finds its own suppression and records no second one.
+    const erased = (await suppressionHistory(collections.suppressions, id)).some((s) => s.reason === 'erasure' && isActive(s, new Date()));
+    if (!erased) await addSuppression(collections.suppressions, { userId: id, channel: '*', reason: 'erasure', source });
+  }
   let journeysEnded = 0;
   for (const id of ids) journeysEnded += await endJourneys(deps.temporal, id);
   // After the journeys ended: a running one would be stuck at its next task, unable to read itself.

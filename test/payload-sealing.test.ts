@@ -218,6 +218,7 @@ describe('a journey in Temporal', () => {
 
     // Run again (a request repeated), it finds nothing left and fails nothing.
     expect(await (await system.admin('/admin/customers/erase', { userId })).json()).toMatchObject({ journeysEnded: 0, keysDestroyed: 0 });
+    expect((await suppressionHistory(collections.suppressions, userId)).map((s) => s.reason)).toEqual(['erasure']);
   });
 
   it('keeps one key for a new customer that four processes seal for at once', async () => {
