@@ -14,6 +14,7 @@ import { createBroadcastActivities, type BroadcastActivities } from './broadcast
 import { broadcasts } from '../broadcasts/definitions/index.js';
 import { checkBroadcasts } from '../broadcasts/sdk/broadcast.js';
 import { connectTemporal } from '../platform/temporal.js';
+import { deploymentRouter, type Router } from '../events/router.js';
 import type { Client } from '@temporalio/client';
 import { createAudienceMembership } from './audience-membership.js';
 import { createAudienceSyncActivities, type AudienceSyncActivities } from './audience-sync.js';
@@ -43,7 +44,8 @@ function policyOf(config: Config): Policy {
   };
 }
 
-export async function createActivities(config: Config, db: Database): Promise<{ activities: Activities; close(): void }> {
+/** `temporal`: the client activities call Temporal with (a test's time-skipping server); by default, one of their own. */
+export async function createActivities(config: Config, db: Database, options: { temporal?: Client } = {}): Promise<{ activities: Activities; close(): void }> {
   const dkim =
     config.DKIM_DOMAIN && config.DKIM_SELECTOR && config.DKIM_PRIVATE_KEY
       ? { domainName: config.DKIM_DOMAIN, keySelector: config.DKIM_SELECTOR, privateKey: config.DKIM_PRIVATE_KEY }
@@ -79,10 +81,13 @@ export async function createActivities(config: Config, db: Database): Promise<{ 
   // And one that acts on a segment this build does not compute.
   const computed = new Set(segmentVersions.map((s) => s.id));
   for (const journey of journeyVersions) checkSegments(journey, computed);
-  checkBroadcasts(broadcasts, { hasTemplate: templates.has, segments: computed });
+  checkBroadcasts(broadcasts, { hasTemplate: templates.has, segments: computed, journeys: journeyVersions });
   // The recovery schedule routes events to journeys: a client, connected on its first use.
   let temporal: Promise<Client> | undefined;
-  const temporalClient = () => (temporal ??= connectTemporal(config, db));
+  const temporalClient = () => (options.temporal ? Promise.resolve(options.temporal) : (temporal ??= connectTemporal(config, db)));
+  // Broadcasts that enter a journey hand their recipients to the router, as ingestion does.
+  let routing: Promise<Router> | undefined;
+  const router = () => (routing ??= temporalClient().then((client) => deploymentRouter(client, db, config)));
   const activities = {
     ...createDeliveryActivities({
       db,
@@ -97,7 +102,7 @@ export async function createActivities(config: Config, db: Database): Promise<{ 
     ...createAudienceSyncActivities(db, audiencePlatforms),
     ...createEventRecoveryActivities(db, temporalClient, config),
     ...createSegmentActivities(db, temporalClient, config),
-    ...createBroadcastActivities(db),
+    ...createBroadcastActivities(db, temporalClient, router, config),
     ...createMaintenanceActivities(
       db,
       { ledgerMs: config.LEDGER_RETENTION, dedupeMs: config.DEDUPE_RETENTION, segmentFactsMs: config.SEGMENT_EVENT_RETENTION, capRules: capRules(config), holdRules: config.HOLD_RULES },

@@ -100,6 +100,14 @@ export const TEMPLATES: Record<string, TemplateSource> = {
     `Hi ${greeting},`,
     'New in this week, what our customers loved, and the week ahead. See you in the shop.',
   ]),
+  'sale-announcement': simpleEmail('The summer sale starts now', [
+    `Hi ${greeting},`,
+    'Everything in the shop is 25% off until Sunday. Your favourites are waiting.',
+  ]),
+  'sale-last-call': simpleEmail('Last call: the summer sale ends tomorrow', [
+    `Hi ${greeting},`,
+    'A day left to get 25% off anything in the shop.',
+  ]),
   'review-request': {
     ...htmlOnlyEmail('How is your order {{ event.order_id }}?', [
       `Hi ${greeting},`,

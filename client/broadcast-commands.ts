@@ -8,6 +8,8 @@ import { loadConfig } from '../config.js';
 import { broadcasts } from '../broadcasts/definitions/index.js';
 import { occurrenceOf, signalBroadcast, startBroadcast, statusOf, type BroadcastCommand } from '../broadcasts/control.js';
 import { broadcastWorkflowId } from '../broadcasts/sdk/run.js';
+import { entersJourney } from '../broadcasts/sdk/broadcast.js';
+import { describeRecurrence, nextOccurrence } from '../broadcasts/sdk/recurrence.js';
 import { formatBroadcastStatus } from '../reports/broadcast-status.js';
 
 type WithTemporal = <T>(use: (client: Client) => Promise<T>) => Promise<T>;
@@ -18,9 +20,11 @@ export function registerBroadcastCommands(program: Command, withTemporal: WithTe
     .description('the broadcasts in this build')
     .action(() => {
       for (const b of broadcasts) {
-        const when = b.atLocalTime ? `${b.at ?? "on the occurrence's date"} at ${b.atLocalTime} in each recipient's zone` : (b.at ?? 'when started');
+        const on = b.recurring ? `${describeRecurrence(b.recurring)} (next ${nextOccurrence(b.recurring, b.atLocalTime!, Date.now())})` : (b.at ?? "on the occurrence's date");
+        const when = b.atLocalTime ? `${on} at ${b.atLocalTime} in each recipient's zone` : (b.at ?? 'when started');
         const pace = b.throttle ? `, at most ${b.throttle.perMinute}/min` : '';
-        console.log(`${b.id}  to segment ${b.segment}: ${b.send.channel} ${b.send.template} (${b.send.category}), ${when}${pace}\n  ${b.description}`);
+        const what = entersJourney(b.send) ? `into journey ${b.send.journey}` : `${b.send.channel} ${b.send.template} (${b.send.category})`;
+        console.log(`${b.id}  to segment ${b.segment}: ${what}, ${when}${pace}\n  ${b.description}`);
       }
     });
 

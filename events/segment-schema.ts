@@ -6,11 +6,13 @@ import { z } from 'zod';
 import { Id, unstorableParts, Text, type FieldProblem } from '../store/field-rules.js';
 import { MAX_BATCH_EVENTS, MAX_EVENT_BYTES } from './limits.js';
 import { SEGMENT_EVENT_PREFIX } from '../workflows/sdk/segment-events.js';
+import { BROADCAST_EVENT_PREFIX } from '../workflows/sdk/broadcast-events.js';
 
-/** A track event's name; those of segment membership changes are the engine's own (see segment-events.ts). */
+/** A track event's name; those of segment membership changes and broadcasts are the engine's own (see segment-events.ts). */
 const EventName = Text(200, 'event name is required')
   .min(1, 'event name is required')
-  .refine((name) => !name.startsWith(SEGMENT_EVENT_PREFIX), `event names starting with "${SEGMENT_EVENT_PREFIX}" are segment membership changes, which only the engine sends`);
+  .refine((name) => !name.startsWith(SEGMENT_EVENT_PREFIX), `event names starting with "${SEGMENT_EVENT_PREFIX}" are segment membership changes, which only the engine sends`)
+  .refine((name) => !name.startsWith(BROADCAST_EVENT_PREFIX), `event names starting with "${BROADCAST_EVENT_PREFIX}" are broadcasts' entries into journeys, which only the engine sends`);
 
 const Timestamp = z.iso.datetime({ offset: true });
 const Properties = z.record(z.string(), z.unknown()).default({});

@@ -1,14 +1,17 @@
 /**
  * The deployment's schedules, created once (idempotently) by `setup` and the local stack: hourly
  * cleanup of expiring data, the audience sync, the recovery of abandoned inbound events, the
- * rollup that reports read, and the segment clock; and each segment version's backfill, once. One of
- * each per deployment (task queue); none overlaps itself, so each is the single writer of its work.
+ * rollup that reports read, and the segment clock; each segment version's backfill, once; and each
+ * recurring broadcast's calendar, woken to plan again from this build. One of each per deployment
+ * (task queue); none overlaps itself, so each is the single writer of its work.
  */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { segmentVersions } from '../segments/definitions/index.js';
 import { segmentKey } from '../segments/sdk/segment.js';
 import type { Config } from '../config.js';
+import { broadcasts } from '../broadcasts/definitions/index.js';
+import { BROADCAST_RECURRENCE_WORKFLOW_TYPE, broadcastRecurrenceId, replanRecurrence, type RecurrenceInput } from '../broadcasts/sdk/run.js';
 
 export const cleanupScheduleId = (taskQueue: string) => `throughline-cleanup/${taskQueue}`;
 const audienceSyncScheduleId = (taskQueue: string) => `throughline-audience-sync/${taskQueue}`;
@@ -25,8 +28,13 @@ const scheduleIds = (taskQueue: string) =>
  * schedule left behind wakes the Temporal server at every interval for as long as it runs.
  */
 export async function removeSchedules(client: Client, taskQueue: string): Promise<void> {
-  await Promise.all(scheduleIds(taskQueue).map((id) => client.schedule.getHandle(id).delete().catch(() => undefined)));
+  await Promise.all([
+    ...scheduleIds(taskQueue).map((id) => client.schedule.getHandle(id).delete().catch(() => undefined)),
+    ...recurring().map((b) => client.workflow.getHandle(broadcastRecurrenceId(taskQueue, b.id)).terminate('its task queue went away').catch(() => undefined)),
+  ]);
 }
+
+const recurring = () => broadcasts.filter((b) => b.recurring);
 
 async function ensureSchedule(client: Client, scheduleId: string, workflowType: string, taskQueue: string, everyMs: number): Promise<void> {
   try {
@@ -52,6 +60,15 @@ export async function ensureSchedules(
   await ensureSchedule(client, inboundRecoveryScheduleId(taskQueue), 'inboundRecovery', taskQueue, config.INBOUND_RECOVERY_INTERVAL);
   await ensureSchedule(client, rollupScheduleId(taskQueue), 'rollup', taskQueue, config.ROLLUP_INTERVAL);
   await ensureSchedule(client, segmentClockScheduleId(taskQueue), 'segmentClock', taskQueue, config.SEGMENT_CLOCK_INTERVAL);
+  // Each recurring broadcast's calendar: started, or (running) told to plan again from this build.
+  for (const b of recurring()) {
+    await client.workflow.signalWithStart(BROADCAST_RECURRENCE_WORKFLOW_TYPE, {
+      workflowId: broadcastRecurrenceId(taskQueue, b.id),
+      taskQueue,
+      args: [{ broadcast: b.id } satisfies RecurrenceInput],
+      signal: replanRecurrence,
+    });
+  }
   // Each segment version is backfilled once: a second start finds its workflow (running or done) and does nothing.
   for (const segment of segments) {
     try {

@@ -1,14 +1,15 @@
 /**
- * The shipped weekly newsletter on the time-skipping server: each recipient at 10:00 in their own
- * zone (or the deployment's), on the Monday before the European clocks go forward and the Monday
- * after, so Berlin's 10:00 is 09:00 UTC one week and 08:00 the next; a subscriber who leaves the
- * segment after the audience was taken gets nothing; a VIP (not in the segment) is not in it.
+ * The shipped weekly newsletter on the time-skipping server, its occurrences started by its own
+ * calendar (the recurrence workflow): each recipient at 10:00 in their own zone (or the
+ * deployment's), on the Monday before the European clocks go forward and the Monday after, so
+ * Berlin's 10:00 is 09:00 UTC one week and 08:00 the next; a subscriber who leaves the segment
+ * after the audience was taken gets nothing; a VIP (not in the segment) is not in it.
  */
 import { Client } from '@temporalio/client';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startBroadcast, statusOf } from '../broadcasts/control.js';
-import { broadcastWorkflowId } from '../broadcasts/sdk/run.js';
+import { BROADCAST_RECURRENCE_WORKFLOW_TYPE, broadcastRecurrenceId, broadcastWorkflowId, type RecurrenceInput } from '../broadcasts/sdk/run.js';
 import { waitUntil } from '../stack/wait-until.js';
 import { startJourneyTester, type JourneyTester } from './support/journey-tester.js';
 import { sealedDataConverter } from '../platform/payload-codec.js';
@@ -41,7 +42,17 @@ async function done(occurrence: string) {
   return (await statusOf(client, workflowId))!;
 }
 
-it('at 10:00 in each zone across a daylight-saving change, once each week, to who is in the segment when it sends', async () => {
+/** An occurrence begins at 10:00 on the earliest clock on Earth (UTC+14), the evening before in UTC. */
+const begins = (date: string) => DateTime.fromISO(`${date}T10:00`, { zone: 'Pacific/Kiritimati' }).toUTC();
+
+/** Skips to just after the calendar starts the occurrence (an hour before it begins), and waits for it to be there. */
+async function startedByItsCalendar(date: string): Promise<void> {
+  await skipTo(begins(date).minus({ minutes: 59 }));
+  const workflowId = broadcastWorkflowId('weekly-newsletter', date);
+  await waitUntil(async () => (await statusOf(client, workflowId))?.state === 'scheduled', 30_000, `${date} started by the calendar`);
+}
+
+it('every Monday at 10:00 in each zone across a daylight-saving change, once each week, to who is in the segment when it sends', async () => {
   const now = DateTime.fromMillis(await tester.now(), { zone: 'UTC' });
   const year = now.month >= 3 ? now.year + 1 : now.year;
   // The European clocks go forward on March's last Sunday.
@@ -54,9 +65,12 @@ it('at 10:00 in each zone across a daylight-saving change, once each week, to wh
   const vip = await tester.customer({ ...subscribed, vip: true });
   const config = { TEMPORAL_TASK_QUEUE: tester.taskQueue, DEFAULT_TIME_ZONE: tester.system.config.DEFAULT_TIME_ZONE };
 
-  expect(await startBroadcast(client, config, 'weekly-newsletter', before)).toMatchObject({ started: true });
-  // The audience is taken at 10:00 on the earliest clock on Earth (UTC+14), the evening before in UTC.
-  await skipTo(DateTime.fromISO(`${before}T10:05`, { zone: 'Pacific/Kiritimati' }).toUTC());
+  // The calendar, as setup starts it, here from the Monday before: its next occurrence is `before`.
+  const calendar: RecurrenceInput = { broadcast: 'weekly-newsletter', after: DateTime.fromISO(before).minus({ days: 7 }).toISODate()! };
+  await client.workflow.start(BROADCAST_RECURRENCE_WORKFLOW_TYPE, { workflowId: broadcastRecurrenceId(tester.taskQueue, 'weekly-newsletter'), taskQueue: tester.taskQueue, args: [calendar] });
+  await startedByItsCalendar(before);
+  // The audience is taken when it begins.
+  await skipTo(begins(before).plus({ minutes: 5 }));
   const workflowId = broadcastWorkflowId('weekly-newsletter', before);
   await waitUntil(async () => (await statusOf(client, workflowId))?.state === 'waiting', 30_000, 'the audience taken');
   await leaver.identify({ consent: { categories: { newsletter: { email: false } } } });
@@ -71,10 +85,10 @@ it('at 10:00 in each zone across a daylight-saving change, once each week, to wh
   const arrival = (c: { email: string }) => tester.system.smtp.messagesTo(c.email)[0]!.arrivedAt;
   expect(Math.max(...berlin.map(arrival))).toBeLessThan(Math.min(arrival(newYork), arrival(noZone)));
 
-  // Started again: found, not sent again.
+  // Started again by hand: found, not sent again.
   expect(await startBroadcast(client, config, 'weekly-newsletter', before)).toMatchObject({ started: false, status: { state: 'done' } });
 
-  await startBroadcast(client, config, 'weekly-newsletter', after);
+  await startedByItsCalendar(after);
   await skipTo(DateTime.fromISO(`${after}T15:00`, { zone: 'UTC' }));
   const second = await done(after);
   expect(second).toMatchObject({ recipients: 4, counts: { sent: 4 } });

@@ -1,7 +1,8 @@
 /**
  * Broadcasts on the dev server, in real time, through the control API the CLI uses: each member of
  * the segment gets one message through the delivery path, whatever is started again; pause holds
- * the sends, resume goes on, cancel stops and counts who was left; the throttle holds.
+ * the sends, resume goes on, cancel stops and counts who was left; the throttle holds; a broadcast
+ * into a journey enters each member once.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,6 +11,9 @@ import { defineBroadcast } from '../broadcasts/sdk/broadcast.js';
 import { broadcastWorkflowId, type BroadcastStatus } from '../broadcasts/sdk/run.js';
 import { ledgerForUser } from '../store/ledger.js';
 import { waitUntil } from '../stack/wait-until.js';
+import { enterJourney } from '../broadcasts/journey-entry.js';
+import { deploymentRouter } from '../events/router.js';
+import { JOURNEY } from '../workflows/sdk/search-attributes.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
 
 let system: TestSystem;
@@ -91,4 +95,34 @@ it('throttled to one a minute: one send, then the throttle holds the rest; a can
   await settled(workflowId, 'cancelled');
   expect(await status(workflowId)).toMatchObject({ state: 'cancelled', pending: 0, counts: { sent: 1, cancelled: 31 } });
   expect(system.smtp.messages.length - before).toBe(1);
+});
+
+it('into a journey: each member enters once, the journey sends; started again or handed over again, nobody enters twice', async () => {
+  const readers = await subscribers(4);
+  const summer = defineBroadcast({ id: 'summer-sale', description: 'the summer sale, now', segment: 'newsletter', send: { journey: 'summerSale' } });
+  const workflowId = broadcastWorkflowId('summer-sale', 'now');
+  const startedAt = new Date();
+  await startBroadcast(system.temporal, system.config, summer, 'now');
+  await settled(workflowId, 'done');
+  // Every newsletter member of this file's database: the earlier tests' 32 and these 4.
+  expect(await status(workflowId)).toMatchObject({ state: 'done', recipients: 36, pending: 0, counts: { entered: 36 } });
+  const announcements = (userId: string) => system.smtp.messagesTo(`${userId}@example.com`).filter((m) => m.subject === 'The summer sale starts now').length;
+  await waitUntil(() => readers.every((r) => announcements(r) === 1), 30_000, 'the journey’s announcement to each');
+  const instances = () => system.temporal.workflow.count(`TaskQueue = '${system.config.TEMPORAL_TASK_QUEUE}' AND ${JOURNEY.name} = 'summerSale'`);
+  expect((await instances()).count).toBe(36);
+
+  // A batch handed over again, as after a worker's death: with the first attempt's time, and without.
+  const router = deploymentRouter(system.temporal, system.db, system.config);
+  const batch = { run: workflowId, broadcast: 'summer-sale', occurrence: 'now', journey: 'summerSale', segmentKey: 'newsletter@1', at: startedAt.toISOString(), attempt: 1, userIds: readers };
+  expect(await enterJourney(system.db, router, batch, 4, startedAt)).toEqual(readers.map(() => ({ delivered: true, reason: 'entered' })));
+  expect(await enterJourney(system.db, router, batch, 4)).toEqual(readers.map(() => ({ delivered: true, reason: 'entered' })));
+  await sleep(2_000);
+  expect(readers.map(announcements)).toEqual(readers.map(() => 1));
+  expect((await instances()).count).toBe(36);
+  expect(await startBroadcast(system.temporal, system.config, summer, 'now')).toMatchObject({ started: false, status: { counts: { entered: 36 } } });
+
+  // Nobody outside can start it: the event name is the engine's own.
+  const spoof = await system.post('/v1/track', { userId: readers[0], event: 'broadcast:summer-sale', properties: {}, messageId: uniqueId('m') });
+  expect(spoof.status).toBe(400);
+  expect(JSON.stringify(spoof.body)).toContain("broadcasts' entries into journeys, which only the engine sends");
 });

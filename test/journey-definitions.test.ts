@@ -22,6 +22,7 @@ describe('shipped journeys', () => {
       'cartSmsAlone@1',
       'postPurchaseReview@2',
       'renewalReminder@1',
+      'summerSale@1',
       'vipWelcome@1',
       'welcomeSeries@2',
       'winBack@2',
@@ -78,12 +79,14 @@ describe('validation names the journey and the step', () => {
   });
 
   it('a segment entry keyed by an event property, an event named like a segment change, a segment the build lacks', () => {
-    fails({ entry: { segment: 'vip', on: 'join', key: 'order_id' } }, /a segment or date entry has no event properties to key instances on/);
+    fails({ entry: { segment: 'vip', on: 'join', key: 'order_id' } }, /a segment, date or broadcast entry has no event properties to key instances on/);
     fails({ entry: { date: 'birthday', atLocalTime: '09:00' } }, /entry.date "birthday" is not a profile field like "profile.birthday"/);
     fails({ entry: { date: 'profile.birthday', atLocalTime: '9:00' } }, /entry.atLocalTime "9:00" is not HH:MM/);
     fails({ entry: { date: 'profile.renewal_date', offset: 'a week before', atLocalTime: '10:00' } }, /entry.offset: "a week before" is not an offset/);
     fails({ fallbackTimeZone: 'Europe/Nowhere' }, /fallbackTimeZone "Europe\/Nowhere" is not an IANA time zone/);
     fails({ entry: { event: 'segment:vip:joined' } }, /"segment:vip:joined" is a segment change: enter with \{ segment, on \}/);
+    fails({ entry: { event: 'broadcast:summer-sale' } }, /"broadcast:summer-sale" is a broadcast's entry: enter with \{ broadcast \}/);
+    fails({ entry: { broadcast: 'summer-sale', key: 'order_id' } }, /a segment, date or broadcast entry has no event properties to key instances on/);
     fails({ entry: { segment: 'vip', on: 'join' }, exitOn: [joinedSegment('vip')] }, /the entry event cannot also be an exit event/);
     const journey = defineJourney({ ...base, entry: { segment: 'vip', on: 'join' }, exitOn: [leftSegment('newsletter'), 'Order Returned'] });
     expect(segmentsNamed(journey)).toEqual(['vip', 'newsletter']);

@@ -23,6 +23,8 @@ import {
   type BroadcastState,
   type BroadcastStatus,
 } from '../broadcasts/sdk/run.js';
+import { entersJourney } from '../broadcasts/sdk/broadcast.js';
+import { EARLIEST_ZONE } from '../broadcasts/sdk/recurrence.js';
 import { targetTime } from './sdk/local-time.js';
 import { sendQueue } from './sdk/definitions.js';
 import type { DeliveryOutcome, MessageRequest } from './sdk/types.js';
@@ -41,8 +43,6 @@ const BATCHES_IN_FLIGHT = 1;
 const LATE_AFTER_MS = 3_600_000;
 /** Continue as new past this many history events (Temporal's limit is 51,200). */
 const EVENTS_PER_RUN = 10_000;
-/** The earliest wall clock on Earth (UTC+14): a local-time broadcast's audience is taken at its moment there. */
-const EARLIEST_ZONE = 'Pacific/Kiritimati';
 
 const { takeAudience, audiencePage, deferRecipients } = proxyActivities<BroadcastActivities>({
   startToCloseTimeout: '1 hour',
@@ -50,6 +50,44 @@ const { takeAudience, audiencePage, deferRecipients } = proxyActivities<Broadcas
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1s', maximumInterval: '1 minute' },
 });
+
+/** The activities that take a batch's recipients, as the definition sends: each batch one activity. */
+function batchSender(input: BroadcastInput): (userIds: string[], group: AudienceGroup) => Promise<DeliveryOutcome[]> {
+  const { definition } = input;
+  const { workflowId, taskQueue } = workflowInfo();
+  const batchOptions = {
+    startToCloseTimeout: '2 minutes',
+    // It heartbeats every 2 s: a batch whose worker died is retried this soon.
+    heartbeatTimeout: '10 seconds',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
+    // A cancelled broadcast lets the batches in flight finish: a send cannot be taken back.
+    cancellationType: ActivityCancellationType.ABANDON,
+  } as const;
+  const { send } = definition;
+  if (entersJourney(send)) {
+    const { enterJourney } = proxyActivities<BroadcastActivities>(batchOptions);
+    return (userIds, group) =>
+      enterJourney(
+        { run: workflowId, broadcast: definition.id, occurrence: input.occurrence, journey: send.journey, segmentKey: input.segmentKey, at: new Date(group.moment).toISOString(), attempt: group.attempt, userIds },
+        SENDS_IN_PARALLEL,
+      );
+  }
+  const { deliverBatch } = proxyActivities<DeliveryActivities>({ ...batchOptions, taskQueue: sendQueue(taskQueue, send.channel) });
+  const requestFor = (userId: string, attempt: number): MessageRequest => ({
+    channel: send.channel,
+    template: send.template,
+    category: send.category,
+    idempotencyKey: recipientSendKey(workflowId, userId, attempt),
+    journeyId: `broadcast:${definition.id}`,
+    stepId: input.occurrence,
+    workflowId,
+    userId,
+    data: {},
+    firstAttemptAt: new Date().toISOString(),
+    onlyIfMemberOf: input.segmentKey,
+  });
+  return (userIds, group) => deliverBatch(userIds.map((userId) => requestFor(userId, group.attempt)), SENDS_IN_PARALLEL);
+}
 
 export async function broadcast(input: BroadcastInput): Promise<BroadcastStatus> {
   const { definition } = input;
@@ -61,15 +99,6 @@ export async function broadcast(input: BroadcastInput): Promise<BroadcastStatus>
   setHandler(cancelBroadcast, () => void (progress.cancelled = true));
   let startsAt: number | undefined;
   setHandler(broadcastStatus, () => statusOf(input, progress, Date.now(), phase, startsAt));
-  const { deliverBatch } = proxyActivities<DeliveryActivities>({
-    startToCloseTimeout: '2 minutes',
-    // It heartbeats every 2 s: a batch whose worker died is retried this soon.
-    heartbeatTimeout: '10 seconds',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
-    taskQueue: sendQueue(info.taskQueue, definition.send.channel),
-    // A cancelled broadcast lets the sends in flight finish: a send cannot be taken back.
-    cancellationType: ActivityCancellationType.ABANDON,
-  });
   const count = (reason: string, n = 1) => void (progress.counts[reason] = (progress.counts[reason] ?? 0) + n);
   /** Waits until `at`, or until cancelled; false when cancelled. */
   const waitUntil = async (at: number) => {
@@ -112,21 +141,8 @@ export async function broadcast(input: BroadcastInput): Promise<BroadcastStatus>
   let windowEnds: Promise<unknown> | undefined;
   const nextWindow = () => (windowEnds ??= condition(() => progress.cancelled, (Math.floor(Date.now() / windowMs) + 1) * windowMs - Date.now()).then(() => (windowEnds = undefined)));
 
-  function requestFor(userId: string, attempt: number): MessageRequest {
-    return {
-      channel: definition.send.channel,
-      template: definition.send.template,
-      category: definition.send.category,
-      idempotencyKey: recipientSendKey(info.workflowId, userId, attempt),
-      journeyId: `broadcast:${definition.id}`,
-      stepId: input.occurrence,
-      workflowId: info.workflowId,
-      userId,
-      data: {},
-      firstAttemptAt: new Date().toISOString(),
-      onlyIfMemberOf: input.segmentKey,
-    };
-  }
+  /** A batch's outcomes, in its order: its messages through the delivery path, or its recipients into the journey. */
+  const sendBatch = batchSender(input);
 
   /** One page, in batches; returns who a policy deferred, by the minute they wait for. */
   async function sendPage(group: AudienceGroup, userIds: string[]): Promise<Map<number, string[]>> {
@@ -148,7 +164,7 @@ export async function broadcast(input: BroadcastInput): Promise<BroadcastStatus>
         if (progress.cancelled || next >= userIds.length) return;
         const batch = await takeBatch();
         if (!batch.length) continue;
-        const outcomes = await deliverBatch(batch.map((userId) => requestFor(userId, group.attempt)), SENDS_IN_PARALLEL);
+        const outcomes = await sendBatch(batch, group);
         outcomes.forEach((outcome: DeliveryOutcome, i) => {
           if (!outcome.deferUntil) return count(outcome.reason);
           // To the minute after, so one group (and one wait) holds all deferred to the same minute.

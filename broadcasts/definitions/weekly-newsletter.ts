@@ -1,4 +1,4 @@
-/** The weekly newsletter: to the newsletter segment, Monday 10:00 in each recipient's zone, started for each week's date. */
+/** The weekly newsletter: to the newsletter segment, every Monday at 10:00 in each recipient's zone. */
 import { defineBroadcast } from '../sdk/broadcast.js';
 
 export const weeklyNewsletter = defineBroadcast({
@@ -8,4 +8,5 @@ export const weeklyNewsletter = defineBroadcast({
   send: { channel: 'email', template: 'weekly-newsletter', category: 'newsletter' },
   atLocalTime: '10:00',
   throttle: { perMinute: 6_000 },
+  recurring: { every: 'week', on: ['monday'] },
 });

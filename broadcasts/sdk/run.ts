@@ -78,6 +78,16 @@ export const broadcastStatus = defineQuery<BroadcastStatus>('broadcastStatus');
 
 export const BROADCAST_WORKFLOW_TYPE = 'broadcast';
 
+/** A recurring broadcast's calendar (workflows/broadcast-recurrence.ts): `after`, the last occurrence it started. */
+export interface RecurrenceInput {
+  broadcast: string;
+  after?: string;
+}
+export const BROADCAST_RECURRENCE_WORKFLOW_TYPE = 'broadcastRecurrence';
+/** A deployment has started: plan again from its definition. */
+export const replanRecurrence = defineSignal('replanRecurrence');
+export const broadcastRecurrenceId = (taskQueue: string, broadcastId: string) => `throughline-broadcast-recurrence/${taskQueue}/${broadcastId}`;
+
 /** One workflow per (broadcast, occurrence): starting it again finds the one already under way. */
 export const broadcastWorkflowId = (broadcastId: string, occurrence: string) => `broadcast/${broadcastId}/${occurrence}`;
 

@@ -77,7 +77,8 @@ export async function startJourneyTester(options: { settings?: Record<string, Re
   const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } }, client: { dataConverter } });
   await registerSearchAttributes(env.connection, env.namespace ?? 'default');
   const taskQueue = uniqueId('journeys');
-  const { activities, close: closeActivities } = await createActivities(system.config, system.db);
+  // Activities that call Temporal (a recurring broadcast starting its occurrence) call this server, for this queue.
+  const { activities, close: closeActivities } = await createActivities({ ...system.config, TEMPORAL_TASK_QUEUE: taskQueue }, system.db, { temporal: env.client });
   const workers = [
     await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: inject('workflowBundlePath') }, activities, dataConverter }),
     ...(await Promise.all(sendWorkerOptions(taskQueue, activities, {}).map((o) => Worker.create({ connection: env.nativeConnection, dataConverter, ...o })))),

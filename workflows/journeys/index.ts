@@ -13,6 +13,7 @@ import { welcomeSeriesV1, welcomeSeriesV2 } from './welcome-series.js';
 import { vipWelcome } from './vip-welcome.js';
 import { birthdayGreeting } from './birthday-greeting.js';
 import { renewalReminder } from './renewal-reminder.js';
+import { summerSale } from './summer-sale.js';
 import { winBackV1, winBackV2 } from './win-back.js';
 
 export const journeyVersions: readonly JourneyDefinition[] = [
@@ -28,6 +29,7 @@ export const journeyVersions: readonly JourneyDefinition[] = [
   vipWelcome,
   birthdayGreeting,
   renewalReminder,
+  summerSale,
   postPurchaseReviewV1,
   postPurchaseReviewV2,
 ];

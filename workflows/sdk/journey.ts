@@ -6,6 +6,7 @@
 import { fieldsOf, scopesOf, type Condition } from './conditions.js';
 import { allSteps, type DurationRef, type Step } from './steps.js';
 import { dateSegmentId, SEGMENT_EVENT_PREFIX, segmentEvent, segmentOfEvent, type SegmentTransition } from './segment-events.js';
+import { BROADCAST_EVENT_PREFIX, broadcastEvent } from './broadcast-events.js';
 import { isValidZone, LOCAL_TIME, parseOffset } from './local-time.js';
 import type { Duration } from './types.js';
 
@@ -14,21 +15,33 @@ import type { Duration } from './types.js';
  * (segments/definitions/), delivered once per change (see segment-events.ts); or a date in the
  * profile (`profile.birthday` every year, `profile.renewal_date` with an offset of '-7 days') at a
  * local time, once per occurrence: the journey's own segment of customers whose date it is
- * (segments/definitions/date-entries.ts), entered on joining it.
+ * (segments/definitions/date-entries.ts), entered on joining it; or a broadcast (broadcasts/), once per
+ * recipient and occurrence.
  */
-export type Entry = EntryRules & (EventEntry | SegmentEntry | DateEntry);
+export type Entry = EntryRules & (EventEntry | SegmentEntry | DateEntry | BroadcastEntry);
 
 interface EventEntry {
   event: string;
   segment?: never;
   on?: never;
   date?: never;
+  broadcast?: never;
 }
 
 interface SegmentEntry {
   segment: string;
   on: SegmentTransition;
   event?: never;
+  date?: never;
+  broadcast?: never;
+}
+
+interface BroadcastEntry {
+  /** The broadcast (broadcasts/definitions/) whose recipients enter, each once per occurrence. */
+  broadcast: string;
+  event?: never;
+  segment?: never;
+  on?: never;
   date?: never;
 }
 
@@ -44,6 +57,7 @@ export interface DateEntry {
   event?: never;
   segment?: never;
   on?: never;
+  broadcast?: never;
 }
 
 interface EntryRules {
@@ -89,11 +103,12 @@ export interface JourneyDefinition {
 export type JourneyInputDefinition = Omit<JourneyDefinition, 'exitOn' | 'goals' | 'settings' | 'fallbackTimeZone' | 'priority'> &
   Partial<Pick<JourneyDefinition, 'exitOn' | 'goals' | 'settings' | 'fallbackTimeZone' | 'priority'>>;
 
-/** The event that starts an instance: the entry event, or the segment change's own. */
+/** The event that starts an instance: the entry event, or the segment change's or broadcast's own. */
 export function entryEvent(journey: Pick<JourneyDefinition, 'id' | 'entry'>): string {
   const { entry } = journey;
   if (entry.event !== undefined) return entry.event;
   if (entry.segment !== undefined) return segmentEvent(entry.segment, entry.on);
+  if (entry.broadcast !== undefined) return broadcastEvent(entry.broadcast);
   return segmentEvent(dateSegmentId(journey.id), 'join');
 }
 
@@ -131,7 +146,8 @@ export function defineJourney(input: JourneyInputDefinition): JourneyDefinition 
   if (!Number.isInteger(journey.version) || journey.version < 1) failJourney('version must be a positive integer');
   const { entry } = journey;
   if (entry.event?.startsWith(SEGMENT_EVENT_PREFIX)) failJourney(`"${entry.event}" is a segment change: enter with { segment, on }`);
-  if (entry.event === undefined && entry.key) failJourney('a segment or date entry has no event properties to key instances on');
+  if (entry.event?.startsWith(BROADCAST_EVENT_PREFIX)) failJourney(`"${entry.event}" is a broadcast's entry: enter with { broadcast }`);
+  if (entry.event === undefined && entry.key) failJourney('a segment, date or broadcast entry has no event properties to key instances on');
   if (entry.date !== undefined) checkDateEntry(entry, failJourney);
   if (!isValidZone(journey.fallbackTimeZone)) failJourney(`fallbackTimeZone "${journey.fallbackTimeZone}" is not an IANA time zone`);
   if (journey.exitOn.includes(entryEvent(journey))) failJourney('the entry event cannot also be an exit event');

@@ -4,6 +4,8 @@
  * acts on a change once however often it is delivered. The names are the engine's own: ingestion
  * refuses a track event that takes one, so no CDP can start a segment's journeys.
  */
+import { broadcastOfEvent } from './broadcast-events.js';
+
 export type SegmentTransition = 'join' | 'leave';
 
 export const SEGMENT_EVENT_PREFIX = 'segment:';
@@ -25,8 +27,10 @@ export function segmentOfEvent(name: string): string | undefined {
   return SEGMENT_EVENT.exec(name)?.[1];
 }
 
-/** An event's name as people read it: `"Order Completed"`, or `joining segment lapsed`. */
+/** An event's name as people read it: `"Order Completed"`, `joining segment lapsed`, or `broadcast summer-sale`. */
 export function describeEvent(name: string): string {
   const match = SEGMENT_EVENT.exec(name);
-  return match ? `${match[2] === 'joined' ? 'joining' : 'leaving'} segment ${match[1]}` : `"${name}"`;
+  if (match) return `${match[2] === 'joined' ? 'joining' : 'leaving'} segment ${match[1]}`;
+  const broadcast = broadcastOfEvent(name);
+  return broadcast === undefined ? `"${name}"` : `broadcast ${broadcast}`;
 }
