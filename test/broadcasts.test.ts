@@ -14,6 +14,7 @@ import { waitUntil } from '../stack/wait-until.js';
 import { enterJourney } from '../broadcasts/journey-entry.js';
 import { deploymentRouter } from '../events/router.js';
 import { JOURNEY } from '../workflows/sdk/search-attributes.js';
+import { journeyWorkflowId } from '../workflows/sdk/definitions.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
 
 let system: TestSystem;
@@ -111,14 +112,20 @@ it('into a journey: each member enters once, the journey sends; started again or
   const instances = () => system.temporal.workflow.count(`TaskQueue = '${system.config.TEMPORAL_TASK_QUEUE}' AND ${JOURNEY.name} = 'summerSale'`);
   expect((await instances()).count).toBe(36);
 
-  // A batch handed over again, as after a worker's death: with the first attempt's time, and without.
+  // One of them orders: her run ends there (the journey exits on Order Completed).
+  const ordered = journeyWorkflowId('summerSale', readers[0]!);
+  await system.post('/v1/track', { userId: readers[0], event: 'Order Completed', properties: { order_id: uniqueId('o') }, messageId: uniqueId('m') });
+  await waitUntil(async () => (await system.temporal.workflow.getHandle(ordered).describe()).status.name === 'COMPLETED', 30_000, 'her run ended');
+  // A batch handed over again, as after a worker's death, with its first attempt's time: nobody
+  // enters again, she whose run has ended neither; and without it, the running instances take the event once.
   const router = deploymentRouter(system.temporal, system.db, system.config);
   const batch = { run: workflowId, broadcast: 'summer-sale', occurrence: 'now', journey: 'summerSale', segmentKey: 'newsletter@1', at: startedAt.toISOString(), attempt: 1, userIds: readers };
   expect(await enterJourney(system.db, router, batch, 4, startedAt)).toEqual(readers.map(() => ({ delivered: true, reason: 'entered' })));
-  expect(await enterJourney(system.db, router, batch, 4)).toEqual(readers.map(() => ({ delivered: true, reason: 'entered' })));
+  expect(await enterJourney(system.db, router, { ...batch, userIds: readers.slice(1) }, 4)).toEqual(readers.slice(1).map(() => ({ delivered: true, reason: 'entered' })));
   await sleep(2_000);
   expect(readers.map(announcements)).toEqual(readers.map(() => 1));
   expect((await instances()).count).toBe(36);
+  expect((await system.temporal.workflow.getHandle(ordered).describe()).status.name).toBe('COMPLETED');
   expect(await startBroadcast(system.temporal, system.config, summer, 'now')).toMatchObject({ started: false, status: { counts: { entered: 36 } } });
 
   // Nobody outside can start it: the event name is the engine's own.
