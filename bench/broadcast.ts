@@ -3,7 +3,11 @@
  * them in the segment) get one email each from one broadcast occurrence, timed from its start to
  * its last decision, against the delivery path alone at the same concurrency in the same run (the
  * deliver activity called directly for other customers, as bench:policy does), with the worker's
- * memory (this process's peak RSS: the worker runs in it) and the load.
+ * memory (this process's peak RSS: the worker runs in it) and the load. Then the same subscribers
+ * put into the summerSale journey by one occurrence of a broadcast into it, timed from its start until
+ * every one has entered, against the bare signalWithStart loop starting the same journey for as many
+ * other customers at the same concurrency (the journeys' own work, their announcements, runs under
+ * both).
  *   npm run bench:broadcast [-- recipients [baselineSends]]
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -22,7 +26,10 @@ import { startLocalSystem } from '../stack/local-system.js';
 import { waitUntil } from '../stack/wait-until.js';
 import { mergeTraits } from '../store/profiles.js';
 import type { DeliveryOutcome, DeliveryRequest } from '../workflows/sdk/types.js';
-import { postInBatches } from './load-generator.js';
+import { postInBatches, startJourney } from './load-generator.js';
+import { summerSale } from '../workflows/journeys/summer-sale.js';
+import { broadcastEvent } from '../workflows/sdk/broadcast-events.js';
+import { JOURNEY } from '../workflows/sdk/search-attributes.js';
 
 installTemporalRuntime();
 const recipients = Number(process.argv[2] ?? 10_000);
@@ -86,6 +93,35 @@ try {
   console.log(`ratio broadcast/baseline: ${(rate / baseRate).toFixed(2)} (target >= 0.8)`);
   console.log(`emails at the SMTP server: ${system.smtp.messages.length - baselineSends}; last run ${runs.runId} (history ${runs.historyLength} events)`);
   console.log(`process RSS (the worker runs here): ${(rssBefore / 2 ** 20).toFixed(0)} MiB before, peak ${(peakRss / 2 ** 20).toFixed(0)} MiB during`);
+
+  // Into a journey: the bare loop first, for other customers, then the broadcast; each until all have entered.
+  const entered = async () => (await system.temporal.workflow.count(`TaskQueue = '${system.config.TEMPORAL_TASK_QUEUE}' AND ${JOURNEY.name} = 'summerSale'`)).count;
+  // The loop's customers have addresses too, so their journeys send as the broadcast's do.
+  const loopCustomers = Array.from({ length: recipients }, (_, i) => `loop-${run}-${i}`);
+  await pMap(loopCustomers, (userId) => mergeTraits(system.db.collections.profiles, userId, { email: `${userId}@example.com` }), { concurrency: 16 });
+  const loopStarted = performance.now();
+  const loadBeforeLoop = load();
+  await pMap(loopCustomers, async (userId) => {
+    const event = { messageId: `m-${userId}`, event: broadcastEvent('summer-sale'), userId, timestamp: new Date().toISOString(), properties: { broadcast: 'summer-sale', occurrence: run } };
+    await startJourney(system.temporal, system.config.TEMPORAL_TASK_QUEUE, summerSale, event);
+  }, { concurrency: IN_FLIGHT });
+  await waitUntil(async () => (await entered()) >= recipients, recipients * 1_000, 'the loop\'s journeys entered');
+  const loopRate = recipients / ((performance.now() - loopStarted) / 1000);
+  const loopLoad = `${loadBeforeLoop} -> ${load()}`;
+  const intoJourney = defineBroadcast({ id: 'summer-sale', description: 'the bench, into the journey', segment: 'newsletter', send: { journey: 'summerSale' } });
+  peakRss = process.memoryUsage().rss;
+  const journeyRssBefore = peakRss;
+  const journeyStarted = performance.now();
+  const loadBeforeJourney = load();
+  await startBroadcast(system.temporal, system.config, intoJourney, run);
+  const journeyWorkflow = broadcastWorkflowId('summer-sale', run);
+  await waitUntil(async () => (await statusOf(system.temporal, journeyWorkflow))?.state === 'done', recipients * 1_000, 'the broadcast into the journey done');
+  await waitUntil(async () => (await entered()) >= 2 * recipients, recipients * 1_000, 'the broadcast\'s journeys entered');
+  const journeyRate = recipients / ((performance.now() - journeyStarted) / 1000);
+  const journeyStatus = (await statusOf(system.temporal, journeyWorkflow))!;
+  console.log(`broadcast of ${recipients} into a journey: ${journeyRate.toFixed(0)} entered/s; counts ${JSON.stringify(journeyStatus.counts)}; load ${loadBeforeJourney} -> ${load()}`);
+  console.log(`bare signalWithStart loop, ${IN_FLIGHT} in flight (baseline, ${recipients} others): ${loopRate.toFixed(0)} entered/s; load ${loopLoad}`);
+  console.log(`ratio broadcast/loop: ${(journeyRate / loopRate).toFixed(2)}; process RSS ${(journeyRssBefore / 2 ** 20).toFixed(0)} MiB before, peak ${(peakRss / 2 ** 20).toFixed(0)} MiB during`);
 } finally {
   clearInterval(sampler);
   await system.db.db.dropDatabase().catch(() => undefined);

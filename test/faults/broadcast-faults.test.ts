@@ -4,7 +4,9 @@
  * while it sends, then the database killed and back, then Temporal restarted. Every recipient gets
  * the message at most once, the ledger agrees with what arrived, nobody is left without a decision
  * and its reason, and the occurrence's counts add up to its audience. Unknown outcomes come only from
- * sends at the SMTP server when a worker died (at most one per pooled connection per kill).
+ * sends at the SMTP server when a worker died (at most one per pooled connection per kill). Then a
+ * broadcast into a journey to the same members, the worker killed while it enters them: each
+ * member's journey runs once, and its first message arrives at most once.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -22,6 +24,8 @@ import { waitForPort } from '../../stack/processes.js';
 import { waitUntil } from '../../stack/wait-until.js';
 import { startTestSystem, uniqueId, type TestSystem } from '../support/system.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { journeyWorkflowId } from '../../workflows/sdk/definitions.js';
+import { JOURNEY } from '../../workflows/sdk/search-attributes.js';
 
 /** 2,100 at the fault suite's full size (FAULT_CUSTOMERS=300), 150 in `npm test`. */
 const RECIPIENTS = process.env.FAULT_CUSTOMERS ? Number(process.env.FAULT_CUSTOMERS) * 7 : 150;
@@ -111,6 +115,52 @@ it.skipIf(!!process.env.MONGODB_URL || !!process.env.TEMPORAL_ADDRESS)(
     expect(audit.unknown).toBeLessThanOrEqual(KILLS * SMTP_CONNECTIONS);
     expect(status).toMatchObject({ state: 'done', recipients: RECIPIENTS, pending: 0 });
     expect((status.counts.sent ?? 0) + (status.counts['unknown-outcome'] ?? 0)).toBe(RECIPIENTS);
+  },
+  TIMEOUT,
+);
+
+it.skipIf(!!process.env.MONGODB_URL || !!process.env.TEMPORAL_ADDRESS)(
+  `a broadcast into a journey, to the same segment: the worker killed ${KILLS} times while it enters them; each member's journey run once, its announcement at most once`,
+  async () => {
+    const members = (await system.db.collections.segmentMembers.find({ segment: 'newsletter@1', member: true }, { projection: { userId: 1 } }).toArray()).map((m) => m.userId);
+    expect(members.length).toBeGreaterThan(0);
+    worker ??= startWorkerProcess(system.env);
+    const definition = defineBroadcast({ id: 'summer-sale', description: 'into the summerSale journey, through worker kills', segment: 'newsletter', send: { journey: 'summerSale' } });
+    await startBroadcast(system.temporal, system.config, definition, 'faults');
+    const workflowId = broadcastWorkflowId('summer-sale', 'faults');
+    const announcement = 'The summer sale starts now';
+    const announced = (userId: string) => system.smtp.messagesTo(`${userId}@example.com`).filter((m) => m.subject === announcement).length;
+    const arrived = () => system.smtp.messages.filter((m) => m.subject === announcement).length;
+    const step = Math.ceil(members.length / (KILLS + 2));
+    for (let kill = 1; kill <= KILLS; kill++) {
+      await waitUntil(() => arrived() >= kill * step, 120_000, 'announcements flowing');
+      await worker.kill();
+      worker = startWorkerProcess(system.env);
+    }
+    await waitUntil(async () => (await statusOf(system.temporal, workflowId).catch(() => undefined))?.state === 'done', TIMEOUT - 60_000, 'the broadcast done');
+    const status = (await statusOf(system.temporal, workflowId))!;
+    // Every run of the journey, by instance: one each, whatever was handed over again.
+    const runs = new Map<string, number>();
+    for await (const run of system.temporal.workflow.list({ query: `${JOURNEY.name} = 'summerSale'` })) runs.set(run.workflowId, (runs.get(run.workflowId) ?? 0) + 1);
+    await waitUntil(async () => (await system.db.collections.ledger.countDocuments({ journeyId: 'summerSale', stepId: 'sale-announcement-email', status: 'done' })) >= members.length, 120_000, 'every announcement decided');
+    await sleep(2_000);
+
+    const audit = { twice: [] as string[], missing: [] as string[], duplicates: [] as string[], disagreements: [] as string[], unknown: 0 };
+    await pMap(members, async (userId) => {
+      const instance = journeyWorkflowId('summerSale', userId);
+      if ((runs.get(instance) ?? 0) > 1) audit.twice.push(`${userId}: ${runs.get(instance)} runs`);
+      if (!runs.has(instance)) audit.missing.push(userId);
+      const got = announced(userId);
+      if (got > 1) audit.duplicates.push(`${userId}: ${got} arrived`);
+      const entries = await system.db.collections.ledger.find({ userId, journeyId: 'summerSale', stepId: 'sale-announcement-email' }).toArray();
+      if (entries.length !== 1) return void audit.disagreements.push(`${userId}: ${entries.length} ledger entries`);
+      if (entries[0]!.reason === 'unknown-outcome') audit.unknown++;
+      else if ((entries[0]!.reason === 'sent') !== (got === 1)) audit.disagreements.push(`${userId}: ledger ${entries[0]!.reason}, ${got} arrived`);
+    }, { concurrency: 16 });
+    console.log(`broadcast into a journey: ${members.length} members, ${KILLS} worker kills, unknown outcomes: ${audit.unknown}, counts ${JSON.stringify(status.counts)}`);
+    expect(audit).toMatchObject({ twice: [], missing: [], duplicates: [], disagreements: [] });
+    expect(audit.unknown).toBeLessThanOrEqual(KILLS * SMTP_CONNECTIONS);
+    expect(status).toMatchObject({ state: 'done', recipients: members.length, pending: 0, counts: { entered: members.length } });
   },
   TIMEOUT,
 );
