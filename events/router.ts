@@ -22,6 +22,7 @@ import { spanMs } from '../workflows/sdk/local-time.js';
 import { DEFINITION, JOURNEY, JOURNEY_VERSION, USER_ID } from '../workflows/sdk/search-attributes.js';
 import { fingerprint } from '../workflows/sdk/definition-fingerprint.js';
 import { within as withinMs } from '../platform/deadline.js';
+import { prepareSealing } from '../platform/temporal.js';
 import { routingSeconds } from '../platform/metrics.js';
 import { mayEnter } from '../workflows/journeys/experiments.js';
 import type { Duration, JourneyEvent, JourneyInput } from '../workflows/sdk/types.js';
@@ -102,16 +103,19 @@ export function createRouter(options: RouterOptions): Router {
   const ms = options.callTimeoutMs;
   const within = <T>(call: () => Promise<T>) =>
     ms ? withinMs(ms, () => options.client.withDeadline(Date.now() + ms, call), 'Temporal gave no answer') : call();
+  // A call that carries the customer's payloads has her key at hand first: the deadline is Temporal's alone.
+  const sealedWithin = <T>(workflowId: string, call: () => Promise<T>) => prepareSealing(options.client, workflowId).then(() => within(call));
   const client = {
     workflow: {
       getHandle: (workflowId: string) => {
         const handle = options.client.workflow.getHandle(workflowId);
         return {
           describe: () => within(() => handle.describe()),
-          signal: <A extends unknown[]>(signal: SignalDefinition<A>, ...args: A) => within(() => handle.signal(signal, ...args)),
+          signal: <A extends unknown[]>(signal: SignalDefinition<A>, ...args: A) => sealedWithin(workflowId, () => handle.signal(signal, ...args)),
         };
       },
-      signalWithStart: (...args: Parameters<Client['workflow']['signalWithStart']>) => within(() => options.client.workflow.signalWithStart(...args)),
+      signalWithStart: (...args: Parameters<Client['workflow']['signalWithStart']>) =>
+        sealedWithin(args[1].workflowId, () => options.client.workflow.signalWithStart(...args)),
     },
   };
   const latest = latestJourneys(options.journeys);

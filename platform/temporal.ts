@@ -2,7 +2,7 @@ import { tracing } from './tracing.js';
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter, PayloadCodec } from '@temporalio/common';
 import type { Config } from '../config.js';
-import { sealingCodec } from './payload-codec.js';
+import { sealingCodec, type CustomerKeys } from './payload-codec.js';
 import { customerKeyStore } from '../store/customer-keys.js';
 import type { Database } from '../store/db.js';
 import { journeyCustomer } from '../workflows/journeys/index.js';
@@ -18,14 +18,33 @@ export function deploymentCodec(
   db?: Pick<Database, 'collections'>,
   options: { cacheKeysMs?: number } = {},
 ): PayloadCodec | undefined {
+  return sealing(config, db, options)?.codec;
+}
+
+function sealing(config: Pick<Config, 'PAYLOAD_KEYS' | 'CUSTOMER_KEYS'>, db?: Pick<Database, 'collections'>, options: { cacheKeysMs?: number } = {}) {
   const keys = config.PAYLOAD_KEYS;
   if (!keys?.length) return undefined;
-  return sealingCodec(keys, db && config.CUSTOMER_KEYS ? customerKeyStore(db.collections.customerKeys, keys, journeyCustomer, options.cacheKeysMs) : undefined);
+  const customerKeys = db && config.CUSTOMER_KEYS ? customerKeyStore(db.collections.customerKeys, keys, journeyCustomer, options.cacheKeysMs) : undefined;
+  return { codec: sealingCodec(keys, customerKeys), customerKeys };
 }
 
 export function deploymentDataConverter(config: Pick<Config, 'PAYLOAD_KEYS' | 'CUSTOMER_KEYS'>, db?: Pick<Database, 'collections'>): DataConverter | undefined {
   const codec = deploymentCodec(config, db);
   return codec ? { payloadCodecs: [codec] } : undefined;
+}
+
+/** Each connected client's customer keys, for prepareSealing. */
+const keysOf = new WeakMap<Client, CustomerKeys>();
+
+/**
+ * Has the key that will seal this workflow's payloads at hand (made or read, then cached), so that
+ * a call to Temporal under a deadline spends the deadline on Temporal: a new customer's key is a
+ * database write, which a busy store would otherwise count against Temporal's answer.
+ */
+export async function prepareSealing(client: Client, workflowId: string): Promise<void> {
+  const keys = keysOf.get(client);
+  const owner = keys?.ownerOf(workflowId);
+  if (keys && owner) await keys.sealingKey(owner);
 }
 
 /** A client whose payloads are sealed (see deploymentDataConverter). */
@@ -35,6 +54,13 @@ export async function connectTemporal(
 ): Promise<Client> {
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const traced = tracing();
-  const dataConverter = deploymentDataConverter(config, db);
-  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, ...(dataConverter ? { dataConverter } : {}), ...(traced ? { plugins: [traced.plugin] } : {}) });
+  const sealed = sealing(config, db);
+  const client = new Client({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    ...(sealed ? { dataConverter: { payloadCodecs: [sealed.codec] } } : {}),
+    ...(traced ? { plugins: [traced.plugin] } : {}),
+  });
+  if (sealed?.customerKeys) keysOf.set(client, sealed.customerKeys);
+  return client;
 }

@@ -136,6 +136,17 @@ it(`the worker killed as ${CUSTOMERS} birthdays fall due in the same minute, aga
   expect(killedAt.length).toBeGreaterThan(0);
   const audit = await auditEntries(system.db, system.temporal, { journey: 'birthdayGreeting', segment, entered: customers.map((c) => c.userId) }, TIMEOUT / 2);
   expect(audit).toEqual({ pending: 0, missing: [], extra: [], sends: [] });
-  const emails = customers.filter((c) => system.smtp.messagesTo(c.traits.email as string).length !== 1);
-  expect(emails.map((c) => `${c.userId}: ${system.smtp.messagesTo(c.traits.email as string).length} emails`)).toEqual([]);
+  // Each greeting arrived once, or (a kill landed while it was at the SMTP server) its outcome is
+  // honestly unknown and it arrived at most once: at most one per pooled connection per kill.
+  const wrong: string[] = [];
+  let unknown = 0;
+  for (const c of customers) {
+    const arrived = system.smtp.messagesTo(c.traits.email as string).length;
+    const entry = await system.db.collections.ledger.findOne({ userId: c.userId, journeyId: 'birthdayGreeting' });
+    if (entry?.reason === 'unknown-outcome') unknown++;
+    if (entry?.reason === 'unknown-outcome' ? arrived > 1 : arrived !== 1) wrong.push(`${c.userId}: ${arrived} emails, ledger ${entry?.reason}`);
+  }
+  console.log(`birthdays: unknown outcomes ${unknown} for ${killedAt.length} kills`);
+  expect(wrong).toEqual([]);
+  expect(unknown).toBeLessThanOrEqual(killedAt.length * Number(system.config.SMTP_MAX_CONNECTIONS));
 }, TIMEOUT);
