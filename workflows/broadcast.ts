@@ -3,7 +3,8 @@
  * audience is taken once, into pages, when sending begins; the workflow then sends page by page,
  * a bounded number in flight, each recipient through the one delivery path (consent, suppression,
  * control group, holds, quiet hours, caps, ledger) with an idempotency key of (broadcast,
- * occurrence, customer), and continues as new between pages before its history grows large. So
+ * occurrence, customer), or into the broadcast's journey with that key as her entry event's id, and
+ * continues as new between pages before its history grows large. So
  * the audience's size is bounded by MongoDB, not by Temporal's history limits; and a crash, a
  * restart or a repeat of the start command sends nobody twice.
  */
