@@ -25,6 +25,8 @@ import { chooseVariant } from '../../workflows/sdk/split.js';
 import type { StepOf } from '../../workflows/sdk/steps.js';
 import type { JourneyDefinition } from '../../workflows/sdk/journey.js';
 import { RECORDED_HISTORIES_KEY } from './recorded-key.js';
+import { defineBroadcast } from '../../broadcasts/sdk/broadcast.js';
+import { startBroadcast, statusOf } from '../../broadcasts/control.js';
 
 interface Scenario {
   journey: string;
@@ -140,6 +142,15 @@ const SCENARIOS: Scenario[] = [
     async play(cdp) {
       await cdp('Customer Lapsed');
       await cdp('Order Completed', { order_id: 'r1' });
+    },
+  },
+  {
+    // Entered by an occurrence of the summer-sale broadcast, as a newsletter subscriber.
+    journey: 'summerSale', version: 1, name: 'announced-and-called', settings: { lastCallAfter: '1s' }, traits: { consent: { categories: { newsletter: { email: true } } } },
+    play: async (_cdp, system) => {
+      const sale = defineBroadcast({ id: 'summer-sale', description: 'the recorded sale', segment: 'newsletter', send: { journey: 'summerSale' } });
+      const { workflowId } = await startBroadcast(system.temporal, system.config, sale, 'recorded');
+      await waitUntil(async () => (await statusOf(system.temporal, workflowId))?.state === 'done', 30_000, 'the customer entered');
     },
   },
   {
