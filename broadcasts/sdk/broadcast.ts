@@ -7,7 +7,7 @@
  */
 import { DateTime } from 'luxon';
 import { isValidZone, LOCAL_TIME } from '../../workflows/sdk/local-time.js';
-import { entryEvent, type JourneyDefinition } from '../../workflows/sdk/journey.js';
+import { entryEvent, latestVersions, type JourneyDefinition } from '../../workflows/sdk/journey.js';
 import { broadcastEvent } from '../../workflows/sdk/broadcast-events.js';
 import type { Category, MessageChannel } from '../../workflows/sdk/types.js';
 import { recurrenceProblem, type Recurrence } from './recurrence.js';
@@ -78,8 +78,7 @@ export function checkBroadcasts(
 ): void {
   const ids = new Set<string>();
   // The version new entrants get: each journey's highest.
-  const latest = new Map<string, JourneyDefinition>();
-  for (const j of builds.journeys) if ((latest.get(j.id)?.version ?? 0) < j.version) latest.set(j.id, j);
+  const latest = new Map(latestVersions(builds.journeys).map((j) => [j.id, j]));
   for (const b of broadcasts) {
     const problem = (text: string) => new BroadcastDefinitionError(`broadcast "${b.id}": ${text}`);
     if (ids.has(b.id)) throw new BroadcastDefinitionError(`broadcast "${b.id}" is defined twice`);

@@ -3,7 +3,7 @@
  * the version they entered with, new entrants get the highest. Remove a version once
  * `npm run cli -- journeys` shows none of its instances in flight.
  */
-import type { JourneyDefinition } from '../sdk/journey.js';
+import { latestVersions, type JourneyDefinition } from '../sdk/journey.js';
 import { customerOfWorkflow } from '../sdk/definitions.js';
 import { browseAbandonment } from './browse-abandonment.js';
 import { cartEmailAlone, cartSmsAlone } from './cart-channels-alone.js';
@@ -46,13 +46,7 @@ export function journeyVersion(id: string, version: number): JourneyDefinition |
 }
 
 /** The version each journey's new entrants get: the highest of each journey in `versions`. */
-export function latestJourneys(versions: readonly JourneyDefinition[] = journeyVersions): JourneyDefinition[] {
-  const latest = new Map<string, JourneyDefinition>();
-  for (const journey of versions) {
-    if ((latest.get(journey.id)?.version ?? 0) < journey.version) latest.set(journey.id, journey);
-  }
-  return [...latest.values()];
-}
+export const latestJourneys = (versions: readonly JourneyDefinition[] = journeyVersions): JourneyDefinition[] => latestVersions(versions);
 
 const keyedJourneys = new Set(journeyVersions.filter((j) => j.entry.key).map((j) => j.id));
 

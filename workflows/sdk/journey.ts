@@ -103,6 +103,15 @@ export interface JourneyDefinition {
 export type JourneyInputDefinition = Omit<JourneyDefinition, 'exitOn' | 'goals' | 'settings' | 'fallbackTimeZone' | 'priority'> &
   Partial<Pick<JourneyDefinition, 'exitOn' | 'goals' | 'settings' | 'fallbackTimeZone' | 'priority'>>;
 
+/** The highest version of each journey in `versions`: the one its new entrants get. */
+export function latestVersions(versions: readonly JourneyDefinition[]): JourneyDefinition[] {
+  const latest = new Map<string, JourneyDefinition>();
+  for (const journey of versions) {
+    if ((latest.get(journey.id)?.version ?? 0) < journey.version) latest.set(journey.id, journey);
+  }
+  return [...latest.values()];
+}
+
 /** The event that starts an instance: the entry event, or the segment change's or broadcast's own. */
 export function entryEvent(journey: Pick<JourneyDefinition, 'id' | 'entry'>): string {
   const { entry } = journey;
