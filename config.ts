@@ -246,6 +246,13 @@ const EnvSchema = z.object({
    */
   DEPENDENCY_TIMEOUT: Duration.default(1_500),
   /**
+   * Calls to Temporal an ingestion server has in flight at once; more wait their turn, and
+   * DEPENDENCY_TIMEOUT counts from a call's start. A burst is absorbed while Temporal answers and
+   * refused with 503 at once when a call runs out of time (platform/call-gate.ts; docs/benchmarks.md
+   * for how the default was measured).
+   */
+  TEMPORAL_CALLS_IN_FLIGHT: z.coerce.number().int().min(1).default(16),
+  /**
    * An accepted event whose claimer has not finished it this long after it arrived was abandoned
    * (the server died, or a dependency failed half way); the recovery schedule, run this often,
    * finishes it. The lease must outlast a live claimer: ingestion gives up on a dependency in seconds.

@@ -21,7 +21,7 @@ import type { Config } from '../config.js';
 import { spanMs } from '../workflows/sdk/local-time.js';
 import { DEFINITION, JOURNEY, JOURNEY_VERSION, USER_ID } from '../workflows/sdk/search-attributes.js';
 import { fingerprint } from '../workflows/sdk/definition-fingerprint.js';
-import { within as withinMs } from '../platform/deadline.js';
+import { callGate } from '../platform/call-gate.js';
 import { prepareSealing } from '../platform/temporal.js';
 import { routingSeconds } from '../platform/metrics.js';
 import { mayEnter } from '../workflows/journeys/experiments.js';
@@ -35,8 +35,11 @@ export interface RouterOptions {
   journeys: readonly JourneyDefinition[];
   /** Per-journey overrides of settings, by journey id. */
   settings: Record<string, Record<string, Duration>>;
-  /** Each call to Temporal gives up after this long (default: the client's own retries). */
-  callTimeoutMs?: number;
+  /**
+   * Calls to Temporal from this process: at most `inFlight` at once, each giving up `timeoutMs` after
+   * it starts (platform/call-gate.ts). Default: no limit, and the client's own retries.
+   */
+  calls?: { timeoutMs: number; inFlight: number };
   /** JOURNEY_EXPERIMENTS: the cross-journey experiments running (see experiment-arms.ts). */
   experiments?: readonly string[];
 }
@@ -91,18 +94,18 @@ export function deploymentRouter(
   client: Client,
   db: Database,
   config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'JOURNEY_SETTINGS' | 'JOURNEY_EXPERIMENTS'>,
-  options: Partial<Pick<RouterOptions, 'journeys' | 'callTimeoutMs'>> = {},
+  options: Partial<Pick<RouterOptions, 'journeys' | 'calls'>> = {},
 ): Router {
-  return createRouter({ client, db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys: options.journeys ?? journeyVersions, settings: config.JOURNEY_SETTINGS, experiments: config.JOURNEY_EXPERIMENTS, callTimeoutMs: options.callTimeoutMs });
+  return createRouter({ client, db, taskQueue: config.TEMPORAL_TASK_QUEUE, journeys: options.journeys ?? journeyVersions, settings: config.JOURNEY_SETTINGS, experiments: config.JOURNEY_EXPERIMENTS, calls: options.calls });
 }
 
 export function createRouter(options: RouterOptions): Router {
   const { taskQueue, db } = options;
-  // Every Temporal call below runs inside this deadline, when one is set: Temporal's own, and ours
-  // too, since the client's retries back off past it while the server is down.
-  const ms = options.callTimeoutMs;
-  const within = <T>(call: () => Promise<T>) =>
-    ms ? withinMs(ms, () => options.client.withDeadline(Date.now() + ms, call), 'Temporal gave no answer') : call();
+  // Every Temporal call below goes through the gate, when one is set, with a deadline from its start:
+  // Temporal's own, and the gate's too, since the client's retries back off past it while the server is down.
+  const { calls } = options;
+  const gate = calls && callGate({ inFlight: calls.inFlight, deadlineMs: calls.timeoutMs, what: 'Temporal gave no answer' });
+  const within = <T>(call: () => Promise<T>) => (gate ? gate(() => options.client.withDeadline(Date.now() + calls.timeoutMs, call)) : call());
   // A call that carries the customer's payloads has her key at hand first: the deadline is Temporal's alone.
   const sealedWithin = <T>(workflowId: string, call: () => Promise<T>) => prepareSealing(options.client, workflowId).then(() => within(call));
   const client = {

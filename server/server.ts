@@ -44,7 +44,7 @@ export interface ServerOptions {
 
 export function buildServer({ config, db, temporal, journeys = journeyVersions, segments: segmentDefinitions }: ServerOptions) {
   let draining = false;
-  const router = deploymentRouter(temporal, db, config, { journeys, callTimeoutMs: config.DEPENDENCY_TIMEOUT });
+  const router = deploymentRouter(temporal, db, config, { journeys, calls: { timeoutMs: config.DEPENDENCY_TIMEOUT, inFlight: config.TEMPORAL_CALLS_IN_FLIGHT } });
   const segments = deploymentSegments(db, config, segmentDefinitions, router);
   const { ingest } = createIngestion(db, router, { phoneRegion: config.DEFAULT_PHONE_REGION, holdRules: config.HOLD_RULES, segments });
   const app = Fastify({
