@@ -8,7 +8,7 @@ import getPort from 'get-port';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createActivities, type Activities } from './activities/index.js';
-import { sendQueue } from './workflows/sdk/definitions.js';
+import { engineQueue, sendQueue } from './workflows/sdk/definitions.js';
 import { logger } from './platform/logger.js';
 import { installTemporalRuntime } from './platform/temporal-runtime.js';
 import { dependencyChecks, quietRequestLogs, registerOpsRoutes, type ReadinessCheck } from './platform/ops-routes.js';
@@ -33,20 +33,29 @@ export interface RunningWorker {
 
 const SEND_CHANNELS = ['email', 'sms', 'audience', 'webhook'] as const;
 
+type QueueOptions = Pick<WorkerOptions, 'taskQueue' | 'activities' | 'maxTaskQueueActivitiesPerSecond'>;
+
 /**
- * One worker per channel's send queue (see sendQueue), with that channel's send-rate limit. Temporal
- * enforces the limit for the task queue as a whole, so it holds however many worker processes run.
+ * Every worker a deployment runs, by task queue: the journeys' and the engine's (see engineQueue),
+ * which run workflows (`workflows: true`) and every activity; and one per channel's send queue (see
+ * sendQueue), with that channel's send-rate limit. Temporal enforces the limit for the task queue as
+ * a whole, so it holds however many worker processes run.
  */
-export function sendWorkerOptions(
+export function deploymentWorkerOptions(
   taskQueue: string,
-  activities: Pick<Activities, 'deliver' | 'deliverBatch'>,
+  activities: Activities,
   rateLimits: Partial<Record<string, number>>,
-): Array<Pick<WorkerOptions, 'taskQueue' | 'activities' | 'maxTaskQueueActivitiesPerSecond'>> {
-  return SEND_CHANNELS.map((channel) => ({
-    taskQueue: sendQueue(taskQueue, channel),
-    activities: { deliver: activities.deliver, deliverBatch: activities.deliverBatch },
-    ...(rateLimits[channel] ? { maxTaskQueueActivitiesPerSecond: rateLimits[channel] } : {}),
-  }));
+): Array<QueueOptions & { workflows: boolean }> {
+  return [
+    { taskQueue, activities, workflows: true },
+    { taskQueue: engineQueue(taskQueue), activities, workflows: true },
+    ...SEND_CHANNELS.map((channel) => ({
+      taskQueue: sendQueue(taskQueue, channel),
+      activities: { deliver: activities.deliver, deliverBatch: activities.deliverBatch },
+      ...(rateLimits[channel] ? { maxTaskQueueActivitiesPerSecond: rateLimits[channel] } : {}),
+      workflows: false,
+    })),
+  ];
 }
 
 /**
@@ -76,23 +85,12 @@ export async function startWorker(
   const plugins = traced ? { plugins: [traced.plugin] } : {};
   const dataConverter = deploymentDataConverter(config, db);
   const sealed = dataConverter ? { dataConverter } : {};
-  const worker = await Worker.create({
-    connection,
-    namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
-    activities,
-    shutdownGraceTime,
-    ...(config.WORKFLOW_CACHE_SIZE === 'auto' ? {} : { maxCachedWorkflows: config.WORKFLOW_CACHE_SIZE }),
-    ...plugins,
-    ...sealed,
-    ...workflowSource,
-  });
-  const senders = await Promise.all(
-    sendWorkerOptions(config.TEMPORAL_TASK_QUEUE, activities, config.SEND_RATE_LIMITS).map((options) =>
-      Worker.create({ connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime, ...plugins, ...sealed, ...options }),
+  const cache = config.WORKFLOW_CACHE_SIZE === 'auto' ? {} : { maxCachedWorkflows: config.WORKFLOW_CACHE_SIZE };
+  const all = await Promise.all(
+    deploymentWorkerOptions(config.TEMPORAL_TASK_QUEUE, activities, config.SEND_RATE_LIMITS).map(({ workflows, ...queue }) =>
+      Worker.create({ connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime, ...plugins, ...sealed, ...queue, ...(workflows ? { ...workflowSource, ...cache } : {}) }),
     ),
   );
-  const all = [worker, ...senders];
   const done = Promise.all(all.map((w) => w.run())).then(() => undefined).finally(async () => {
     close();
     await connection.close();

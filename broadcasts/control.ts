@@ -11,6 +11,7 @@ import { latestOf, segmentKey } from '../segments/sdk/segment.js';
 import { segmentVersions } from '../segments/definitions/index.js';
 import { broadcastNamed } from './definitions/index.js';
 import type { BroadcastDefinition } from './sdk/broadcast.js';
+import { engineQueue } from '../workflows/sdk/definitions.js';
 import {
   BROADCAST_WORKFLOW_TYPE,
   broadcastStatus,
@@ -61,7 +62,7 @@ export async function startBroadcast(
     // Two starts at once: the second finds the first's.
     await client.workflow.start(BROADCAST_WORKFLOW_TYPE, {
       workflowId,
-      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      taskQueue: engineQueue(config.TEMPORAL_TASK_QUEUE),
       args: [input],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,

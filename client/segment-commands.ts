@@ -4,7 +4,6 @@
  * members, the lock of published versions, and a backfill started again.
  */
 import type { Client } from '@temporalio/client';
-import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Command } from 'commander';
 import type { Database } from '../store/db.js';
 import { loadConfig } from '../config.js';
@@ -12,7 +11,7 @@ import { segmentVersions } from '../segments/definitions/index.js';
 import { segmentKey, type SegmentDefinition } from '../segments/sdk/segment.js';
 import { findMembers } from '../store/segment-memberships.js';
 import { formatSegmentOverview, segmentOverview } from '../reports/segment-report.js';
-import { segmentBackfillId } from '../platform/maintenance-schedules.js';
+import { startSegmentBackfill } from '../platform/maintenance-schedules.js';
 import { printLockResult } from './version-lock.js';
 import { lockNewSegmentVersions, SEGMENT_LOCK_FILE } from './segment-lock.js';
 
@@ -75,14 +74,8 @@ export function registerSegmentCommands(program: Command, withDatabase: WithData
     .action(async (id: string, options: { version?: string }) => {
       const [segment] = versionsOf(id, options.version).slice(-1);
       const key = segmentKey(segment!);
-      const taskQueue = loadConfig().TEMPORAL_TASK_QUEUE;
       await withTemporal(async (client) => {
-        const handle = await client.workflow.start('segmentBackfill', {
-          workflowId: segmentBackfillId(taskQueue, key),
-          taskQueue,
-          args: [key],
-          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        });
+        const handle = await startSegmentBackfill(client, loadConfig().TEMPORAL_TASK_QUEUE, key);
         console.log(`backfill of ${key} started (${handle.workflowId}); progress: npm run cli -- segments show ${id}`);
       });
     });

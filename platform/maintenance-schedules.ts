@@ -3,7 +3,8 @@
  * cleanup of expiring data, the audience sync, the recovery of abandoned inbound events, the
  * rollup that reports read, and the segment clock; each segment version's backfill, once; and each
  * recurring broadcast's calendar, woken to plan again from this build. One of each per deployment
- * (task queue); none overlaps itself, so each is the single writer of its work.
+ * (task queue); none overlaps itself, so each is the single writer of its work. They run on the
+ * engine's queue (engineQueue), not behind the journeys' tasks.
  */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
@@ -12,6 +13,7 @@ import { segmentKey } from '../segments/sdk/segment.js';
 import type { Config } from '../config.js';
 import { broadcasts } from '../broadcasts/definitions/index.js';
 import { BROADCAST_RECURRENCE_WORKFLOW_TYPE, broadcastRecurrenceId, replanRecurrence, type RecurrenceInput } from '../broadcasts/sdk/run.js';
+import { engineQueue } from '../workflows/sdk/definitions.js';
 
 export const cleanupScheduleId = (taskQueue: string) => `throughline-cleanup/${taskQueue}`;
 const audienceSyncScheduleId = (taskQueue: string) => `throughline-audience-sync/${taskQueue}`;
@@ -36,16 +38,19 @@ export async function removeSchedules(client: Client, taskQueue: string): Promis
 
 const recurring = () => broadcasts.filter((b) => b.recurring);
 
+/** Creates the schedule, or brings one created by an earlier build to this one's interval and queue. */
 async function ensureSchedule(client: Client, scheduleId: string, workflowType: string, taskQueue: string, everyMs: number): Promise<void> {
+  const spec = { intervals: [{ every: everyMs }] };
   try {
     await client.schedule.create({
       scheduleId,
-      spec: { intervals: [{ every: everyMs }] },
+      spec,
       policies: { overlap: ScheduleOverlapPolicy.SKIP },
       action: { type: 'startWorkflow', workflowType, taskQueue, workflowId: scheduleId },
     });
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    await client.schedule.getHandle(scheduleId).update((current) => ({ ...current, spec, action: { ...current.action, taskQueue } }));
   }
 }
 
@@ -54,17 +59,19 @@ export async function ensureSchedules(
   config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'AUDIENCE_SYNC_INTERVAL' | 'INBOUND_RECOVERY_INTERVAL' | 'ROLLUP_INTERVAL' | 'SEGMENT_CLOCK_INTERVAL'>,
   segments: readonly string[] = segmentVersions.map(segmentKey),
 ): Promise<void> {
+  // Ids name the deployment's queue; the workflows run on its engine queue.
   const taskQueue = config.TEMPORAL_TASK_QUEUE;
-  await ensureSchedule(client, cleanupScheduleId(taskQueue), 'cleanup', taskQueue, 3_600_000);
-  await ensureSchedule(client, audienceSyncScheduleId(taskQueue), 'audienceSync', taskQueue, config.AUDIENCE_SYNC_INTERVAL);
-  await ensureSchedule(client, inboundRecoveryScheduleId(taskQueue), 'inboundRecovery', taskQueue, config.INBOUND_RECOVERY_INTERVAL);
-  await ensureSchedule(client, rollupScheduleId(taskQueue), 'rollup', taskQueue, config.ROLLUP_INTERVAL);
-  await ensureSchedule(client, segmentClockScheduleId(taskQueue), 'segmentClock', taskQueue, config.SEGMENT_CLOCK_INTERVAL);
+  const engine = engineQueue(taskQueue);
+  await ensureSchedule(client, cleanupScheduleId(taskQueue), 'cleanup', engine, 3_600_000);
+  await ensureSchedule(client, audienceSyncScheduleId(taskQueue), 'audienceSync', engine, config.AUDIENCE_SYNC_INTERVAL);
+  await ensureSchedule(client, inboundRecoveryScheduleId(taskQueue), 'inboundRecovery', engine, config.INBOUND_RECOVERY_INTERVAL);
+  await ensureSchedule(client, rollupScheduleId(taskQueue), 'rollup', engine, config.ROLLUP_INTERVAL);
+  await ensureSchedule(client, segmentClockScheduleId(taskQueue), 'segmentClock', engine, config.SEGMENT_CLOCK_INTERVAL);
   // Each recurring broadcast's calendar: started, or (running) told to plan again from this build.
   for (const b of recurring()) {
     await client.workflow.signalWithStart(BROADCAST_RECURRENCE_WORKFLOW_TYPE, {
       workflowId: broadcastRecurrenceId(taskQueue, b.id),
-      taskQueue,
+      taskQueue: engine,
       args: [{ broadcast: b.id } satisfies RecurrenceInput],
       signal: replanRecurrence,
     });
@@ -72,14 +79,19 @@ export async function ensureSchedules(
   // Each segment version is backfilled once: a second start finds its workflow (running or done) and does nothing.
   for (const segment of segments) {
     try {
-      await client.workflow.start('segmentBackfill', {
-        workflowId: segmentBackfillId(taskQueue, segment),
-        taskQueue,
-        args: [segment],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-      });
+      await startSegmentBackfill(client, taskQueue, segment);
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
   }
+}
+
+/** Starts a segment version's backfill, unless one ran or runs (a failed one may start again). */
+export function startSegmentBackfill(client: Client, taskQueue: string, segment: string) {
+  return client.workflow.start('segmentBackfill', {
+    workflowId: segmentBackfillId(taskQueue, segment),
+    taskQueue: engineQueue(taskQueue),
+    args: [segment],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+  });
 }

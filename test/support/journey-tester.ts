@@ -14,7 +14,7 @@
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { sendWorkerOptions } from '../../worker.js';
+import { deploymentWorkerOptions } from '../../worker.js';
 import { inject } from 'vitest';
 import { createActivities } from '../../activities/index.js';
 import { createRouter, type Router } from '../../events/router.js';
@@ -79,10 +79,12 @@ export async function startJourneyTester(options: { settings?: Record<string, Re
   const taskQueue = uniqueId('journeys');
   // Activities that call Temporal (a recurring broadcast starting its occurrence) call this server, for this queue.
   const { activities, close: closeActivities } = await createActivities({ ...system.config, TEMPORAL_TASK_QUEUE: taskQueue }, system.db, { temporal: env.client });
-  const workers = [
-    await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: inject('workflowBundlePath') }, activities, dataConverter }),
-    ...(await Promise.all(sendWorkerOptions(taskQueue, activities, {}).map((o) => Worker.create({ connection: env.nativeConnection, dataConverter, ...o })))),
-  ];
+  const workflowBundle = { codePath: inject('workflowBundlePath') };
+  const workers = await Promise.all(
+    deploymentWorkerOptions(taskQueue, activities, {}).map(({ workflows, ...queue }) =>
+      Worker.create({ connection: env.nativeConnection, dataConverter, ...queue, ...(workflows ? { workflowBundle } : {}) }),
+    ),
+  );
   const running = Promise.all(workers.map((w) => w.run()));
   const routers = new Map<readonly JourneyDefinition[], Router>();
   const routerFor = (deployed: readonly JourneyDefinition[]) => {
