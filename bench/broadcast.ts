@@ -125,7 +125,6 @@ try {
   console.log(`ratio broadcast/loop: ${(journeyRate / loopRate).toFixed(2)}; process RSS ${(journeyRssBefore / 2 ** 20).toFixed(0)} MiB before, peak ${(peakRss / 2 ** 20).toFixed(0)} MiB during`);
 } finally {
   clearInterval(sampler);
-  await system.db.db.dropDatabase().catch(() => undefined);
   await system.close();
   await stack.stop();
   await rm(dataDir, { recursive: true, force: true });

@@ -61,7 +61,8 @@ export interface LocalSystem {
   adminToken: string;
   /** POSTs JSON to the admin API with the admin token. */
   admin(path: string, body: unknown): Promise<Response>;
-  close(): Promise<void>;
+  /** `dropDatabase`: the system's database goes too, once its worker has stopped using it (a test's). */
+  close(options?: { dropDatabase?: boolean }): Promise<void>;
 }
 
 export async function startLocalSystem(options: LocalSystemOptions): Promise<LocalSystem> {
@@ -130,10 +131,12 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
         headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
       }),
-    async close() {
+    async close({ dropDatabase = false } = {}) {
       await server.close();
       await worker?.shutdown();
       await temporal.connection.close();
+      // Not before the worker stops: its tasks in flight would find no customer keys, as if erased.
+      if (dropDatabase) await db.db.dropDatabase().catch(() => undefined);
       await db.close();
       await Promise.all([smtp.close(), twilio.close(), audiences.close()]);
     },

@@ -59,8 +59,7 @@ export async function startTestSystem(options: Partial<LocalSystemOptions> = {})
       system.temporal.workflow.getHandle(journeyWorkflowId(journey, userId)).result() as Promise<JourneyResult>,
     async close() {
       await removeSchedules(system.temporal, system.config.TEMPORAL_TASK_QUEUE);
-      await system.db.db.dropDatabase().catch(() => undefined);
-      await system.close();
+      await system.close({ dropDatabase: true });
     },
   };
 }
