@@ -14,7 +14,7 @@
  * - Dates: N customers whose birthday greeting falls due in the same minute (09:00 in a fixed-offset
  *   zone that puts it there; their profiles and next instants seeded in the store), timed from that
  *   moment until all N greetings have started, with how late each change was applied.
- *   npm run bench:entry [-- events [joins [birthdays]]]
+ *   [TEMPORAL_CALLS_IN_FLIGHT=n] npm run bench:entry [-- events [joins [birthdays]]]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -38,6 +38,7 @@ import { postInBatches, startCartJourney, startJourney, trackEvent, zoneWhereLoc
 installTemporalRuntime();
 const [events, joins, birthdays] = [2, 3, 4].map((i, n) => Number(process.argv[i] ?? process.argv[2] ?? [10_000, 10_000, 10_000][n]));
 const CLIENT_CONCURRENCY = 128;
+const callsInFlight = process.env.TEMPORAL_CALLS_IN_FLIGHT;
 const cart = { cart_id: 'c-1', value: 49, currency: 'USD', products: [{ sku: 'LT-114', name: 'Linen throw', price: 49 }] };
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
@@ -65,7 +66,8 @@ async function phase({ name, count, enter, entered, from, env }: Phase) {
   const system = await startLocalSystem({
     temporalAddress: stack.temporalAddress, mongoUrl: stack.mongoUrl, database: `bench_${name}_${run}`, taskQueue,
     journeySettings: { cartAbandonment: { reminderDelay: '1 day' } },
-    ...(env ? { env } : {}),
+    // The gate's size to measure, when set where the bench runs (its phases' own env wins).
+    env: { ...(callsInFlight ? { TEMPORAL_CALLS_IN_FLIGHT: callsInFlight } : {}), ...env },
   });
   try {
     const userIds = Array.from({ length: count }, (_, i) => `${name}-${run}-${i}`);
