@@ -248,7 +248,7 @@ const EnvSchema = z.object({
   /**
    * Calls to Temporal an ingestion server has in flight at once; more wait their turn, and
    * DEPENDENCY_TIMEOUT counts from a call's start. A burst is absorbed while Temporal answers and
-   * refused with 503 at once when a call runs out of time (platform/call-gate.ts; docs/benchmarks.md
+   * refused with 503 at once when it falls silent (platform/call-gate.ts; docs/benchmarks.md
    * for how the default was measured).
    */
   TEMPORAL_CALLS_IN_FLIGHT: z.coerce.number().int().min(1).default(16),

@@ -3,9 +3,10 @@
  * from when it starts, not from when it was asked for. A burst waits its turn while the dependency
  * keeps answering, so a CDP's batches of new customers are absorbed rather than shed: 128 calls put
  * to the dev server at once answered past a 1.5 s deadline on 2 cores (issue 27), where the same
- * calls in turn each take tens of milliseconds. Once a call runs out of time the dependency is not
- * answering, and every call still waiting is refused at once with that error, rather than each
- * running out of time in turn: the caller's 503 comes as soon as with no gate.
+ * calls in turn each take tens of milliseconds. A call that runs out of time while no call got any
+ * answer means the dependency is silent: every call still waiting is refused at once with that
+ * error, so the caller's 503 comes as soon as with no gate. One slow call among answered ones fails
+ * alone, and the queue carries on.
  */
 import pLimit from 'p-limit';
 import { within } from './deadline.js';
@@ -23,15 +24,22 @@ export function callGate({ inFlight, deadlineMs, what }: CallGateOptions): CallG
   const limit = pLimit({ concurrency: inFlight, rejectOnClear: true });
   // Why the waiting calls were refused; each refused call rejects with it.
   let refusedFor: unknown;
+  // When the dependency last answered anything, a refusal of its own included.
+  let answeredAt = 0;
   return async <T>(call: () => Promise<T>) => {
     try {
       return await limit(async () => {
         const startedAt = Date.now();
         try {
-          return await within(deadlineMs, call, what);
+          const answer = await within(deadlineMs, call, what);
+          answeredAt = Date.now();
+          return answer;
         } catch (err) {
-          // Failed after its whole deadline (our timer, or the client's own retries giving up): not answering.
-          if (Date.now() - startedAt >= deadlineMs) {
+          const now = Date.now();
+          // Failed after its whole deadline (our timer, or the client's own retries giving up).
+          const outOfTime = now - startedAt >= deadlineMs;
+          if (!outOfTime) answeredAt = now;
+          else if (answeredAt < startedAt) {
             refusedFor = err;
             limit.clearQueue();
           }

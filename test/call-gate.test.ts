@@ -31,7 +31,7 @@ describe('callGate', () => {
     expect(busy.most()).toBe(4);
   });
 
-  it('refuses every waiting call at once when a call runs out of time, with that call\'s error; later calls are let through again', async () => {
+  it('refuses every waiting call at once when a call runs out of time and none was answered, with that call\'s error; later calls are let through again', async () => {
     const silent = dependency(10_000);
     const gate = callGate({ inFlight: 2, deadlineMs: 300, what: 'Temporal gave no answer' });
     const asked = Date.now();
@@ -41,6 +41,16 @@ describe('callGate', () => {
     // One deadline for all, not one per turn (10 turns of 300 ms).
     expect(took).toBeLessThan(1_500);
     expect(await gate(() => dependency(10).call('back'))).toBe('back');
+  });
+
+  it('fails one slow call alone while others are answered: the calls waiting carry on', async () => {
+    const gate = callGate({ inFlight: 2, deadlineMs: 300, what: 'no answer' });
+    const quick = dependency(20);
+    const slow = gate(() => dependency(10_000).call());
+    // The other slot keeps answering while the slow call runs out of time.
+    const others = Array.from({ length: 30 }, (_, i) => gate(() => quick.call(`q${i}`)));
+    await expect(slow).rejects.toThrow('no answer within 300 ms');
+    expect(await Promise.all(others)).toEqual(Array.from({ length: 30 }, (_, i) => `q${i}`));
   });
 
   it('passes a dependency\'s own refusal to its caller alone, the others carry on', async () => {
