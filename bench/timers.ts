@@ -21,6 +21,7 @@ import { startLocalSystem } from '../stack/local-system.js';
 import { waitUntil } from '../stack/wait-until.js';
 import { journeyWorkflowId } from '../workflows/sdk/definitions.js';
 import { postInBatches, trackEvent } from './load-generator.js';
+import { cpuBetween, cpuSnapshot } from './process-cpu.js';
 
 installTemporalRuntime();
 const customers = Number(process.argv[2] ?? 500);
@@ -45,6 +46,15 @@ async function pass(label: string, env: Record<string, string>): Promise<number>
     temporalAddress: stack.temporalAddress, mongoUrl: stack.mongoUrl, database: `bench_${run}`, taskQueue: `bench-${run}`,
     journeySettings: { cartAbandonment: { reminderDelay: `${waitSeconds} seconds` } },
     env,
+    monitorCommands: true,
+  });
+  // The store commands issued while the timers drain, by command and collection.
+  const commands = new Map<string, number>();
+  let counting = false;
+  system.db.client.on('commandStarted', (event) => {
+    if (!counting) return;
+    const name = `${event.commandName} ${String(event.command[event.commandName])}`;
+    commands.set(name, (commands.get(name) ?? 0) + 1);
   });
   try {
     const users = Array.from({ length: customers }, (_, i) => `timers-${run}-${i}`);
@@ -55,8 +65,19 @@ async function pass(label: string, env: Record<string, string>): Promise<number>
     ]);
     const entering = performance.now();
     await postInBatches(events, { url: system.httpUrl, writeKey: system.writeKey, batchSize: 100, concurrency: 4 });
-    console.log(`${label}: ${customers} customers entered in ${((performance.now() - entering) / 1000).toFixed(1)} s; each waits ${waitSeconds} s; load ${load()}`);
+    const enteredIn = performance.now() - entering;
+    console.log(`${label}: ${customers} customers entered in ${(enteredIn / 1000).toFixed(1)} s; each waits ${waitSeconds} s; load ${load()}`);
+    // The drain is measured from a second before the first timer falls due to the last email.
+    const drainFrom = waitSeconds * 1000 - 1000;
+    if (enteredIn > drainFrom) console.log(`  (entry outlasted the first wait: the drain's figures below include entry work)`);
+    else await new Promise((resolve) => setTimeout(resolve, drainFrom - enteredIn));
+    const cpuBefore = cpuSnapshot(stack.processes);
+    const drainStarted = performance.now();
+    counting = true;
     await system.smtp.waitForMessages(customers, (waitSeconds + 600) * 1000);
+    counting = false;
+    const cpu = cpuBetween(cpuBefore, cpuSnapshot(stack.processes));
+    const drainSeconds = (performance.now() - drainStarted) / 1000;
     const loadAfter = load();
 
     // A timer's summary names its step; in a sealed history it opens with the deployment's codec.
@@ -79,7 +100,15 @@ async function pass(label: string, env: Record<string, string>): Promise<number>
         const timerId = started.timerStartedEventAttributes!.timerId;
         const fired = history.events!.find((e) => e.eventType === proto.temporal.api.enums.v1.EventType.EVENT_TYPE_TIMER_FIRED && e.timerFiredEventAttributes?.timerId === timerId);
         const due = millis(started.eventTime) + millis(started.timerStartedEventAttributes!.startToFireTimeout);
-        return { userId, due, fired: millis(fired!.eventTime) };
+        // What Temporal ran for the send step: everything after the wait's timer fired.
+        const after = history.events!.slice(history.events!.indexOf(fired!) + 1);
+        const count = (type: proto.temporal.api.enums.v1.EventType) => after.filter((e) => e.eventType === type).length;
+        const step = {
+          workflowTasks: count(proto.temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
+          activities: count(proto.temporal.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
+          events: after.length,
+        };
+        return { userId, due, fired: millis(fired!.eventTime), step };
       },
       { concurrency: 16 },
     );
@@ -91,6 +120,18 @@ async function pass(label: string, env: Record<string, string>): Promise<number>
     const last = Math.max(...arrived.values());
     const rate = customers / Math.max(0.001, (last - first) / 1000);
     console.log(`  emails drained at ${rate.toFixed(0)}/s; load ${loadAfter}`);
+    // Where a send's time went: the CPU each process used in the drain, per send, and the work per send.
+    const perSend = (total: number) => (total / customers).toFixed(1);
+    const cpuTotal = [...cpu.values()].reduce((a, b) => a + b, 0);
+    console.log(`  CPU per send over the drain (${drainSeconds.toFixed(1)} s): ${[...cpu].map(([name, seconds]) => `${name} ${perSend(seconds * 1000)} ms`).join(', ')}; ` +
+      `${perSend(cpuTotal * 1000)} ms in all, ${(cpuTotal / drainSeconds).toFixed(2)} of ${os.cpus().length} cores busy`);
+    const sum = (pick: (t: (typeof timers)[number]) => number) => timers.reduce((a, t) => a + pick(t), 0);
+    console.log(`  Temporal per send step: ${perSend(sum((t) => t.step.workflowTasks))} workflow tasks, ${perSend(sum((t) => t.step.activities))} activities, ${perSend(sum((t) => t.step.events))} history events`);
+    const commandTotal = [...commands.values()].reduce((a, b) => a + b, 0);
+    // The maintenance schedules' reads run beside the drain; they are summed, not named.
+    const named = [...commands].filter(([, n]) => n / customers >= 0.05).sort((a, b) => b[1] - a[1]);
+    const others = commandTotal - named.reduce((a, [, n]) => a + n, 0);
+    console.log(`  store commands per send: ${perSend(commandTotal)} (${named.map(([name, n]) => `${name} ${perSend(n)}`).join(', ')}; others ${perSend(others)})`);
     return rate;
   } finally {
     await system.close();

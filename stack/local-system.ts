@@ -44,6 +44,8 @@ export interface LocalSystemOptions {
   env?: Record<string, string>;
   /** false: start no worker in this process (a test runs workers as child processes). */
   startWorker?: boolean;
+  /** The database client emits command events (a bench counts the store commands of a send). */
+  monitorCommands?: boolean;
 }
 
 export interface LocalSystem {
@@ -115,7 +117,10 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
   const config = loadConfig(env);
   // Shared by the server and the worker here: the server's short wait (see server/server.ts) suits
   // both, as activities retry.
-  const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE, { serverSelectionTimeoutMS: config.DEPENDENCY_TIMEOUT / 2 });
+  const db = await openDatabase(config.MONGODB_URL, config.MONGODB_DATABASE, {
+    serverSelectionTimeoutMS: config.DEPENDENCY_TIMEOUT / 2,
+    ...(options.monitorCommands ? { monitorCommands: true } : {}),
+  });
   const temporal = await connectTemporal(config, db);
   const worker =
     options.startWorker === false ? undefined : await startWorker(config, { db, workflowBundlePath: options.workflowBundlePath });
