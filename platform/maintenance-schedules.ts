@@ -50,7 +50,14 @@ async function ensureSchedule(client: Client, scheduleId: string, workflowType: 
     });
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await client.schedule.getHandle(scheduleId).update((current) => ({ ...current, spec, action: { ...current.action, taskQueue } }));
+    // Changed only when the configuration changed: an update is a write, and setup runs at every start.
+    const handle = client.schedule.getHandle(scheduleId);
+    const { spec: now, action } = await handle.describe();
+    const sameQueue = action.type === 'startWorkflow' && action.taskQueue === taskQueue;
+    // Temporal keeps an interval in whole seconds.
+    const sameInterval = now.intervals?.length === 1 && now.intervals[0]!.every === Math.round(everyMs / 1000) * 1000;
+    if (sameQueue && sameInterval) return;
+    await handle.update((current) => ({ ...current, spec, action: { ...current.action, taskQueue } }));
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cleanupScheduleId } from '../platform/maintenance-schedules.js';
+import { cleanupScheduleId, ensureSchedules, rollupScheduleId } from '../platform/maintenance-schedules.js';
 import { waitUntil } from '../stack/wait-until.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
 
@@ -66,4 +66,19 @@ it('an expired suppression no longer blocks, before any cleanup', async () => {
   await system.track(userId, 'Product Viewed', { name: 'Lamp' });
   await system.journeyResult(userId, 'browseAbandonment');
   expect(await system.reasons(userId)).toEqual(['browse-reminder-email:sent']);
+});
+
+it('setup changes a maintenance schedule only when its configuration changed', async () => {
+  const handle = system.temporal.schedule.getHandle(rollupScheduleId(system.config.TEMPORAL_TASK_QUEUE));
+  const before = await handle.describe();
+  // Setup runs at every start of every process: a second run with the same configuration writes nothing.
+  await ensureSchedules(system.temporal, system.config);
+  expect((await handle.describe()).info.lastUpdatedAt).toEqual(before.info.lastUpdatedAt);
+
+  await ensureSchedules(system.temporal, { ...system.config, ROLLUP_INTERVAL: 7_000 });
+  const changed = await handle.describe();
+  expect(changed.spec.intervals).toMatchObject([{ every: 7_000 }]);
+  expect(changed.info.lastUpdatedAt).not.toEqual(before.info.lastUpdatedAt);
+  await ensureSchedules(system.temporal, system.config);
+  expect((await handle.describe()).spec.intervals).toMatchObject([{ every: system.config.ROLLUP_INTERVAL }]);
 });
