@@ -5,12 +5,11 @@
  * copy of an event never does this.
  */
 import { heartbeat, log as activityLog } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
 import { createIngestion } from '../events/ingestion.js';
-import { deploymentRouter } from '../events/router.js';
+import type { Router } from '../events/router.js';
 import { handOverPendingChanges } from '../segments/change-dispatch.js';
-import { deploymentSegments } from '../segments/deployment.js';
+import type { SegmentEngine } from '../segments/engine.js';
 import { findAbandonedClaims } from '../store/inbound-events.js';
 import type { Database } from '../store/db.js';
 
@@ -26,7 +25,7 @@ export interface EventRecoveryActivities {
   finishAbandonedEvents(): Promise<RecoveryResult>;
 }
 
-export function createEventRecoveryActivities(db: Database, temporal: () => Promise<Client>, config: Config): EventRecoveryActivities {
+export function createEventRecoveryActivities(db: Database, router: () => Promise<Router>, segments: () => Promise<SegmentEngine>, config: Config): EventRecoveryActivities {
   return {
     async finishAbandonedEvents() {
       const now = Date.now();
@@ -34,13 +33,12 @@ export function createEventRecoveryActivities(db: Database, temporal: () => Prom
         since: new Date(now - config.INBOUND_RECOVERY_WINDOW),
         before: new Date(now - config.INBOUND_CLAIM_LEASE),
       });
-      const router = deploymentRouter(await temporal(), db, config);
-      const segments = deploymentSegments(db, config, undefined, router);
+      const routes = await router();
       const report = claims.length
-        ? await createIngestion(db, router, { phoneRegion: config.DEFAULT_PHONE_REGION, holdRules: config.HOLD_RULES, segments }).recover(claims, (tried) => heartbeat(tried))
+        ? await createIngestion(db, routes, { phoneRegion: config.DEFAULT_PHONE_REGION, holdRules: config.HOLD_RULES, segments: await segments() }).recover(claims, (tried) => heartbeat(tried))
         : { finished: 0, failed: [] };
       // After the events: a change their recovery takes is handed over at once, not counted here.
-      const changes = await handOverPendingChanges(db, router, new Date(now - config.INBOUND_CLAIM_LEASE), (tried) => heartbeat(claims.length + tried));
+      const changes = await handOverPendingChanges(db, routes, new Date(now - config.INBOUND_CLAIM_LEASE), (tried) => heartbeat(claims.length + tried));
       // One that keeps failing (a dependency still down, an event no retry can act on) holds up no
       // other: it is named here and tried again next run, while it is inside the window.
       for (const failure of report.failed) activityLog.warn('abandoned event not finished yet', failure);

@@ -5,6 +5,8 @@ import type { Database } from '../store/db.js';
 import { journeyVersions } from '../workflows/journeys/index.js';
 import { checkSegments, checkTemplates } from '../workflows/sdk/journey.js';
 import { segmentVersions } from '../segments/definitions/index.js';
+import { deploymentSegments } from '../segments/deployment.js';
+import type { SegmentEngine } from '../segments/engine.js';
 import { createDeliveryActivities, type DeliveryActivities } from './delivery-activities.js';
 import { createJourneyActivities, type JourneyActivities } from './journey-activities.js';
 import { createMaintenanceActivities, type MaintenanceActivities } from './maintenance-activities.js';
@@ -85,9 +87,12 @@ export async function createActivities(config: Config, db: Database, options: { 
   // The recovery schedule routes events to journeys: a client, connected on its first use.
   let temporal: Promise<Client> | undefined;
   const temporalClient = () => (options.temporal ? Promise.resolve(options.temporal) : (temporal ??= connectTemporal(config, db)));
-  // Broadcasts that enter a journey hand their recipients to the router, as ingestion does.
+  // One router and one segment engine for every activity that routes (recovered events, membership
+  // changes time makes, broadcasts into a journey), as ingestion does: built on their first use.
   let routing: Promise<Router> | undefined;
   const router = () => (routing ??= temporalClient().then((client) => deploymentRouter(client, db, config)));
+  let engine: Promise<SegmentEngine> | undefined;
+  const segments = () => (engine ??= router().then((routes) => deploymentSegments(db, config, undefined, routes)));
   const activities = {
     ...createDeliveryActivities({
       db,
@@ -100,8 +105,8 @@ export async function createActivities(config: Config, db: Database, options: { 
     }),
     ...createJourneyActivities(db),
     ...createAudienceSyncActivities(db, audiencePlatforms),
-    ...createEventRecoveryActivities(db, temporalClient, config),
-    ...createSegmentActivities(db, temporalClient, config),
+    ...createEventRecoveryActivities(db, router, segments, config),
+    ...createSegmentActivities(db, segments),
     ...createBroadcastActivities(db, temporalClient, router, config),
     ...createMaintenanceActivities(
       db,
