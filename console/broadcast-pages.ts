@@ -1,6 +1,7 @@
 /**
  * The console's broadcast pages: the build's broadcasts with their recent occurrences, and one
- * occurrence's status (counts by outcome, rate, ETA, each group's progress). Operators start an
+ * occurrence's status (counts by outcome, rate, ETA, each group's progress) and results (sent,
+ * opened, clicked). Operators start an
  * occurrence and pause, resume or cancel it here, with the same effect as the CLI; viewers only look.
  */
 import type { Client } from '@temporalio/client';
@@ -9,12 +10,16 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import { broadcasts } from '../broadcasts/definitions/index.js';
 import { occurrenceOf, signalBroadcast, startBroadcast, statusOf } from '../broadcasts/control.js';
-import { BROADCAST_WORKFLOW_TYPE, broadcastWorkflowId } from '../broadcasts/sdk/run.js';
+import { entersJourney } from '../broadcasts/sdk/broadcast.js';
+import { BROADCAST_WORKFLOW_TYPE, broadcastJourneyId, broadcastWorkflowId } from '../broadcasts/sdk/run.js';
+import { engagementReport } from '../reports/engagement-report.js';
+import type { Database } from '../store/db.js';
 import { parseBody } from '../server/http-errors.js';
 
 export interface BroadcastPagesOptions {
   config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'DEFAULT_TIME_ZONE'>;
   temporal: Client;
+  db: Database;
   page: (reply: FastifyReply, request: FastifyRequest, view: string, data: Record<string, unknown>, status?: number) => Promise<FastifyReply>;
   isOperator: (request: FastifyRequest) => boolean;
 }
@@ -24,7 +29,9 @@ const Occurrence = z.string().regex(/^[\w.:-]{1,64}$/, 'an occurrence is letters
 const StartForm = z.object({ occurrence: Occurrence.optional().or(z.literal('').transform(() => undefined)), _csrf: z.string().optional() });
 const ControlForm = z.object({ command: z.enum(['pause', 'resume', 'cancel']), _csrf: z.string().optional() });
 
-export function registerBroadcastPages(app: FastifyInstance, { config, temporal, page, isOperator }: BroadcastPagesOptions): void {
+const percent = (rate: number | undefined) => (rate === undefined ? '' : `${(rate * 100).toFixed(1)}%`);
+
+export function registerBroadcastPages(app: FastifyInstance, { config, temporal, db, page, isOperator }: BroadcastPagesOptions): void {
   const known = (id: string) => broadcasts.find((b) => b.id === id);
   const notFound = (reply: FastifyReply, request: FastifyRequest, id: string) => page(reply, request, 'login', { title: 'Not found', error: `No broadcast "${id}" in this build.` }, 404);
   const notAllowed = (reply: FastifyReply, request: FastifyRequest) => page(reply, request, 'login', { title: 'Not allowed', error: 'Viewers cannot start or change broadcasts.' }, 403);
@@ -45,7 +52,13 @@ export function registerBroadcastPages(app: FastifyInstance, { config, temporal,
     if (!definition) return notFound(reply, request, request.params.id);
     const occurrence = occurrenceOf(definition, request.query.occurrence ? parseBody(Occurrence, request.query.occurrence) : undefined);
     const status = await statusOf(temporal, broadcastWorkflowId(definition.id, occurrence));
+    // A message broadcast's sends, opens and clicks, from the rollups as a journey step's (a broadcast
+    // into a journey has its results on the journey's page).
+    const results = entersJourney(definition.send)
+      ? undefined
+      : (await engagementReport(db, { journeyId: broadcastJourneyId(definition.id) })).steps.find((s) => s.stepId === occurrence);
     return page(reply, request, 'broadcast', {
+      results: results && { ...results, openRate: percent(results.openRate), clickRate: percent(results.clickRate) },
       title: `${definition.id} ${occurrence}`,
       definition,
       occurrence,

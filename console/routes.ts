@@ -265,7 +265,7 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
   });
 
   registerSegmentPages(app, { db, page, shownId });
-  registerBroadcastPages(app, { config, temporal, page, isOperator: (request) => !viewer(request) });
+  registerBroadcastPages(app, { config, temporal, db, page, isOperator: (request) => !viewer(request) });
 
   const MESSAGE_LIMIT = 200;
   app.get<{ Querystring: Record<string, string | undefined> }>('/console/messages', async (request, reply) => {

@@ -2,6 +2,9 @@
  * Reading rollup documents back: their field keys decoded, their counts summed over days and
  * versions, and steps named by what they send (from the journey definition of that version).
  */
+import { broadcasts } from '../broadcasts/definitions/index.js';
+import { entersJourney } from '../broadcasts/sdk/broadcast.js';
+import { broadcastOfJourney } from '../broadcasts/sdk/run.js';
 import { fieldName } from '../store/field-rules.js';
 import type { GoalRollup, JourneyDayDoc } from '../store/rollups.js';
 import { journeyVersion } from '../workflows/journeys/index.js';
@@ -46,6 +49,12 @@ export interface StepSubject {
 /** What a step of a version is: a send's channel and template, an audience, a webhook, or its kind. */
 export function stepSubject(journeyId: string, version: number, stepId: string): StepSubject {
   if (stepId.startsWith('exit:leave:')) return { kind: 'audience', channel: 'audience', subject: stepId.slice('exit:leave:'.length) };
+  // A message broadcast's occurrences are its steps, each sending what the broadcast sends.
+  const broadcastId = broadcastOfJourney(journeyId);
+  if (broadcastId !== undefined) {
+    const send = broadcasts.find((b) => b.id === broadcastId)?.send;
+    return send && !entersJourney(send) ? { kind: 'send', channel: send.channel, subject: send.template } : { kind: 'unknown' };
+  }
   const definition = journeyVersion(journeyId, version);
   const step = definition ? [...allSteps(definition.steps)].find((s) => s.id === stepId) : undefined;
   if (!step) return { kind: 'unknown' };

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { signalBroadcast, startBroadcast, statusOf } from '../broadcasts/control.js';
 import { defineBroadcast } from '../broadcasts/sdk/broadcast.js';
 import { broadcastWorkflowId, type BroadcastStatus } from '../broadcasts/sdk/run.js';
+import type { EngagementReport } from '../reports/engagement-report.js';
 import { ledgerForUser } from '../store/ledger.js';
 import { waitUntil } from '../stack/wait-until.js';
 import { enterJourney } from '../broadcasts/journey-entry.js';
@@ -22,6 +23,8 @@ beforeAll(async () => {
   system = await startTestSystem();
 });
 afterAll(() => system?.close());
+
+const BROWSER = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
 
 const flashSale = (throttle: number) =>
   defineBroadcast({
@@ -70,6 +73,22 @@ it('each member once through the delivery path; paused it holds, resumed it goes
   expect(done).toMatchObject({ state: 'done', recipients: 30, pending: 0, counts: { sent: 30 } });
   const [entry] = await ledgerForUser(system.db.collections.ledger, readers[0]!);
   expect(entry).toMatchObject({ journeyId: 'broadcast:flash-sale', stepId: 'first', reason: 'sent' });
+
+  // Its results, as a journey step's: a person opens one (a mail client loading the pixel, past the
+  // first seconds in which only machines open), and the report has the occurrence's sends and the open.
+  const results = async () => {
+    const answer = await fetch(`${system.httpUrl}/admin/reports/engagement?journey=broadcast:flash-sale`, { headers: { authorization: `Bearer ${system.adminToken}` } });
+    expect(answer.status).toBe(200);
+    return ((await answer.json()) as EngagementReport).steps;
+  };
+  const pixel = /<img src="([^"]*\/t\/o\/[^"]*)"/.exec(String(system.smtp.messagesTo(`${readers[0]}@example.com`)[0]!.html))?.[1];
+  expect(pixel).toBeDefined();
+  await sleep(2_000);
+  expect((await fetch(pixel!, { headers: { 'user-agent': BROWSER } })).status).toBe(200);
+  await waitUntil(async () => (await results()).some((row) => row.opened === 1 && row.sent === 30), 30_000, 'the sends and the open in the report');
+  expect(await results()).toEqual([
+    expect.objectContaining({ journeyId: 'broadcast:flash-sale', stepId: 'first', sent: 30, opened: 1, openRate: 1 / 30, clicked: 0 }),
+  ]);
 
   // The command again: the occurrence that ran is found, not run again.
   const again = await startBroadcast(system.temporal, system.config, definition, 'first');

@@ -325,3 +325,37 @@ it('an operator starts next week’s newsletter from its page, pauses, resumes a
   expect(await viewer.locator('#start, #controls').count()).toBe(0);
   await viewer.context().close();
 });
+
+it('a newsletter that went out shows its results: how many were sent, opened and clicked', async () => {
+  // A reader in the zone where it is 10:xx now, so today's occurrence (10:00 in each reader's zone)
+  // sends to her at once; at least two minutes of the hour left, so she is not an hour late.
+  const leftOfHour = 3_600_000 - (Date.now() % 3_600_000);
+  if (leftOfHour < 120_000) await new Promise((resolve) => setTimeout(resolve, leftOfHour + 1_000));
+  let offset = 10 - new Date().getUTCHours();
+  if (offset < -12) offset += 24;
+  const zone = offset === 0 ? 'Etc/GMT' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`; // Etc/GMT's signs are the other way round
+  const occurrence = new Date(Date.now() + offset * 3_600_000).toISOString().slice(0, 10);
+  const reader = uniqueId('reader');
+  await system.identify(reader, { email: `${reader}@example.com`, timezone: zone, consent: { categories: { newsletter: { email: true } } } });
+  await waitUntil(async () => (await system.db.collections.segmentMembers.countDocuments({ userId: reader })) > 0, 10_000, 'the reader in the newsletter segment');
+
+  const page = await signIn('ann', 'ann-password');
+  await page.goto(`${system.httpUrl}/console/broadcasts/weekly-newsletter`);
+  await page.fill('#start input[name=occurrence]', occurrence);
+  await page.click('#start button');
+  await page.waitForURL(/occurrence=/);
+  await waitUntil(() => system.smtp.messagesTo(`${reader}@example.com`).length === 1, 30_000, 'the newsletter sent');
+  // She opens it, past the first seconds in which only machines open.
+  const pixel = /<img src="([^"]*\/t\/o\/[^"]*)"/.exec(String(system.smtp.messagesTo(`${reader}@example.com`)[0]!.html))?.[1];
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  expect((await fetch(pixel!, { headers: { 'user-agent': 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15' } })).status).toBe(200);
+  await waitUntil(async () => (await page.reload(), (await page.locator('#results .opened').count()) === 1 && (await page.locator('#results .opened').innerText()) === '1'), 30_000, 'the open on the page');
+  // Whoever else of this file's customers is in the segment and at 10:xx now was sent it too.
+  const sent = await system.db.collections.ledger.countDocuments({ journeyId: 'broadcast:weekly-newsletter', stepId: occurrence, reason: 'sent' });
+  expect(sent).toBeGreaterThanOrEqual(1);
+  await expect(page.locator('#results .sent').innerText()).resolves.toBe(String(sent));
+  await expect(page.locator('#results .clicked').innerText()).resolves.toBe('0');
+  await expect(page.locator('#results').innerText()).resolves.toContain(`${(100 / sent).toFixed(1)}%`);
+  await page.screenshot({ path: path.join(shots, 'broadcast-results.png'), fullPage: true });
+  await page.context().close();
+});

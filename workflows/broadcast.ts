@@ -12,6 +12,8 @@ import { ActivityCancellationType, condition, continueAsNew, proxyActivities, se
 import type { BroadcastActivities } from '../activities/broadcast-activities.js';
 import type { DeliveryActivities } from '../activities/delivery-activities.js';
 import {
+  BROADCAST_JOURNEY_VERSION,
+  broadcastJourneyId,
   broadcastStatus,
   cancelBroadcast,
   pauseBroadcast,
@@ -74,18 +76,24 @@ function batchSender(input: BroadcastInput): (userIds: string[], group: Audience
       );
   }
   const { deliverBatch } = proxyActivities<DeliveryActivities>({ ...batchOptions, taskQueue: sendQueue(taskQueue, send.channel) });
+  const journeyId = broadcastJourneyId(definition.id);
+  const version = BROADCAST_JOURNEY_VERSION;
   const requestFor = (userId: string, attempt: number): MessageRequest => ({
     channel: send.channel,
     template: send.template,
     category: send.category,
     idempotencyKey: recipientSendKey(workflowId, userId, attempt),
-    journeyId: `broadcast:${definition.id}`,
+    journeyId,
+    version,
     stepId: input.occurrence,
     workflowId,
     userId,
     data: {},
     firstAttemptAt: new Date().toISOString(),
     onlyIfMemberOf: input.segmentKey,
+    // Each recipient's outcome is a record of the occurrence's step, so the rollups count its sends
+    // beside its opens and clicks (keyed by recipient and attempt: a retried batch writes the same).
+    progress: { before: [], own: { journeyId, version, workflowId, runId: userId, userId, seq: attempt, stepId: input.occurrence } },
   });
   return (userIds, group) => deliverBatch(userIds.map((userId) => requestFor(userId, group.attempt)), SENDS_IN_PARALLEL);
 }

@@ -91,6 +91,17 @@ export const broadcastRecurrenceId = (taskQueue: string, broadcastId: string) =>
 /** One workflow per (broadcast, occurrence): starting it again finds the one already under way. */
 export const broadcastWorkflowId = (broadcastId: string, occurrence: string) => `broadcast/${broadcastId}/${occurrence}`;
 
+/**
+ * Where a message broadcast's sends stand in the ledger, explain and the reports: as a journey named
+ * for the broadcast, one step per occurrence, at one version (a broadcast has no versions).
+ */
+const BROADCAST_JOURNEY_PREFIX = 'broadcast:';
+export const broadcastJourneyId = (broadcastId: string) => `${BROADCAST_JOURNEY_PREFIX}${broadcastId}`;
+export const BROADCAST_JOURNEY_VERSION = 1;
+/** The broadcast a journey id of the ledger or the reports names; undefined for a journey's. */
+export const broadcastOfJourney = (journeyId: string): string | undefined =>
+  journeyId.startsWith(BROADCAST_JOURNEY_PREFIX) ? journeyId.slice(BROADCAST_JOURNEY_PREFIX.length) : undefined;
+
 /** The ledger's idempotency key of a recipient's send: the same on every retry, run and repeat of the command. */
 export const recipientSendKey = (workflowId: string, userId: string, attempt: number) => `${workflowId}/${userId}#${attempt}`;
 
