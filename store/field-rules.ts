@@ -64,11 +64,13 @@ const EDGE_SPACE = /^[\s\u0085]|[\s\u0085]$/u;
 
 /**
  * Every part of `value` the store would refuse, by path: keys MongoDB refuses as field names, and
- * arrays directly inside arrays, which FerretDB does not store (MongoDB does; only what both take).
- * Top-level keys also become update paths (`$set: { 'traits.<key>': … }`), and FerretDB refuses a
- * path part that begins or ends with white space.
+ * arrays directly inside arrays and text holding a NUL, which FerretDB does not store (PostgreSQL's
+ * JSONB has no NUL; MongoDB takes both; only what both take). Top-level keys also become update
+ * paths (`$set: { 'traits.<key>': … }`), and FerretDB refuses a path part that begins or ends with
+ * white space.
  */
 export function unstorableParts(value: unknown, path: string[] = []): Array<{ path: string[]; message: string }> {
+  if (typeof value === 'string' && value.includes('\u0000')) return [{ path, message: 'text may not contain NUL characters' }];
   if (value === null || typeof value !== 'object') return [];
   return Object.entries(value).flatMap(([key, child]) => {
     const problem = Array.isArray(value)

@@ -153,6 +153,23 @@ describe('a batch with one bad event', () => {
     expect(await system.db.collections.profiles.countDocuments({ _id: good })).toBe(1);
     expect(await system.db.collections.profiles.countDocuments({ _id: bad })).toBe(0);
   });
+
+  it('refuses a trait whose text holds a NUL, however deep, which the store cannot keep (not a 503 on every retry)', async () => {
+    const [good, bad, worse] = [uniqueId('good'), uniqueId('nul'), uniqueId('nul')];
+    const answer = await segmentApi('/v1/batch', {
+      batch: [
+        { type: 'identify', userId: good, traits: { note: 'a%b' } },
+        { type: 'identify', userId: bad, traits: { note: 'a\u0000b' } },
+        { type: 'group', userId: worse, groupId: 'g1', traits: { tags: ['ok', { deep: '\u0000' }] } },
+      ],
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.body.rejected).toEqual([
+      { index: 1, problems: [{ field: 'batch.1.traits.note', message: 'text may not contain NUL characters' }] },
+      { index: 2, problems: [{ field: 'batch.2.traits.tags.1.deep', message: 'text may not contain NUL characters' }] },
+    ]);
+    expect(await system.db.collections.profiles.findOne({ _id: good })).toMatchObject({ traits: { note: 'a%b' } });
+  });
 });
 
 describe('concurrent first writes for a new customer', () => {
