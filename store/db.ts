@@ -150,6 +150,7 @@ export async function openDatabase(url: string, name: string, options: { monitor
     migrations: db.collection('migrations'),
     customerKeys: db.collection('customer_keys'),
   };
+  await createMissingCollections(db, collections);
   await Promise.all([
     // The recovery schedule's window and the cleanup's cut-off, on MongoDB without a scan.
     collections.inboundEvents.createIndex({ receivedAt: 1 }),
@@ -195,6 +196,29 @@ export async function openDatabase(url: string, name: string, options: { monitor
   ]);
   return { client, db, collections, close: () => client.close() };
 }
+
+/**
+ * Every collection exists before its first write. FerretDB otherwise creates one at its first insert,
+ * and a FerretDB killed during that creation can leave PostgreSQL's table without FerretDB's record of
+ * it: every insert then fails with "relation … already exists", for good (seen in the outages fault
+ * test, on tracked_sends). Here a process creates them as it opens the database, before it sends.
+ */
+async function createMissingCollections(db: Db, collections: Collections): Promise<void> {
+  const existing = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
+  const names = new Set(Object.values(collections).map((collection: Collection<Document>) => collection.collectionName));
+  await Promise.all(
+    [...names]
+      .filter((name) => !existing.has(name))
+      .map((name) =>
+        db.createCollection(name).catch((err: unknown) => {
+          // Another process opening the database at the same moment created it first.
+          if (!(err instanceof MongoServerError && err.code === NAMESPACE_EXISTS)) throw err;
+        }),
+      ),
+  );
+}
+
+const NAMESPACE_EXISTS = 48;
 
 export function isDuplicateKey(err: unknown): boolean {
   if (err instanceof MongoBulkWriteError) return [err.writeErrors].flat().some((writeError) => writeError.code === 11000);

@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findLedgerEntry } from '../../store/ledger.js';
+import { openDatabase } from '../../store/db.js';
 import { mergeTraits } from '../../store/profiles.js';
 import { deliverer, deliveryRequest } from '../support/delivery.js';
 import { onceAt, withStoreFault, type FaultAt } from '../support/faulty-database.js';
@@ -94,4 +95,19 @@ it('an attempt that waited past its start-to-close timeout does not claim: its s
   const run = await sendWithFault('email', undefined, { startToCloseTimeoutMs: 60_000, scheduledAt: (attempt) => Date.now() - (attempt === 1 ? 61_000 : 0) });
   expect(run.attempts).toBe(2);
   expect({ received: run.received, reason: run.entry?.reason, attempt: run.entry?.attempt }).toEqual({ received: 1, reason: 'sent', attempt: 2 });
+});
+
+it('every collection exists once a process has opened the database, so none is created at a first write a crash could cut', async () => {
+  // A fresh database, as a new deployment's first processes (a worker and a server) open it at once.
+  const name = `${system.config.MONGODB_DATABASE}_fresh`;
+  const [opened, other] = await Promise.all([openDatabase(system.config.MONGODB_URL, name), openDatabase(system.config.MONGODB_URL, name)]);
+  try {
+    const names = new Set((await opened.db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
+    const expected = new Set(Object.values(opened.collections).map((c: { collectionName: string }) => c.collectionName));
+    expect([...expected].filter((collection) => !names.has(collection))).toEqual([]);
+    expect(names.has('tracked_sends')).toBe(true);
+  } finally {
+    await opened.db.dropDatabase();
+    await Promise.all([opened.close(), other.close()]);
+  }
 });
