@@ -1,8 +1,8 @@
 /**
  * The console's broadcast pages: the build's broadcasts with their recent occurrences, and one
  * occurrence's status (counts by outcome, rate, ETA, each group's progress) and results (sent,
- * opened, clicked). Operators start an
- * occurrence and pause, resume or cancel it here, with the same effect as the CLI; viewers only look.
+ * opened, clicked). Operators start an occurrence and pause, resume or cancel it here, with the same
+ * effect as the CLI; viewers only look.
  */
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -28,8 +28,6 @@ const OCCURRENCES_SHOWN = 20;
 const Occurrence = z.string().regex(/^[\w.:-]{1,64}$/, 'an occurrence is letters, digits, dots, dashes or colons');
 const StartForm = z.object({ occurrence: Occurrence.optional().or(z.literal('').transform(() => undefined)), _csrf: z.string().optional() });
 const ControlForm = z.object({ command: z.enum(['pause', 'resume', 'cancel']), _csrf: z.string().optional() });
-
-const percent = (rate: number | undefined) => (rate === undefined ? '' : `${(rate * 100).toFixed(1)}%`);
 
 export function registerBroadcastPages(app: FastifyInstance, { config, temporal, db, page, isOperator }: BroadcastPagesOptions): void {
   const known = (id: string) => broadcasts.find((b) => b.id === id);
@@ -58,7 +56,7 @@ export function registerBroadcastPages(app: FastifyInstance, { config, temporal,
       ? undefined
       : (await engagementReport(db, { journeyId: broadcastJourneyId(definition.id) })).steps.find((s) => s.stepId === occurrence);
     return page(reply, request, 'broadcast', {
-      results: results && { ...results, openRate: percent(results.openRate), clickRate: percent(results.clickRate) },
+      results,
       title: `${definition.id} ${occurrence}`,
       definition,
       occurrence,
