@@ -36,7 +36,11 @@ function processes(): ProcStat[] {
 /** Seconds of CPU (user and system) used so far by the process `root` and its descendants. */
 function treeCpuSeconds(all: readonly ProcStat[], root: number): number {
   const children = new Map<number, ProcStat[]>();
-  for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
+  for (const p of all) {
+    const siblings = children.get(p.ppid);
+    if (siblings) siblings.push(p);
+    else children.set(p.ppid, [p]);
+  }
   let ticks = 0;
   const stack = all.filter((p) => p.pid === root);
   while (stack.length) {
