@@ -16,6 +16,7 @@ import { enterJourney } from '../broadcasts/journey-entry.js';
 import { deploymentRouter } from '../events/router.js';
 import { JOURNEY } from '../workflows/sdk/search-attributes.js';
 import { journeyWorkflowId } from '../workflows/sdk/definitions.js';
+import { BROWSER, pixelOf } from './support/mail-client.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
 
 let system: TestSystem;
@@ -23,8 +24,6 @@ beforeAll(async () => {
   system = await startTestSystem();
 });
 afterAll(() => system?.close());
-
-const BROWSER = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
 
 const flashSale = (throttle: number) =>
   defineBroadcast({
@@ -81,7 +80,7 @@ it('each member once through the delivery path; paused it holds, resumed it goes
     expect(answer.status).toBe(200);
     return ((await answer.json()) as EngagementReport).steps;
   };
-  const pixel = /<img src="([^"]*\/t\/o\/[^"]*)"/.exec(String(system.smtp.messagesTo(`${readers[0]}@example.com`)[0]!.html))?.[1];
+  const pixel = pixelOf(String(system.smtp.messagesTo(`${readers[0]}@example.com`)[0]!.html));
   expect(pixel).toBeDefined();
   await sleep(2_000);
   expect((await fetch(pixel!, { headers: { 'user-agent': BROWSER } })).status).toBe(200);

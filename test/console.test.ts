@@ -13,6 +13,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { hashPassword } from '../console/passwords.js';
 import { projectRoot } from '../stack/paths.js';
 import { waitUntil } from '../stack/wait-until.js';
+import { BROWSER, pixelOf } from './support/mail-client.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
 
 const shots = path.join(projectRoot, 'test-results', 'console');
@@ -147,7 +148,7 @@ it('shows a viewer a customer with steps, sends and engagement, with no email ad
   // The page as a viewer meets it once the journey has acted: a step recorded, an email sent, opened.
   await waitUntil(async () => (await system.reasons(customer)).includes('cart-reminder-email:sent'), 20_000, 'the reminder sent');
   const mail = system.smtp.messagesTo(`${customer}@example.com`)[0]!;
-  const pixel = /<img src="([^"]*\/t\/o\/[^"]*)"/.exec(String(mail.html))![1]!;
+  const pixel = pixelOf(String(mail.html))!;
   await fetch(pixel, { headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36' } });
   await waitUntil(async () => (await system.db.collections.engagements.countDocuments({ userId: customer })) > 0, 10_000, 'the open recorded');
 
@@ -346,9 +347,9 @@ it('a newsletter that went out shows its results: how many were sent, opened and
   await page.waitForURL(/occurrence=/);
   await waitUntil(() => system.smtp.messagesTo(`${reader}@example.com`).length === 1, 30_000, 'the newsletter sent');
   // She opens it, past the first seconds in which only machines open.
-  const pixel = /<img src="([^"]*\/t\/o\/[^"]*)"/.exec(String(system.smtp.messagesTo(`${reader}@example.com`)[0]!.html))?.[1];
+  const pixel = pixelOf(String(system.smtp.messagesTo(`${reader}@example.com`)[0]!.html));
   await new Promise((resolve) => setTimeout(resolve, 2_000));
-  expect((await fetch(pixel!, { headers: { 'user-agent': 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15' } })).status).toBe(200);
+  expect((await fetch(pixel!, { headers: { 'user-agent': BROWSER } })).status).toBe(200);
   await waitUntil(async () => (await page.reload(), (await page.locator('#results .opened').count()) === 1 && (await page.locator('#results .opened').innerText()) === '1'), 30_000, 'the open on the page');
   // Whoever else of this file's customers is in the segment and at 10:xx now was sent it too.
   const sent = await system.db.collections.ledger.countDocuments({ journeyId: 'broadcast:weekly-newsletter', stepId: occurrence, reason: 'sent' });

@@ -10,11 +10,11 @@ import { engagementReport } from '../reports/engagement-report.js';
 import { waitUntil } from '../stack/wait-until.js';
 import { journeyWorkflowId, stateQuery } from '../workflows/sdk/definitions.js';
 import { deliverer } from './support/delivery.js';
+import { BROWSER, pixelOf } from './support/mail-client.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
 
 // A query string with an ampersand and percent-encodings, and a fragment: kept exactly.
 const CART_URL = 'https://shop.example/cart/7?utm_source=email&note=caf%C3%A9%20au%20lait&size=M#summary';
-const BROWSER = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
 
 let system: TestSystem;
 beforeAll(async () => {
@@ -33,7 +33,6 @@ async function shopper(name: string) {
 }
 
 const trackedLinks = (html: string) => [...html.matchAll(/href="([^"]*\/t\/c\/[^"]*)"/g)].map((m) => m[1]!.replaceAll('&amp;', '&'));
-const pixelOf = (html: string) => /<img src="([^"]*\/t\/o\/[^"]*)"/.exec(html)?.[1];
 const visit = (url: string, init: { method?: string; userAgent?: string } = {}) =>
   fetch(url, { method: init.method ?? 'GET', redirect: 'manual', headers: { 'user-agent': init.userAgent ?? BROWSER } });
 const engagementsOf = (userId: string) => system.db.collections.engagements.find({ userId }).toArray();
