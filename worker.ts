@@ -2,7 +2,7 @@
  * The Throughline worker: runs journey workflows and the delivery activities. Stateless: run as many
  * as you need against the same Temporal namespace, task queue and MongoDB.
  */
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { GracefulShutdownPeriodExpiredError, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import Fastify from 'fastify';
 import getPort from 'get-port';
 import path from 'node:path';
@@ -30,6 +30,8 @@ export interface RunningWorker {
   /** What /readyz asks: Temporal and the database. */
   checks: Record<string, ReadinessCheck>;
 }
+
+const FORCE_AFTER_GRACE_MS = 20_000;
 
 const SEND_CHANNELS = ['email', 'sms', 'audience', 'webhook'] as const;
 
@@ -80,6 +82,9 @@ export async function startWorker(
     : { workflowsPath };
   // On shutdown, sends in progress get this long to finish; what is cut is retried by Temporal.
   const shutdownGraceTime = config.SHUTDOWN_GRACE;
+  // A task that ignores its cancellation must not hold the stop for ever (a process on its own is
+  // cut by drainOnSignal first; this bounds a worker run inside another process, as the stack's).
+  const shutdownForceTime = shutdownGraceTime + FORCE_AFTER_GRACE_MS;
   // Traced: the workflow interceptors go into the bundle, so a prebuilt one must have been built with them.
   const traced = tracing();
   const plugins = traced ? { plugins: [traced.plugin] } : {};
@@ -88,7 +93,7 @@ export async function startWorker(
   const cache = config.WORKFLOW_CACHE_SIZE === 'auto' ? {} : { maxCachedWorkflows: config.WORKFLOW_CACHE_SIZE };
   const all = await Promise.all(
     deploymentWorkerOptions(config.TEMPORAL_TASK_QUEUE, activities, config.SEND_RATE_LIMITS).map(({ workflows, ...queue }) =>
-      Worker.create({ connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime, ...plugins, ...sealed, ...queue, ...(workflows ? { ...workflowSource, ...cache } : {}) }),
+      Worker.create({ connection, namespace: config.TEMPORAL_NAMESPACE, shutdownGraceTime, shutdownForceTime, ...plugins, ...sealed, ...queue, ...(workflows ? { ...workflowSource, ...cache } : {}) }),
     ),
   );
   const done = Promise.all(all.map((w) => w.run())).then(() => undefined).finally(async () => {
@@ -100,10 +105,30 @@ export async function startWorker(
     done,
     async shutdown() {
       for (const w of all) if (w.getState() === 'RUNNING') w.shutdown();
-      await done;
+      // Past the grace, what still holds the stop is named, so an overrun can be traced to its cause.
+      const overrun = setTimeout(() => logger.warn({ graceMs: shutdownGraceTime, holding: stillRunning(all) }, 'worker shutdown overran its grace'), shutdownGraceTime + 500);
+      overrun.unref();
+      try {
+        await done;
+      } catch (err) {
+        if (!(err instanceof GracefulShutdownPeriodExpiredError)) throw err;
+        logger.error({ forcedAfterMs: shutdownForceTime }, 'worker shutdown forced: what it held is retried by Temporal, as after a crash');
+      } finally {
+        clearTimeout(overrun);
+      }
     },
     checks: dependencyChecks(connection, db),
   };
+}
+
+/** Each worker not yet stopped: its queue, state, pollers and the tasks it holds. */
+function stillRunning(workers: Worker[]) {
+  return workers
+    .filter((w) => w.getState() !== 'STOPPED')
+    .map((w) => {
+      const { runState, workflowPollerState, activityPollerState, numInFlightActivities, numInFlightWorkflowActivations, numInFlightLocalActivities, numInFlightNonLocalActivities } = w.getStatus();
+      return { taskQueue: w.options.taskQueue, runState, workflowPollerState, activityPollerState, numInFlightActivities, numInFlightNonLocalActivities, numInFlightLocalActivities, numInFlightWorkflowActivations };
+    });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

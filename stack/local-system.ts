@@ -18,6 +18,7 @@ import { startAudienceReceiver, type AudienceReceiver } from './audience-receive
 import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from './smtp-sink.js';
 import { startTwilioStandIn, type TwilioStandIn } from './twilio-standin.js';
 import { newPayloadKey } from '../platform/payload-codec.js';
+import { logger } from '../platform/logger.js';
 
 export interface LocalSystemOptions {
   temporalAddress: string;
@@ -137,13 +138,23 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
         body: JSON.stringify(body),
       }),
     async close({ dropDatabase = false } = {}) {
-      await server.close();
-      await worker?.shutdown();
-      await temporal.connection.close();
+      await closing('server', () => server.close());
+      await closing('worker', async () => worker?.shutdown());
+      await closing('temporal connection', () => temporal.connection.close());
       // Not before the worker stops: its tasks in flight would find no customer keys, as if erased.
-      if (dropDatabase) await db.db.dropDatabase().catch(() => undefined);
-      await db.close();
-      await Promise.all([smtp.close(), twilio.close(), audiences.close()]);
+      if (dropDatabase) await closing('database drop', () => db.db.dropDatabase({ timeoutMS: 30_000 }).catch(() => undefined));
+      await closing('database', () => db.close());
+      await closing('sinks', () => Promise.all([smtp.close(), twilio.close(), audiences.close()]));
     },
   };
+}
+
+/** One step of closing: one still waiting after 30 s is named in the log, so a hang shows where it is. */
+async function closing<T>(step: string, run: () => Promise<T>): Promise<T> {
+  const slow = setInterval(() => logger.warn({ step }, 'closing the local system: a step is still waiting'), 30_000);
+  try {
+    return await run();
+  } finally {
+    clearInterval(slow);
+  }
 }
