@@ -6,6 +6,8 @@
  */
 import { heartbeat, log as activityLog } from '@temporalio/activity';
 import type { Config } from '../config.js';
+import { broadcastConversions } from '../broadcasts/conversions.js';
+import { broadcasts } from '../broadcasts/definitions/index.js';
 import { createIngestion } from '../events/ingestion.js';
 import type { Router } from '../events/router.js';
 import { handOverPendingChanges } from '../segments/change-dispatch.js';
@@ -35,7 +37,7 @@ export function createEventRecoveryActivities(db: Database, router: () => Promis
       });
       const routes = await router();
       const report = claims.length
-        ? await createIngestion(db, routes, { phoneRegion: config.DEFAULT_PHONE_REGION, holdRules: config.HOLD_RULES, segments: await segments() }).recover(claims, (tried) => heartbeat(tried))
+        ? await createIngestion(db, routes, { phoneRegion: config.DEFAULT_PHONE_REGION, holdRules: config.HOLD_RULES, segments: await segments(), conversions: broadcastConversions(db, broadcasts) }).recover(claims, (tried) => heartbeat(tried))
         : { finished: 0, failed: [] };
       // After the events: a change their recovery takes is handed over at once, not counted here.
       const changes = await handOverPendingChanges(db, routes, new Date(now - config.INBOUND_CLAIM_LEASE), (tried) => heartbeat(claims.length + tried));

@@ -4,7 +4,7 @@
  * count.
  */
 import { insertNew, type Database, type OtherTouch } from '../store/db.js';
-import { latestJourneys } from '../workflows/journeys/index.js';
+import { deliveredTouches } from './ledger-touches.js';
 import { insertProgress } from '../store/journey-progress.js';
 import { currentMemberships } from '../store/segment-memberships.js';
 import { loadProfile, mergeTraits } from '../store/profiles.js';
@@ -25,23 +25,17 @@ export interface JourneyActivities {
 }
 
 /**
- * The customer's messages in the goal's window (delivered, by the ledger) that the instance's own
- * steps do not show, for attribution: other journeys' messages, and the instance's own sends whose
- * outcome had not reached it yet. (A goal event that arrives just as a send finishes can be handled
- * before the send's result in the same workflow task: the ledger has the send, the steps do not.)
- * An entry from a build before versions were recorded is taken as the journey's latest version.
+ * The customer's messages in the goal's window that the instance's own steps do not show, for
+ * attribution: other journeys' messages, and the instance's own sends whose outcome had not reached
+ * it yet. (A goal event that arrives just as a send finishes can be handled before the send's result
+ * in the same workflow task: the ledger has the send, the steps do not.)
  */
 async function touchesTheStepsLack(db: Database, conversion: ConversionRecord): Promise<OtherTouch[]> {
-  const sent = await db.collections.ledger
-    .find({ userId: conversion.userId, delivered: true, at: { $gte: new Date(conversion.windowStart!), $lte: new Date(conversion.event.timestamp) } })
-    .toArray();
+  const sent = await deliveredTouches(db.collections.ledger, conversion.userId, new Date(conversion.windowStart!), new Date(conversion.event.timestamp));
   const seen = new Set(conversion.steps.filter((s) => s.outcome === 'sent').map((s) => s.stepId));
   return sent
-    .filter((entry) => entry.status === 'done' && (entry.journeyId !== conversion.journeyId || (entry.workflowId === conversion.workflowId && !seen.has(entry.stepId))))
-    .flatMap((entry) => {
-      const version = entry.version ?? latestJourneys().find((j) => j.id === entry.journeyId)?.version;
-      return version === undefined ? [] : [{ journeyId: entry.journeyId, version, stepId: entry.stepId, at: entry.at.toISOString() }];
-    });
+    .filter((touch) => touch.journeyId !== conversion.journeyId || (touch.workflowId === conversion.workflowId && !seen.has(touch.stepId)))
+    .map(({ workflowId: _workflowId, ...touch }) => touch);
 }
 
 export function createJourneyActivities(db: Database): JourneyActivities {

@@ -1,7 +1,7 @@
 /**
  * The console's broadcast pages: the build's broadcasts with their recent occurrences, and one
  * occurrence's status (counts by outcome, rate, ETA, each group's progress) and results (sent,
- * opened, clicked). Operators start an occurrence and pause, resume or cancel it here, with the same
+ * opened, clicked, conversions credited). Operators start an occurrence and pause, resume or cancel it here, with the same
  * effect as the CLI; viewers only look.
  */
 import type { Client } from '@temporalio/client';
@@ -12,6 +12,7 @@ import { broadcasts } from '../broadcasts/definitions/index.js';
 import { occurrenceOf, signalBroadcast, startBroadcast, statusOf } from '../broadcasts/control.js';
 import { entersJourney } from '../broadcasts/sdk/broadcast.js';
 import { BROADCAST_WORKFLOW_TYPE, broadcastJourneyId, broadcastWorkflowId } from '../broadcasts/sdk/run.js';
+import { attributionReport } from '../reports/attribution-report.js';
 import { engagementReport } from '../reports/engagement-report.js';
 import type { Database } from '../store/db.js';
 import { parseBody } from '../server/http-errors.js';
@@ -52,11 +53,16 @@ export function registerBroadcastPages(app: FastifyInstance, { config, temporal,
     const status = await statusOf(temporal, broadcastWorkflowId(definition.id, occurrence));
     // A message broadcast's sends, opens and clicks, from the rollups as a journey step's (a broadcast
     // into a journey has its results on the journey's page).
-    const results = entersJourney(definition.send)
-      ? undefined
-      : (await engagementReport(db, { journeyId: broadcastJourneyId(definition.id) })).steps.find((s) => s.stepId === occurrence);
+    const journeyId = broadcastJourneyId(definition.id);
+    const results = entersJourney(definition.send) ? undefined : (await engagementReport(db, { journeyId })).steps.find((s) => s.stepId === occurrence);
+    // Its goals' conversions credited to this occurrence, shared with the other messages in each
+    // window as on a journey's page (linear).
+    const credit = definition.goals?.length
+      ? ((await attributionReport(db, { model: 'linear', journeyId })).byStep.find((row) => row.key === `${journeyId}/${occurrence}`) ?? { conversions: 0, revenue: 0 })
+      : undefined;
     return page(reply, request, 'broadcast', {
       results,
+      credit,
       title: `${definition.id} ${occurrence}`,
       definition,
       occurrence,

@@ -23,6 +23,7 @@ import type { Router } from './router.js';
 import type { Message, MessageOf } from './segment-schema.js';
 import { eventTime } from './event-time.js';
 import type { SegmentEngine } from '../segments/engine.js';
+import type { BroadcastConversions } from '../broadcasts/conversions.js';
 
 /** People of one batch ingested side by side. */
 const PEOPLE_IN_PARALLEL = 32;
@@ -109,6 +110,8 @@ export interface IngestionOptions {
   holdRules: readonly HoldRule[];
   /** Segments kept up to date by each message, before journeys hear of it (they may read them). */
   segments?: SegmentEngine;
+  /** Broadcasts' goals, recorded as conversions after the event is routed (broadcasts/conversions.ts). */
+  conversions?: BroadcastConversions;
 }
 
 export function createIngestion(db: Database, router: Router, options: IngestionOptions): Ingestion {
@@ -145,6 +148,7 @@ export function createIngestion(db: Database, router: Router, options: Ingestion
     await segments?.recordEvent(userId, { messageKey, event, at: ctx.at, properties }, `event ${messageKey}`, ctx.receivedAt);
     const journeyEvent = { messageId: ctx.messageId, event, userId, timestamp: ctx.at.toISOString(), properties };
     await router.route(journeyEvent, ctx.identities.earlierIds(userId), ctx.startedSince);
+    await options.conversions?.record(journeyEvent);
   }
 
   const effects: { [T in Message['type']]: (message: MessageOf<T>, ctx: Context) => Promise<void> } = {

@@ -1,11 +1,12 @@
 /**
  * What a conversion's credit is shared among: exposures, the messages a customer could have seen.
- * Email and SMS sends that went out count; a webhook call counts only where its journey marks it as
+ * Email and SMS sends that went out count (a broadcast's too); a webhook call counts only where its journey marks it as
  * a message (`callWebhook(..., { message: true })`, a push or in-app message sent through another
  * system); a retargeting audience's membership does not, unless ATTRIBUTION_COUNTS_AUDIENCES says
  * so, since being on a list is not seeing an ad (ad platforms report impressions apart). Every
  * attribution model credits the same touches.
  */
+import { broadcastOfJourney } from '../broadcasts/sdk/run.js';
 import { journeyVersion } from '../workflows/journeys/index.js';
 import { allSteps } from '../workflows/sdk/steps.js';
 
@@ -17,6 +18,8 @@ export interface TouchRule {
 /** Whether a step that went out (outcome `sent`) is a touch under the rule. */
 export function isTouch(step: { journeyId: string; version: number; stepId: string }, rule: TouchRule): boolean {
   if (step.stepId.startsWith('exit:leave:')) return rule.countAudiences;
+  // A message broadcast's sends are emails and SMS, each occurrence a step.
+  if (broadcastOfJourney(step.journeyId) !== undefined) return true;
   const definition = journeyVersion(step.journeyId, step.version);
   const found = definition ? [...allSteps(definition.steps)].find((s) => s.id === step.stepId) : undefined;
   switch (found?.kind) {

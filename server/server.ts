@@ -22,6 +22,9 @@ import { registerFeedbackRoutes } from './feedback-routes.js';
 import { handleError } from './http-errors.js';
 import { decodeCompressedBody } from './request-bodies.js';
 import { createIngestion } from '../events/ingestion.js';
+import { broadcastConversions } from '../broadcasts/conversions.js';
+import { broadcasts } from '../broadcasts/definitions/index.js';
+import type { BroadcastDefinition } from '../broadcasts/sdk/broadcast.js';
 import { logger } from '../platform/logger.js';
 import { CODEC_PATH, registerCodecRoutes } from './codec-routes.js';
 import { deploymentRouter } from '../events/router.js';
@@ -40,13 +43,16 @@ export interface ServerOptions {
   journeys?: readonly JourneyDefinition[];
   /** The segment versions its ingestion computes (default: all in the build). */
   segments?: readonly SegmentDefinition[];
+  /** The broadcasts whose goals its ingestion records (default: all in the build). */
+  broadcasts?: readonly BroadcastDefinition[];
 }
 
-export function buildServer({ config, db, temporal, journeys = journeyVersions, segments: segmentDefinitions }: ServerOptions) {
+export function buildServer({ config, db, temporal, journeys = journeyVersions, segments: segmentDefinitions, broadcasts: broadcastDefinitions = broadcasts }: ServerOptions) {
   let draining = false;
   const router = deploymentRouter(temporal, db, config, { journeys, calls: { timeoutMs: config.DEPENDENCY_TIMEOUT, inFlight: config.TEMPORAL_CALLS_IN_FLIGHT } });
   const segments = deploymentSegments(db, config, segmentDefinitions, router);
-  const { ingest } = createIngestion(db, router, { phoneRegion: config.DEFAULT_PHONE_REGION, holdRules: config.HOLD_RULES, segments });
+  const conversions = broadcastConversions(db, broadcastDefinitions);
+  const { ingest } = createIngestion(db, router, { phoneRegion: config.DEFAULT_PHONE_REGION, holdRules: config.HOLD_RULES, segments, conversions });
   const app = Fastify({
     loggerInstance: logger.child({ component: 'http' }),
     ...quietRequestLogs(),

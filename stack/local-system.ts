@@ -13,6 +13,7 @@ import { connectTemporal } from '../platform/temporal.js';
 import { openDatabase, type Database } from '../store/db.js';
 import type { JourneyDefinition } from '../workflows/sdk/journey.js';
 import type { SegmentDefinition } from '../segments/sdk/segment.js';
+import type { BroadcastDefinition } from '../broadcasts/sdk/broadcast.js';
 import { startWorker, type RunningWorker } from '../worker.js';
 import { startAudienceReceiver, type AudienceReceiver } from './audience-receiver.js';
 import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from './smtp-sink.js';
@@ -41,6 +42,8 @@ export interface LocalSystemOptions {
   journeys?: readonly JourneyDefinition[];
   /** The segment versions the server computes from events (default: all in the build; a bench compares). */
   segments?: readonly SegmentDefinition[];
+  /** The broadcasts whose goals the server records as conversions (default: all in the build; a test's own). */
+  broadcasts?: readonly BroadcastDefinition[];
   /** Further configuration (environment variable names), over the defaults above. */
   env?: Record<string, string>;
   /** false: start no worker in this process (a test runs workers as child processes). */
@@ -126,7 +129,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
   const worker =
     options.startWorker === false ? undefined : await startWorker(config, { db, workflowBundlePath: options.workflowBundlePath });
   await ensureSchedules(temporal, config);
-  const server = buildServer({ config, db, temporal, journeys: options.journeys, segments: options.segments });
+  const server = buildServer({ config, db, temporal, journeys: options.journeys, segments: options.segments, broadcasts: options.broadcasts });
   await server.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
 
   return {

@@ -11,13 +11,20 @@ import { segmentVersions } from '../segments/definitions/index.js';
 const email = { channel: 'email', template: 'weekly-newsletter', category: 'promotions' } as const;
 const base: BroadcastDefinition = { id: 'sale', description: 'a sale', segment: 'newsletter', send: email };
 
-it('refuses what would fail at send time: a bad date, a local time without a date form, a zone or a throttle that does not exist', () => {
+it('refuses what would fail at send time: a bad date, a local time without a date form, a zone, a throttle or a goal that does not exist', () => {
   expect(() => defineBroadcast({ ...base, id: 'Sale!' })).toThrow(/the id is letters/);
   expect(() => defineBroadcast({ ...base, at: 'next tuesday' })).toThrow(/not an ISO instant/);
   expect(() => defineBroadcast({ ...base, at: '2026-12-11T09:00:00Z', atLocalTime: '10:00' })).toThrow(/not a date \(YYYY-MM-DD\)/);
   expect(() => defineBroadcast({ ...base, atLocalTime: '25:00' })).toThrow(/not HH:MM/);
   expect(() => defineBroadcast({ ...base, fallbackTimeZone: 'Mars/Olympus' })).toThrow(/not a time zone/);
   expect(() => defineBroadcast({ ...base, throttle: { perMinute: 0 } })).toThrow(/above 0/);
+  const order = { id: 'order', event: 'Order Completed', within: '3 days' };
+  expect(defineBroadcast({ ...base, goals: [order] }).goals).toEqual([order]);
+  expect(() => defineBroadcast({ ...base, goals: [{ ...order, within: 'a while' }] })).toThrow(/goal "order": within "a while" is not a span/);
+  expect(() => defineBroadcast({ ...base, goals: [{ ...order, within: '-3 days' }] })).toThrow(/is not a span/);
+  expect(() => defineBroadcast({ ...base, goals: [{ ...order, event: ' ' }] })).toThrow(/goal "order": no event/);
+  expect(() => defineBroadcast({ ...base, goals: [order, order] })).toThrow(/two goals have one id/);
+  expect(() => defineBroadcast({ ...base, send: { journey: 'summerSale' }, goals: [order] })).toThrow(/a broadcast into a journey counts the journey's goals/);
   expect(defineBroadcast({ ...base, at: '2026-12-11', atLocalTime: '10:00', throttle: { perMinute: 600 } })).toMatchObject({ id: 'sale' });
 });
 

@@ -9,7 +9,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { signalBroadcast, startBroadcast, statusOf } from '../broadcasts/control.js';
 import { defineBroadcast } from '../broadcasts/sdk/broadcast.js';
 import { broadcastWorkflowId, type BroadcastStatus } from '../broadcasts/sdk/run.js';
+import type { AttributionReport } from '../reports/attribution-report.js';
 import type { EngagementReport } from '../reports/engagement-report.js';
+import type { JourneyReport } from '../reports/journey-report.js';
 import { ledgerForUser } from '../store/ledger.js';
 import { waitUntil } from '../stack/wait-until.js';
 import { enterJourney } from '../broadcasts/journey-entry.js';
@@ -19,12 +21,6 @@ import { journeyWorkflowId } from '../workflows/sdk/definitions.js';
 import { BROWSER, pixelOf } from './support/mail-client.js';
 import { startTestSystem, uniqueId, type TestSystem } from './support/system.js';
 
-let system: TestSystem;
-beforeAll(async () => {
-  system = await startTestSystem();
-});
-afterAll(() => system?.close());
-
 const flashSale = (throttle: number) =>
   defineBroadcast({
     id: 'flash-sale',
@@ -32,7 +28,15 @@ const flashSale = (throttle: number) =>
     segment: 'newsletter',
     send: { channel: 'email', template: 'weekly-newsletter', category: 'promotions' },
     throttle: { perMinute: throttle },
+    goals: [{ id: 'order', event: 'Order Completed', within: '2 days' }],
   });
+
+let system: TestSystem;
+beforeAll(async () => {
+  // Its goals are recorded by the server's ingestion, which knows the build's broadcasts and this one.
+  system = await startTestSystem({ broadcasts: [flashSale(600)] });
+});
+afterAll(() => system?.close());
 
 /** Customers in the newsletter segment (consented to newsletter email, not VIP). */
 async function subscribers(count: number): Promise<string[]> {
@@ -88,6 +92,22 @@ it('each member once through the delivery path; paused it holds, resumed it goes
   expect(await results()).toEqual([
     expect.objectContaining({ journeyId: 'broadcast:flash-sale', stepId: 'first', sent: 30, opened: 1, openRate: 1 / 30, clicked: 0 }),
   ]);
+
+  // Its goal: an order within two days of the message is the occurrence's conversion, credited to it
+  // in the reports; her second order is a conversion, not a second converter; a copy of an order
+  // counts once; an order from someone it did not send to is not its conversion.
+  const [buyer] = readers;
+  await system.track(buyer!, 'Order Completed', { revenue: 40 }, 'order-1');
+  await system.track(buyer!, 'Order Completed', { revenue: 40 }, 'order-1');
+  await system.track(buyer!, 'Order Completed', { revenue: 10 }, 'order-2');
+  await system.track(unsubscribed, 'Order Completed', { revenue: 99 });
+  const report = async <T,>(path: string) => (await (await fetch(`${system.httpUrl}${path}`, { headers: { authorization: `Bearer ${system.adminToken}` } })).json()) as T;
+  const goals = async () => (await report<JourneyReport>('/admin/reports/journeys/broadcast:flash-sale')).goals;
+  await waitUntil(async () => (await goals()).some((g) => g.conversions === 2), 30_000, 'the conversions in the report');
+  expect(await goals()).toEqual([expect.objectContaining({ goal: 'order', conversions: 2, converters: 1, revenue: 50 })]);
+  const credit = await report<AttributionReport>('/admin/reports/attribution?journey=broadcast:flash-sale&model=last-touch');
+  expect(credit).toMatchObject({ conversions: 2, revenue: 50, unattributed: 0, byStep: [{ key: 'broadcast:flash-sale/first', conversions: 2, revenue: 50 }] });
+  expect(await system.db.collections.conversions.countDocuments({ userId: unsubscribed })).toBe(0);
 
   // The command again: the occurrence that ran is found, not run again.
   const again = await startBroadcast(system.temporal, system.config, definition, 'first');

@@ -327,7 +327,7 @@ it('an operator starts next week’s newsletter from its page, pauses, resumes a
   await viewer.context().close();
 });
 
-it('a newsletter that went out shows its results: how many were sent, opened and clicked', async () => {
+it('a newsletter that went out shows its results: how many were sent, opened and clicked, and the order credited to it', async () => {
   // A reader in the zone where it is 10:xx now, so today's occurrence (10:00 in each reader's zone)
   // sends to her at once; at least two minutes of the hour left, so she is not an hour late.
   const leftOfHour = 3_600_000 - (Date.now() % 3_600_000);
@@ -357,6 +357,11 @@ it('a newsletter that went out shows its results: how many were sent, opened and
   await expect(page.locator('#results .sent').innerText()).resolves.toBe(String(sent));
   await expect(page.locator('#results .clicked').innerText()).resolves.toBe('0');
   await expect(page.locator('#results').innerText()).resolves.toContain(`${(100 / sent).toFixed(1)}%`);
+  // She orders: the newsletter's goal, credited to this issue, the one message in her window.
+  await system.track(reader, 'Order Completed', { revenue: 25 });
+  await waitUntil(async () => (await page.reload(), (await page.locator('#conversions .credited').innerText()) === '1'), 30_000, 'her order credited on the page');
+  await expect(page.locator('#conversions .revenue').innerText()).resolves.toBe('25');
+  await expect(page.locator('#conversions').innerText()).resolves.toContain('Order Completed within 3 days');
   await page.screenshot({ path: path.join(shots, 'broadcast-results.png'), fullPage: true });
   await page.context().close();
 });

@@ -6,8 +6,8 @@
  * already under way. No Node imports: the broadcast workflow reads this file in Temporal's sandbox.
  */
 import { DateTime } from 'luxon';
-import { isValidZone, LOCAL_TIME } from '../../workflows/sdk/local-time.js';
-import { entryEvent, latestVersions, type JourneyDefinition } from '../../workflows/sdk/journey.js';
+import { isOffset, isValidZone, LOCAL_TIME, spanMs } from '../../workflows/sdk/local-time.js';
+import { entryEvent, latestVersions, type Goal, type JourneyDefinition } from '../../workflows/sdk/journey.js';
 import { broadcastEvent } from '../../workflows/sdk/broadcast-events.js';
 import type { Category, MessageChannel } from '../../workflows/sdk/types.js';
 import { recurrenceProblem, type Recurrence } from './recurrence.js';
@@ -42,6 +42,12 @@ export interface BroadcastDefinition {
    * recurring broadcast needs, and no `at`): started by the deployment itself, each named by its date.
    */
   recurring?: Recurrence;
+  /**
+   * What counts as success, as a journey's goals: a goal event within `within` of a recipient's
+   * message is its conversion, credited to the occurrence in the reports. Message broadcasts only
+   * (a broadcast into a journey has the journey's goals).
+   */
+  goals?: Goal[];
 }
 
 export class BroadcastDefinitionError extends Error {}
@@ -64,6 +70,14 @@ export function defineBroadcast(definition: BroadcastDefinition): BroadcastDefin
     const why = recurrenceProblem(definition.recurring);
     if (why) throw problem(why);
   }
+  for (const goal of definition.goals ?? []) {
+    if (entersJourney(definition.send)) throw problem(`goal "${goal.id}": a broadcast into a journey counts the journey's goals`);
+    if (!ID.test(goal.id)) throw problem(`goal "${goal.id}": the id is letters, digits and dashes, starting with a lower-case letter`);
+    if (!goal.event.trim()) throw problem(`goal "${goal.id}": no event`);
+    const span = typeof goal.within === 'number' ? goal.within : isOffset(goal.within) ? spanMs(goal.within) : NaN;
+    if (!(span > 0)) throw problem(`goal "${goal.id}": within "${goal.within}" is not a span like "3 days"`);
+  }
+  if (new Set(definition.goals?.map((g) => g.id)).size !== (definition.goals?.length ?? 0)) throw problem('two goals have one id');
   return definition;
 }
 
