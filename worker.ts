@@ -2,7 +2,7 @@
  * The Throughline worker: runs journey workflows and the delivery activities. Stateless: run as many
  * as you need against the same Temporal namespace, task queue and MongoDB.
  */
-import { GracefulShutdownPeriodExpiredError, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { GracefulShutdownPeriodExpiredError, IllegalStateError, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import Fastify from 'fastify';
 import getPort from 'get-port';
 import path from 'node:path';
@@ -111,7 +111,8 @@ export async function startWorker(
       try {
         await done;
       } catch (err) {
-        if (!(err instanceof GracefulShutdownPeriodExpiredError)) throw err;
+        // Forced, the SDK says so, or (in its finalising) that the worker still holds the task it cut.
+        if (!(err instanceof GracefulShutdownPeriodExpiredError || err instanceof IllegalStateError)) throw err;
         logger.error({ forcedAfterMs: shutdownForceTime }, 'worker shutdown forced: what it held is retried by Temporal, as after a crash');
       } finally {
         clearTimeout(overrun);
