@@ -33,6 +33,8 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    // Closing drops within 2 s a client that still holds a session open (a sender cut mid-send), not 30.
+    closeTimeout: 2_000,
     onData(stream, session, callback) {
       const envelopeFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
       const chunks: Buffer[] = [];
