@@ -4,7 +4,7 @@
  * count.
  */
 import { insertNew, type Database, type OtherTouch } from '../store/db.js';
-import { deliveredTouches } from './ledger-touches.js';
+import { asOtherTouch, deliveredTouches } from './ledger-touches.js';
 import { insertProgress } from '../store/journey-progress.js';
 import { currentMemberships } from '../store/segment-memberships.js';
 import { loadProfile, mergeTraits } from '../store/profiles.js';
@@ -35,7 +35,7 @@ async function touchesTheStepsLack(db: Database, conversion: ConversionRecord): 
   const seen = new Set(conversion.steps.filter((s) => s.outcome === 'sent').map((s) => s.stepId));
   return sent
     .filter((touch) => touch.journeyId !== conversion.journeyId || (touch.workflowId === conversion.workflowId && !seen.has(touch.stepId)))
-    .map(({ workflowId: _workflowId, ...touch }) => touch);
+    .map(asOtherTouch);
 }
 
 export function createJourneyActivities(db: Database): JourneyActivities {

@@ -23,3 +23,6 @@ export async function deliveredTouches(ledger: Collection<LedgerDoc>, userId: st
       return version === undefined ? [] : [{ journeyId: entry.journeyId, version, stepId: entry.stepId, workflowId: entry.workflowId, at: entry.at.toISOString() }];
     });
 }
+
+/** A touch as a conversion stores it: which send, not which run sent it. */
+export const asOtherTouch = ({ workflowId: _workflowId, ...touch }: LedgerTouch): OtherTouch => touch;

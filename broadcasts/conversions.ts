@@ -6,7 +6,7 @@
  * the event: it is recorded on the event's own path (events/ingestion.ts), keyed by broadcast, goal
  * and event, so a copy of the event or its recovery writes nothing new.
  */
-import { deliveredTouches, type LedgerTouch } from '../activities/ledger-touches.js';
+import { asOtherTouch, deliveredTouches, type LedgerTouch } from '../activities/ledger-touches.js';
 import { insertNew, type ConversionDoc, type Database } from '../store/db.js';
 import { spanMs } from '../workflows/sdk/local-time.js';
 import type { Goal } from '../workflows/sdk/journey.js';
@@ -37,8 +37,7 @@ export function broadcastConversions(db: Pick<Database, 'collections'>, definiti
   const { ledger, conversions } = db.collections;
 
   /** Her earlier conversions of this goal since the window opened: a repeat counts as a conversion, not a converter. */
-  async function earlierGoals(event: JourneyEvent, journeyId: string, goal: string, since: number, ownId: string): Promise<StepRecord[]> {
-    const hers = await conversions.find({ userId: event.userId }).toArray();
+  function earlierGoals(hers: readonly ConversionDoc[], event: JourneyEvent, journeyId: string, goal: string, since: number, ownId: string): StepRecord[] {
     return hers
       .filter((c) => c.journeyId === journeyId && c.goal === goal && c._id !== ownId && Date.parse(c.event.timestamp) >= since)
       .filter((c) => c.event.timestamp < event.timestamp || (c.event.timestamp === event.timestamp && c.event.messageId < event.messageId))
@@ -62,7 +61,7 @@ export function broadcastConversions(db: Pick<Database, 'collections'>, definiti
       windowStart: new Date(windowStart).toISOString(),
       steps: [...sent, ...earlier, { stepId: goalStep(goal.id), at: event.timestamp, outcome: 'reached' }],
       attributedTo: [...new Set(own.map((t) => t.stepId))],
-      otherTouches: touches.filter((t) => t.journeyId !== journeyId).map(({ workflowId: _workflowId, ...touch }) => touch),
+      otherTouches: touches.filter((t) => t.journeyId !== journeyId).map(asOtherTouch),
       at: new Date(),
     };
   }
@@ -75,16 +74,18 @@ export function broadcastConversions(db: Pick<Database, 'collections'>, definiti
       const longest = Math.max(...goals.map((g) => g.windowMs));
       // One read of her messages for every broadcast with this goal event.
       const touches = await deliveredTouches(ledger, event.userId, new Date(at - longest), new Date(at));
-      const made: ConversionDoc[] = [];
-      for (const goalOf of goals) {
-        const inWindow = touches.filter((t) => Date.parse(t.at) >= at - goalOf.windowMs);
-        if (!inWindow.some((t) => t.journeyId === goalOf.journeyId)) continue;
+      const reached = goals
+        .map((goalOf) => ({ goalOf, inWindow: touches.filter((t) => Date.parse(t.at) >= at - goalOf.windowMs) }))
+        .filter(({ goalOf, inWindow }) => inWindow.some((t) => t.journeyId === goalOf.journeyId));
+      if (!reached.length) return;
+      // One read of her conversions, for every goal this event reached.
+      const hers = await conversions.find({ userId: event.userId }).toArray();
+      const made = reached.map(({ goalOf, inWindow }) => {
         const _id = `${goalOf.journeyId}/${goalOf.goal.id}/${event.messageId}`;
-        const earlier = await earlierGoals(event, goalOf.journeyId, goalOf.goal.id, at - goalOf.windowMs, _id);
-        made.push(conversionOf(event, goalOf, inWindow, earlier, _id));
-      }
+        return conversionOf(event, goalOf, inWindow, earlierGoals(hers, event, goalOf.journeyId, goalOf.goal.id, at - goalOf.windowMs, _id), _id);
+      });
       // Written once: a copy or a recovery finds it there and leaves it, so its `at` (the rollup's order) never moves.
-      if (made.length) await insertNew(conversions, made);
+      await insertNew(conversions, made);
     },
   };
 }
