@@ -126,10 +126,7 @@ export async function startWorker(
 function stillRunning(workers: Worker[]) {
   return workers
     .filter((w) => w.getState() !== 'STOPPED')
-    .map((w) => {
-      const { runState, workflowPollerState, activityPollerState, numInFlightActivities, numInFlightWorkflowActivations, numInFlightLocalActivities, numInFlightNonLocalActivities } = w.getStatus();
-      return { taskQueue: w.options.taskQueue, runState, workflowPollerState, activityPollerState, numInFlightActivities, numInFlightNonLocalActivities, numInFlightLocalActivities, numInFlightWorkflowActivations };
-    });
+    .map((w) => ({ taskQueue: w.options.taskQueue, ...w.getStatus() }));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
